@@ -1,0 +1,33 @@
+"""Small helpers shared by the case modules (NumPy only; no framework is imported here)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.casedef import Divergence
+
+
+def diag_jacobian(d: np.ndarray) -> np.ndarray:
+    """The Jacobian of an elementwise map with derivative `d`: shape d.shape + d.shape, zero off the diagonal."""
+    d = np.asarray(d, dtype=np.float64)
+    return np.diag(d.reshape(-1)).reshape(d.shape + d.shape)
+
+
+def diverging(patterns, reason: str, **kwargs) -> tuple[Divergence, ...]:
+    """One Divergence per method glob, all sharing the same reason (and kind, expected, ...)."""
+    return tuple(Divergence(pattern, reason=reason, **kwargs) for pattern in patterns)
+
+
+# The reverse-mode methods of every backend (fd and forward-mode methods excluded).
+REVERSE_METHODS = (
+    "torch.grad-loop",
+    "torch.backward-onehot",
+    "torch.batched-backward",
+    "torch.autograd.functional.jacobian",
+    "torch.autograd.functional.jacobian[vectorize]",
+    "torch.func.jacrev",
+    "torch.compile[jacrev]",
+    "jax.jacrev",
+    "jax.jit[jacrev]",
+    "autograd.jacobian",
+)

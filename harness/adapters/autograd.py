@@ -1,0 +1,31 @@
+"""HIPS autograd: NumPy only, one argnum at a time, one reverse pass per output element."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.adapters.base import Backend
+
+
+class AutogradBackend(Backend):
+    name = "autograd"
+    import_name = "autograd"
+
+    def namespace(self, autograd):
+        import autograd.numpy
+
+        return autograd.numpy
+
+    def asarray(self, autograd, array, dtype):
+        array = np.array(array, copy=True)
+        return array.astype(dtype) if array.dtype.kind == "f" else array
+
+
+autograd_backend = AutogradBackend()
+
+
+@autograd_backend.method("autograd.jacobian", mode="reverse", reference=True)
+def _jacobian(autograd, p):
+    """autograd.jacobian, called once per differentiated input (it takes one argnum at a time)."""
+    jacobians = [autograd.jacobian(p.fn, argnum=k) for k in range(len(p.args))]
+    return lambda: tuple(jacobian(*p.args) for jacobian in jacobians)

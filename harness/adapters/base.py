@@ -1,0 +1,161 @@
+"""The narrow interface every backend implements, and the registries of backends and methods.
+
+An adapter module creates one `Backend` subclass instance and registers its Jacobian methods with
+`@backend.method("id", mode=...)`. It must not import its framework at module level: `load()` does,
+so that listing methods never needs the framework and a missing framework is "unavailable".
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Any
+from collections.abc import Callable
+
+import numpy as np
+
+BACKENDS: dict[str, Backend] = {}
+METHODS: dict[str, Method] = {}
+
+
+class Unsupported(Exception):
+    """This method cannot compute this case's Jacobian; the message says why."""
+
+
+class BackendUnavailable(Exception):
+    """The framework behind a backend cannot be imported here."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What a method builder receives: the function with constants bound, and its differentiated inputs."""
+
+    fn: Callable[..., Any]
+    args: tuple
+    out_shape: tuple[int, ...]
+    row_independent: bool = False
+    per_sample: bool = False
+
+
+@dataclass(frozen=True)
+class Method:
+    """A Jacobian method: `build(lib, problem)` prepares and returns a zero-argument callable.
+
+    The callable returns one Jacobian block per differentiated input, each of shape out.shape + in.shape
+    (or the per-sample form for per-sample cases). Everything done in `build` counts as preparation.
+    """
+
+    id: str
+    backend: str
+    mode: str
+    build: Callable[[Any, Problem], Callable[[], Any]]
+    requires: tuple[str, ...] = ()
+    doc: str = ""
+    dtypes: tuple[str, ...] = ("float64", "float32")
+    reference: bool = False  # evaluated for the reference even when a run's --methods leaves it out
+    # How f runs in this method's regime (e.g. jitted), so that J/f compares like with like.
+    baseline: Callable[[Any, Callable[..., Any]], Callable[..., Any]] | None = None
+
+
+class Backend:
+    """One framework: how to import it, convert arrays, and wait for results."""
+
+    name: str = ""
+    import_name: str = ""
+
+    def __init__(self):
+        self._lib = None
+        BACKENDS[self.name] = self
+
+    def method(self, method_id: str, *, mode: str, requires: tuple[str, ...] = (), dtypes=None,
+               reference: bool = False, baseline=None):
+        """Register a Jacobian method of this backend under a stable id."""
+
+        def register(build):
+            if method_id in METHODS:
+                raise ValueError(f"method id {method_id!r} is registered twice")
+            METHODS[method_id] = Method(
+                id=method_id, backend=self.name, mode=mode, build=build, requires=tuple(requires),
+                doc=(build.__doc__ or "").strip().split("\n")[0],
+                dtypes=tuple(dtypes) if dtypes else Method.dtypes, reference=reference,
+                baseline=baseline,
+            )
+            return build
+
+        return register
+
+    # -- import -----------------------------------------------------------------------------------------
+    def load(self):
+        """Import the framework once (configuring it), or raise BackendUnavailable with the reason."""
+        if self._lib is None:
+            try:
+                self._lib = self.setup(importlib.import_module(self.import_name))
+            except ImportError as exc:
+                raise BackendUnavailable(f"{self.name}: {exc}") from exc
+        return self._lib
+
+    def setup(self, lib):
+        """Configure the freshly imported framework; return what method builders receive."""
+        return lib
+
+    def availability(self) -> tuple[bool, str]:
+        try:
+            self.load()
+        except BackendUnavailable as exc:
+            return False, str(exc)
+        return True, ""
+
+    def version(self) -> str | None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return version(self.import_name)
+        except PackageNotFoundError:
+            return None
+
+    def set_threads(self, lib, threads: int) -> None:
+        """Fix the framework's intra-op thread count (best effort; recorded in the results)."""
+
+    # -- arrays -----------------------------------------------------------------------------------------
+    def namespace(self, lib):
+        """The array namespace `xp` that case functions receive."""
+        raise NotImplementedError(f"backend {self.name!r} does not define namespace()")
+
+    def asarray(self, lib, array: np.ndarray, dtype: str):
+        raise NotImplementedError(f"backend {self.name!r} does not define asarray()")
+
+    def to_numpy(self, lib, value) -> np.ndarray:
+        return np.asarray(value)
+
+    def sync(self, lib, value) -> None:
+        """Block until `value` is computed (asynchronous frameworks override this)."""
+
+    def classify(self, exc: BaseException) -> str:
+        """'unsupported' for a failure that means "this method cannot do this op", else 'error'."""
+        return "unsupported" if isinstance(exc, Unsupported) else "error"
+
+
+ADAPTER_MODULES = (
+    "harness.adapters.fd",
+    "harness.adapters.torch",
+    "harness.adapters.jax",
+    "harness.adapters.autograd",
+)
+
+
+def load_adapters() -> None:
+    """Import the built-in adapter modules (they register their methods; no framework is imported)."""
+    for module in ADAPTER_MODULES:
+        importlib.import_module(module)
+
+
+def get_method(method_id: str) -> Method:
+    load_adapters()
+    try:
+        return METHODS[method_id]
+    except KeyError:
+        raise KeyError(f"unknown method {method_id!r}; `jacobian-harness list` shows the method ids") from None
+
+
+def block_shapes(out_shape, args) -> list[tuple[int, ...]]:
+    return [tuple(out_shape) + tuple(a.shape) for a in args]

@@ -1,0 +1,66 @@
+"""JAX, with float64 enabled before any array is made. Results are asynchronous: `sync` blocks on them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.adapters.base import Backend
+
+
+class JaxBackend(Backend):
+    name = "jax"
+    import_name = "jax"
+
+    def setup(self, jax):
+        # Without this, JAX silently computes in float32 whatever dtype the inputs had.
+        jax.config.update("jax_enable_x64", True)
+        return jax
+
+    def namespace(self, jax):
+        return jax.numpy
+
+    def asarray(self, jax, array, dtype):
+        array = np.asarray(array)
+        return jax.numpy.asarray(array.astype(dtype) if array.dtype.kind == "f" else array)
+
+    def sync(self, jax, value):
+        jax.block_until_ready(value)
+
+
+jax_backend = JaxBackend()
+method = jax_backend.method
+
+
+def _transform(jax, transform, p, jit):
+    jacobian = transform(p.fn, argnums=tuple(range(len(p.args))))
+    if jit:
+        jacobian = jax.jit(jacobian)
+    return lambda: jacobian(*p.args)
+
+
+@method("jax.jacrev", mode="reverse", reference=True)
+def _jacrev(jax, p):
+    """jax.jacrev (vmap of vjp), traced again on every call."""
+    return _transform(jax, jax.jacrev, p, jit=False)
+
+
+@method("jax.jacfwd", mode="forward", reference=True)
+def _jacfwd(jax, p):
+    """jax.jacfwd (vmap of jvp), traced again on every call."""
+    return _transform(jax, jax.jacfwd, p, jit=False)
+
+
+def _jit(jax, fn):
+    return jax.jit(fn)
+
+
+@method("jax.jit[jacrev]", mode="reverse", baseline=_jit)
+def _jit_jacrev(jax, p):
+    """jax.jit(jax.jacrev(f)); the first (compiling) call counts as preparation."""
+    return _transform(jax, jax.jacrev, p, jit=True)
+
+
+@method("jax.jit[jacfwd]", mode="forward", baseline=_jit)
+def _jit_jacfwd(jax, p):
+    """jax.jit(jax.jacfwd(f)); the first (compiling) call counts as preparation."""
+    return _transform(jax, jax.jacfwd, p, jit=True)

@@ -1,0 +1,225 @@
+"""PyTorch: every way the forum thread and today's API give a Jacobian.
+
+Each builder receives the `torch` module and a Problem; it returns the zero-argument call that is timed.
+All calls include the forward pass, as a user's call would.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.adapters.base import Backend, Unsupported
+
+
+UNSUPPORTED_BY_TORCH_FUNC = ("must override the setup_context staticmethod", "does not have vmap support")
+
+
+class TorchBackend(Backend):
+    name = "torch"
+    import_name = "torch"
+
+    def namespace(self, torch):
+        import array_api_compat.torch
+
+        return array_api_compat.torch
+
+    def asarray(self, torch, array, dtype):
+        tensor = torch.from_numpy(np.array(array, copy=True))
+        return tensor.to(getattr(torch, dtype)) if tensor.is_floating_point() else tensor
+
+    def to_numpy(self, torch, value):
+        return value.detach().cpu().resolve_conj().resolve_neg().numpy()
+
+    def set_threads(self, torch, threads):
+        torch.set_num_threads(threads)
+
+    def classify(self, exc):
+        # Ops without a forward-mode rule raise NotImplementedError ("Trying to use forward AD with ...");
+        # an autograd.Function written without setup_context or a vmap rule cannot enter torch.func.
+        if isinstance(exc, (Unsupported, NotImplementedError)):
+            return "unsupported"
+        if isinstance(exc, RuntimeError) and any(text in str(exc) for text in UNSUPPORTED_BY_TORCH_FUNC):
+            return "unsupported"
+        return "error"
+
+
+torch_backend = TorchBackend()
+method = torch_backend.method
+
+
+def _leaves(torch, args):
+    return [a.detach().clone().requires_grad_(True) for a in args]
+
+
+def _row_jacobian(torch, problem, rows):
+    """Assemble per-output-element gradient rows into blocks of shape out.shape + in.shape."""
+    return tuple(torch.stack(block).reshape(problem.out_shape + tuple(a.shape))
+                 for block, a in zip(zip(*rows, strict=True), problem.args, strict=True))
+
+
+@method("torch.grad-loop", mode="reverse")
+def _grad_loop(torch, p):
+    """The thread's helper: one torch.autograd.grad call per output element, one-hot grad_outputs."""
+
+    def jacobian():
+        xs = _leaves(torch, p.args)
+        y = p.fn(*xs)
+        flat = y.reshape(-1)
+        rows = []
+        for i in range(flat.numel()):
+            onehot = torch.zeros_like(flat)
+            onehot[i] = 1
+            grads = torch.autograd.grad(flat, xs, grad_outputs=onehot, retain_graph=True, allow_unused=True)
+            rows.append([torch.zeros_like(x) if g is None else g for g, x in zip(grads, xs, strict=True)])
+        return _row_jacobian(torch, p, rows)
+
+    return jacobian
+
+
+@method("torch.backward-onehot", mode="reverse")
+def _backward_onehot(torch, p):
+    """Tensor.backward with one-hot grad_tensors per output element and retain_graph=True."""
+
+    def jacobian():
+        xs = _leaves(torch, p.args)
+        y = p.fn(*xs)
+        rows = []
+        for i in range(y.numel()):
+            for x in xs:
+                x.grad = None
+            onehot = torch.zeros_like(y).reshape(-1)
+            onehot[i] = 1
+            y.backward(onehot.reshape(y.shape), retain_graph=True)
+            rows.append([torch.zeros_like(x) if x.grad is None else x.grad.clone() for x in xs])
+        return _row_jacobian(torch, p, rows)
+
+    return jacobian
+
+
+@method("torch.batched-backward", mode="reverse")
+def _batched_backward(torch, p):
+    """One backward over a batch of copies of the input (the thread's trick); row-independent cases only."""
+    if p.per_sample:
+        return _per_sample_batched(torch, p)
+    if not p.row_independent:
+        raise Unsupported("needs a row-independent case (f must map over an extra leading axis of its inputs)")
+    n_out = int(np.prod(p.out_shape))
+
+    def jacobian():
+        xs = [a.detach().unsqueeze(0).repeat((n_out,) + (1,) * a.ndim).requires_grad_(True) for a in p.args]
+        y = p.fn(*xs).reshape(n_out, n_out)
+        y.backward(torch.eye(n_out, dtype=y.dtype))
+        return tuple(x.grad.reshape(p.out_shape + tuple(a.shape)) for x, a in zip(xs, p.args, strict=True))
+
+    return jacobian
+
+
+def _per_sample_batched(torch, p):
+    # Axis 0 is a batch of independent samples: tile each sample once per output feature, so one
+    # backward yields every sample's Jacobian (batch, *out[1:], *in[1:]).
+    batch = p.out_shape[0]
+    n_feat = int(np.prod(p.out_shape[1:]))
+
+    def jacobian():
+        xs = [a.detach().repeat((n_feat,) + (1,) * (a.ndim - 1)).requires_grad_(True) for a in p.args]
+        y = p.fn(*xs).reshape(n_feat, batch, n_feat)
+        seed = torch.eye(n_feat, dtype=y.dtype).unsqueeze(1).expand(n_feat, batch, n_feat)
+        y.backward(seed)
+        return tuple(
+            x.grad.reshape((n_feat, batch) + tuple(a.shape[1:])).movedim(0, 1)
+            .reshape((batch,) + tuple(p.out_shape[1:]) + tuple(a.shape[1:]))
+            for x, a in zip(xs, p.args, strict=True))
+
+    return jacobian
+
+
+def _functional(torch, p, **options):
+    jacobian = torch.autograd.functional.jacobian
+    return lambda: _as_blocks(jacobian(p.fn, p.args, **options))
+
+
+def _as_blocks(result):
+    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+
+
+@method("torch.autograd.functional.jacobian", mode="reverse")
+def _af_jacobian(torch, p):
+    """torch.autograd.functional.jacobian, default (one backward per output element)."""
+    return _functional(torch, p)
+
+
+@method("torch.autograd.functional.jacobian[vectorize]", mode="reverse")
+def _af_jacobian_vectorized(torch, p):
+    """torch.autograd.functional.jacobian(vectorize=True): batched backward through vmap."""
+    return _functional(torch, p, vectorize=True)
+
+
+@method("torch.autograd.functional.jacobian[forward-mode]", mode="forward")
+def _af_jacobian_forward(torch, p):
+    """torch.autograd.functional.jacobian(vectorize=True, strategy="forward-mode")."""
+    return _functional(torch, p, vectorize=True, strategy="forward-mode")
+
+
+def _argnums(p):
+    return tuple(range(len(p.args)))
+
+
+@method("torch.func.jacrev", mode="reverse", reference=True)
+def _func_jacrev(torch, p):
+    """torch.func.jacrev over every input (vmap of vjp)."""
+    jacobian = torch.func.jacrev(p.fn, argnums=_argnums(p))
+    return lambda: jacobian(*p.args)
+
+
+@method("torch.func.jacfwd", mode="forward", reference=True)
+def _func_jacfwd(torch, p):
+    """torch.func.jacfwd over every input (vmap of jvp)."""
+    jacobian = torch.func.jacfwd(p.fn, argnums=_argnums(p))
+    return lambda: jacobian(*p.args)
+
+
+@method("torch.forward_ad", mode="forward")
+def _forward_ad(torch, p):
+    """Dual numbers from torch.autograd.forward_ad: one forward pass per input element (column)."""
+    fwad = torch.autograd.forward_ad
+
+    def jacobian():
+        blocks = []
+        for k, arg in enumerate(p.args):
+            columns = []
+            for j in range(arg.numel()):
+                tangent = torch.zeros_like(arg).reshape(-1)
+                tangent[j] = 1
+                with fwad.dual_level():
+                    duals = [fwad.make_dual(a, tangent.reshape(a.shape)) if i == k else a
+                             for i, a in enumerate(p.args)]
+                    out_tangent = fwad.unpack_dual(p.fn(*duals)).tangent
+                columns.append(torch.zeros(p.out_shape, dtype=arg.dtype) if out_tangent is None else out_tangent)
+            blocks.append(torch.stack(columns, dim=-1).reshape(p.out_shape + tuple(arg.shape)))
+        return tuple(blocks)
+
+    return jacobian
+
+
+def _compiled(torch, transform, p):
+    # Every case wraps the same torch.func code object: without a reset, dynamo's per-code cache
+    # fills after a few cases and later cases silently fall back to eager, which would falsify timings.
+    torch._dynamo.reset()
+    jacobian = torch.compile(transform(p.fn, argnums=_argnums(p)))
+    return lambda: jacobian(*p.args)
+
+
+def _compile(torch, fn):
+    return torch.compile(fn)
+
+
+@method("torch.compile[jacrev]", mode="reverse", baseline=_compile)
+def _compile_jacrev(torch, p):
+    """torch.compile(torch.func.jacrev(f)); the first (compiling) call counts as preparation."""
+    return _compiled(torch, torch.func.jacrev, p)
+
+
+@method("torch.compile[jacfwd]", mode="forward", baseline=_compile)
+def _compile_jacfwd(torch, p):
+    """torch.compile(torch.func.jacfwd(f)); the first (compiling) call counts as preparation."""
+    return _compiled(torch, torch.func.jacfwd, p)

@@ -1,0 +1,221 @@
+"""Cases are data: a function written once against an array namespace, its inputs, and what to expect.
+
+A case function takes the array namespace `xp` first (`array_api_compat.torch`, `jax.numpy`,
+`autograd.numpy` or `numpy`) and then its inputs. Inputs come from a seeded factory so that every
+backend receives bit-identical arrays. Points where backends legitimately differ are declared as
+`Divergence` records, each with a reason, so that a report can tell a convention from a bug.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib.util
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from collections.abc import Callable
+
+import numpy as np
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.version import InvalidVersion, Version
+
+CASES: dict[str, Case] = {}
+
+
+class CaseError(Exception):
+    """A case definition or a case file is broken; the message names it."""
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """Methods matching `methods` (a glob) are expected to differ from the reference on this case.
+
+    `kind` is "convention" (a documented choice at a kink or singular point) or "bug" (a known upstream
+    bug: give `issue` and, with `versions`, the backend versions it affects as a PEP 440 specifier).
+    `expected`, if given, maps the NumPy inputs to the Jacobian blocks those methods should produce,
+    so that a convention that changes value is still noticed.
+    """
+
+    methods: str
+    reason: str
+    kind: str = "convention"
+    issue: str | None = None
+    versions: str | None = None
+    expected: Callable[..., Any] | None = None
+
+    def __post_init__(self):
+        if self.kind not in ("convention", "bug"):
+            raise CaseError(f"Divergence kind must be 'convention' or 'bug', not {self.kind!r}")
+        if self.versions is not None:
+            try:
+                SpecifierSet(self.versions)
+            except InvalidSpecifier as exc:
+                raise CaseError(f"Divergence versions {self.versions!r} is not a PEP 440 specifier") from exc
+
+    def applies_to(self, method_id: str, backend_version: str | None) -> bool:
+        # An exact id first: method ids such as "...jacobian[vectorize]" read as globs would not match.
+        if method_id != self.methods and not fnmatch.fnmatchcase(method_id, self.methods):
+            return False
+        if self.versions is None or backend_version is None:
+            return True
+        try:
+            # Local build tags such as "+cpu" must not stop "2.13.0+cpu" matching "<2.14".
+            return Version(backend_version).public in SpecifierSet(self.versions)
+        except InvalidVersion:
+            return True
+
+    def describe(self) -> str:
+        text = f"{self.kind}: {self.reason}"
+        if self.issue:
+            text += f" ({self.issue}"
+            text += f", affects {self.versions})" if self.versions else ")"
+        return text
+
+
+def _case_seed(case_id: str, seed: int) -> list[int]:
+    # Mixing the id in keeps a case's inputs independent of which other cases exist or run first.
+    return [seed, zlib.crc32(case_id.encode())]
+
+
+@dataclass(eq=False)
+class Case:
+    """One function, its inputs, and what to expect of its Jacobian in every backend."""
+
+    id: str
+    fn: Callable[..., Any]
+    inputs: Callable[[np.random.Generator], tuple] | tuple
+    wrt: tuple[int, ...] | None = None
+    tags: frozenset[str] = frozenset()
+    analytic: Callable[..., Any] | None = None
+    divergences: tuple[Divergence, ...] = ()
+    row_independent: bool = False
+    per_sample: bool = False
+    seed: int = 0
+    tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
+    equal_nan: bool = True
+    description: str = ""
+    source: str = "library"
+    impls: dict[str, Callable[..., Any]] = field(default_factory=dict)
+
+    def impl(self, backend: str):
+        """Decorator: a backend-specific implementation taking that backend's arrays (all inputs)."""
+
+        def register(fn):
+            self.impls[backend] = fn
+            return fn
+
+        return register
+
+    def make_inputs(self, seed: int | None = None) -> tuple[np.ndarray, ...]:
+        """The case's inputs as float64 NumPy arrays (other dtypes kept), identical on every call."""
+        raw = self.inputs
+        if callable(raw):
+            raw = raw(np.random.default_rng(_case_seed(self.id, self.seed if seed is None else seed)))
+        if isinstance(raw, np.ndarray) or not isinstance(raw, (tuple, list)):
+            raise CaseError(f"case {self.id!r}: inputs must be a tuple of NumPy arrays, got {type(raw).__name__}")
+        arrays = []
+        for position, value in enumerate(raw):
+            array = np.asarray(value)
+            if array.dtype.kind == "f":
+                array = array.astype(np.float64)
+            elif array.dtype.kind not in "iub":
+                raise CaseError(f"case {self.id!r}: input {position} has dtype {array.dtype}; use real floats or ints")
+            arrays.append(array)
+        return tuple(arrays)
+
+    def wrt_indices(self, inputs: tuple[np.ndarray, ...]) -> tuple[int, ...]:
+        """Which inputs the Jacobian is taken with respect to (default: every floating input)."""
+        if self.wrt is not None:
+            return tuple(self.wrt)
+        return tuple(i for i, a in enumerate(inputs) if a.dtype.kind == "f")
+
+    def divergence_for(self, method_id: str, backend_version: str | None) -> Divergence | None:
+        return next((d for d in self.divergences if d.applies_to(method_id, backend_version)), None)
+
+    def tolerance(self, dtype: str) -> dict[str, float]:
+        return dict(self.tolerances.get(dtype, {}))
+
+
+def case(fn=None, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=None, divergences=(),
+         row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True):
+    """Declare a case: `@case(inputs=lambda rng: (rng.standard_normal(5),))` over `def f(xp, x)`.
+
+    The case id defaults to the function's name. The decorated name becomes the `Case`, so that
+    `@f.impl("torch")` can add a backend-specific implementation.
+    """
+
+    def declare(function):
+        case_id = id or function.__name__
+        return register(Case(
+            id=case_id, fn=function, inputs=inputs, wrt=None if wrt is None else tuple(wrt),
+            tags=frozenset(tags), analytic=analytic, divergences=tuple(divergences),
+            row_independent=row_independent, per_sample=per_sample, seed=seed,
+            tolerances=dict(tolerances or {}), equal_nan=equal_nan,
+            description=(function.__doc__ or "").strip().split("\n")[0],
+            source=_defining_file(function),
+        ))
+
+    return declare(fn) if fn is not None else declare
+
+
+def _defining_file(function) -> str:
+    module = sys.modules.get(function.__module__)
+    if module is not None and (module.__name__ == "cases" or module.__name__.startswith("cases.")):
+        return "library"
+    return getattr(function.__code__, "co_filename", "?")
+
+
+def register(new: Case) -> Case:
+    """Add a case to the registry; a second case with the same id is an error naming both."""
+    old = CASES.get(new.id)
+    if old is not None and old is not new:
+        raise CaseError(f"case id {new.id!r} is defined twice: in {old.source} and in {new.source}")
+    CASES[new.id] = new
+    return new
+
+
+def load_library() -> None:
+    """Import the built-in case library (the `cases` package registers its cases on import)."""
+    before = len(CASES)
+    import cases
+
+    if len(CASES) == before and not any(c.source == "library" for c in CASES.values()):
+        raise CaseError(f"the built-in case library registered no case (found {cases!r}); "
+                        f"reinstall with `pip install -e .`")
+
+
+def load_case_file(path: str | Path) -> list[str]:
+    """Run a user's case file and return the ids it registered; any failure is a CaseError with the file."""
+    path = Path(path)
+    if not path.is_file():
+        raise CaseError(f"case file {path} does not exist")
+    before = set(CASES)
+    module_name = f"_harness_case_file_{zlib.crc32(str(path.resolve()).encode()):08x}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except CaseError:
+        raise
+    except SyntaxError as exc:
+        raise CaseError(f"case file {path}, line {exc.lineno}: {exc.msg}") from exc
+    except Exception as exc:
+        line = _line_in(exc, path)
+        raise CaseError(f"case file {path}{line}: {type(exc).__name__}: {exc}") from exc
+    added = [case_id for case_id in CASES if case_id not in before]
+    for case_id in added:
+        CASES[case_id].source = str(path)
+    return added
+
+
+def _line_in(exc: BaseException, path: Path) -> str:
+    tb = exc.__traceback__
+    line = ""
+    while tb is not None:
+        if Path(tb.tb_frame.f_code.co_filename).resolve() == path.resolve():
+            line = f", line {tb.tb_lineno}"
+        tb = tb.tb_next
+    return line

@@ -1,0 +1,274 @@
+"""Command line: `list`, `run`, `report`. Bad usage or input: one line on stderr and exit 2."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad usage or input; the message says what was wrong."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as for every other bad input
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="jacobian-harness", description="Check and time every Jacobian method of PyTorch, "
+                     "JAX, HIPS autograd and finite differences on a library of cases.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    listing = commands.add_parser("list", help="cases and methods, with availability")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    _case_source_options(listing)
+
+    run = commands.add_parser("run", help="evaluate, compare and time (case, method) pairs")
+    _case_source_options(run)
+    run.add_argument("--cases", action="append", metavar="PATTERN", help="shell-style glob on case ids (repeatable)")
+    run.add_argument("--methods", action="append", metavar="PATTERN",
+                     help="shell-style glob on method ids, e.g. 'torch.func.*' (repeatable)")
+    run.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    run.add_argument("--out", default="reports/latest", metavar="DIR",
+                     help="where results.json, jacobians.npz and report.md go (default: %(default)s)")
+    run.add_argument("--quick", action="store_true", help="short timing budget (3 samples or 30 ms per pair)")
+    run.add_argument("--threads", type=int, default=1, help="intra-op threads for every framework (default: 1)")
+    run.add_argument("--seed", type=int, default=None, help="override every case's input seed")
+
+    report = commands.add_parser("report", help="render report.md again from a results directory")
+    report.add_argument("results", metavar="DIR", help="a results directory or its results.json")
+    return parser
+
+
+def _case_source_options(parser):
+    parser.add_argument("--case-file", action="append", default=[], metavar="FILE",
+                        help="a Python file of @case definitions (repeatable)")
+    parser.add_argument("--no-builtin", action="store_true", help="leave out the built-in case library")
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        return {"list": cmd_list, "run": cmd_run, "report": cmd_report}[args.command](args)
+    except UsageError as exc:
+        print(f"jacobian-harness: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("jacobian-harness: interrupted", file=sys.stderr)
+        return 130
+
+
+def _load_cases(args) -> list[str]:
+    from harness.casedef import CASES, CaseError, load_case_file, load_library
+
+    try:
+        if not args.no_builtin:
+            load_library()
+        for path in args.case_file:
+            load_case_file(path)
+    except CaseError as exc:
+        raise UsageError(str(exc)) from None
+    if args.no_builtin:
+        return [case_id for case_id, case in CASES.items() if case.source != "library"]
+    return list(CASES)
+
+
+def cmd_list(args) -> int:
+    from harness.adapters import BACKENDS, METHODS, load_adapters
+    from harness.casedef import CASES
+
+    case_ids = _load_cases(args)
+    load_adapters()
+    backends = {}
+    for name, backend in BACKENDS.items():
+        available, reason = backend.availability()
+        backends[name] = {"available": available, "version": backend.version() if available else None,
+                          "reason": reason}
+    methods = [{"id": m.id, "backend": m.backend, "mode": m.mode, "available": backends[m.backend]["available"],
+                "dtypes": list(m.dtypes), "doc": m.doc} for m in METHODS.values()]
+    cases = [_case_summary(CASES[c]) for c in case_ids]
+    if args.json:
+        print(json.dumps({"backends": backends, "methods": methods, "cases": cases}, indent=1))
+        return EXIT_OK
+    print("Backends:")
+    for name, info in backends.items():
+        state = f"available ({info['version']})" if info["available"] else f"UNAVAILABLE: {info['reason']}"
+        print(f"  {name:10} {state}")
+    print(f"\nMethods ({len(methods)}):")
+    for m in methods:
+        mark = "" if m["available"] else "  [unavailable]"
+        print(f"  {m['id']:50} {m['mode']:8} {m['doc']}{mark}")
+    print(f"\nCases ({len(cases)}):")
+    for c in cases:
+        print(f"  {c['id']:28} {','.join(c['tags']):22} {c['description']}")
+    return EXIT_OK
+
+
+def _case_summary(case) -> dict:
+    return {"id": case.id, "description": case.description, "tags": sorted(case.tags), "source": case.source,
+            "row_independent": case.row_independent, "per_sample": case.per_sample,
+            "analytic": case.analytic is not None,
+            "divergences": [{"methods": d.methods, "kind": d.kind, "reason": d.reason, "issue": d.issue,
+                             "versions": d.versions} for d in case.divergences]}
+
+
+def _prepare_out(path: str) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot create directory: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"--out {path}: directory is not writable")
+    return out
+
+
+def cmd_run(args) -> int:
+    from harness.environment import limit_threads
+
+    if args.threads < 1:
+        raise UsageError(f"--threads must be at least 1, not {args.threads}")
+    limit_threads(args.threads)  # before any framework is imported
+    from harness.adapters import METHODS, load_adapters
+    from harness.evaluate import Options
+    from harness.runner import SelectionError, run_case, select
+    from harness.timing import DEFAULT, QUICK
+
+    case_ids = _load_cases(args)
+    load_adapters()
+    try:
+        case_ids = select(case_ids, args.cases, "cases")
+        method_ids = select(METHODS, args.methods, "methods")
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from None
+    if not case_ids:
+        raise UsageError("no cases to run: give --case-file, or leave out --no-builtin")
+    out = _prepare_out(args.out)
+    options = Options(dtype=args.dtype, timing=QUICK if args.quick else DEFAULT, threads=args.threads,
+                      seed=args.seed)
+    document = _new_document(args, options, case_ids, method_ids)
+    arrays: dict = {}
+    started = time.perf_counter()
+    try:
+        for number, case_id in enumerate(case_ids, 1):
+            print(f"[{number}/{len(case_ids)}] {case_id}", file=sys.stderr, flush=True)
+            result = run_case(case_id, method_ids, options, progress=_progress)
+            _add_case(document, arrays, result, args.dtype)
+    except KeyboardInterrupt:
+        document["partial"] = True
+        print("jacobian-harness: interrupted; writing the finished cases", file=sys.stderr)
+    document["environment"]["finished_at"] = _now()
+    document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
+    _write_run(out, document, arrays)
+    _print_summary(document, out)
+    if document.get("partial"):
+        return 130
+    from harness.report import passed
+
+    return EXIT_OK if passed(document["results"]) else EXIT_FAIL
+
+
+def _now() -> str:
+    from harness.environment import now
+
+    return now()
+
+
+def _new_document(args, options, case_ids, method_ids) -> dict:
+    from harness.environment import collect
+    from harness.results import KIND, SCHEMA_VERSION
+
+    return {"schema_version": SCHEMA_VERSION, "kind": KIND, "environment": collect(options.threads),
+            "options": {"dtype": options.dtype, "quick": args.quick, "seed": options.seed, "threads": options.threads,
+                        "timing": vars(options.timing), "cases": args.cases, "methods": args.methods,
+                        "case_files": args.case_file, "selected_methods": method_ids},
+            "cases": {}, "results": []}
+
+
+def _add_case(document: dict, arrays: dict, result, dtype: str) -> None:
+    from harness.casedef import CASES
+    from harness.results import jacobian_key
+
+    case = CASES[result.case_id]
+    summary = _case_summary(case)
+    summary["input_shapes"] = [list(a.shape) for a in result.inputs]
+    summary["wrt"] = list(case.wrt_indices(result.inputs)) if result.inputs else None
+    document["cases"][case.id] = summary
+    for record in result.records:
+        blocks = result.jacobians.get(record["method"])
+        if blocks is not None:
+            record["jacobian"] = {"key": jacobian_key(case.id, record["method"], dtype, None), "blocks": len(blocks)}
+            for k, block in enumerate(blocks):
+                arrays[jacobian_key(case.id, record["method"], dtype, k)] = block
+        document["results"].append(record)
+    for k, block in enumerate(result.reference or []):
+        arrays[jacobian_key(case.id, "reference", "float64", k)] = block
+
+
+def _write_run(out: Path, document: dict, arrays: dict) -> None:
+    from harness.report import render_markdown
+    from harness.results import atomic_write, write_arrays, write_json
+
+    write_arrays(out / "jacobians.npz", arrays)
+    write_json(out / "results.json", document)
+    text = render_markdown(document)
+    atomic_write(out / "report.md", lambda handle: handle.write(text.encode()))
+
+
+def _progress(record: dict) -> None:
+    median = (record.get("time") or {}).get("median_s")
+    from harness.report import format_seconds
+
+    detail = format_seconds(median) if median is not None else record["message"][:90]
+    print(f"    {record['method']:50} {record['status']:12} {detail}", file=sys.stderr, flush=True)
+
+
+def _print_summary(document: dict, out: Path) -> None:
+    from harness.compare import FAILING, VERDICTS
+    from harness.report import fastest_agreeing, format_seconds, summary_counts
+
+    records = document["results"]
+    counts = summary_counts(records)
+    print("\nVerdicts: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]))
+    best = fastest_agreeing(records)
+    cases = list(dict.fromkeys(r["case"] for r in records))
+    width = max([len(c) for c in cases] + [4])
+    print(f"\n{'case':{width}}  {'fastest agreeing method':46} {'median':>10} {'J/f':>8}  failures")
+    for case_id in cases:
+        failures = [r["method"] for r in records if r["case"] == case_id and r["status"] in FAILING]
+        b = best.get(case_id)
+        name = b["method"] if b else "(none agrees)"
+        median = format_seconds(b["time"]["median_s"]) if b else ""
+        ratio = f"{b['ratio']:.3g}" if b and isinstance(b.get("ratio"), (int, float)) else ""
+        print(f"{case_id:{width}}  {name:46} {median:>10} {ratio:>8}  {', '.join(failures)}")
+    for r in records:
+        if r["status"] in FAILING:
+            print(f"\n{r['status'].upper()}: {r['case']} / {r['method']}: {r['message']}")
+    print(f"\nWrote {out / 'results.json'}, {out / 'jacobians.npz'}, {out / 'report.md'}")
+
+
+def cmd_report(args) -> int:
+    from harness.report import render_markdown
+    from harness.results import ResultsError, atomic_write, load_results
+
+    try:
+        document = load_results(args.results)
+    except ResultsError as exc:
+        raise UsageError(str(exc)) from None
+    text = render_markdown(document)
+    target = Path(args.results)
+    target = target if target.is_dir() else target.parent
+    atomic_write(target / "report.md", lambda handle: handle.write(text.encode()))
+    print(text)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

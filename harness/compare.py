@@ -1,0 +1,233 @@
+"""The comparator: pick a reference Jacobian, then give every (case, method) a verdict.
+
+Reference: the case's analytic Jacobian when it has one. Otherwise the float64 results are grouped into
+clusters that agree within tolerance, and each cluster scores one vote per *backend* (framework) in it,
+not per method: torch's eleven methods can share one wrong formula, and must not outvote JAX and
+autograd. Finite differences break a tie between clusters; methods declared to diverge do not vote.
+
+Tolerances (elementwise, |got - expected| <= atol + rtol * |expected|), anchored in published defaults:
+
+| compared            | rtol | atol | anchor                                                        |
+| ------------------- | ---- | ---- | ------------------------------------------------------------- |
+| float64 AD methods  | 1e-7 | 1e-7 | torch.testing.assert_close float64 defaults                    |
+| float32 AD methods  | 1e-4 | 1e-5 | atol of assert_close float32; rtol between its 1.3e-6 (one op) |
+|                     |      |      | and jax check_grads' 2e-3, since a Jacobian chains many ops    |
+| finite differences  | 1e-3 | 1e-5 | torch.autograd.gradcheck (eps 1e-6, atol 1e-5, rtol 1e-3)      |
+
+A case overrides any entry with `tolerances={"float32": {"rtol": ...}, "fd": {...}}`.
+NaN and infinity patterns are compared explicitly: by default a NaN matches only a NaN at the same
+place (`equal_nan=True`); a case with `equal_nan=False` treats every NaN as a disagreement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.casedef import Case
+from harness.evaluate import Evaluation
+
+TOLERANCES = {"float64": {"rtol": 1e-7, "atol": 1e-7}, "float32": {"rtol": 1e-4, "atol": 1e-5},
+              "fd": {"rtol": 1e-3, "atol": 1e-5}}
+
+VERDICTS = ("agree", "expected-divergence", "disagree", "unexpected-agree", "error", "unsupported",
+            "unavailable")
+FAILING = frozenset({"disagree", "unexpected-agree", "error"})
+
+
+def tolerance(case: Case | None, key: str) -> dict[str, float]:
+    """The tolerance table entry for `key` ("float64", "float32" or "fd"), merged with the case's override."""
+    merged = dict(TOLERANCES[key])
+    if case is not None:
+        merged.update(case.tolerance(key))
+    return merged
+
+
+@dataclass
+class Diff:
+    ok: bool
+    max_abs_err: float | None = None
+    max_rel_err: float | None = None
+    worst_index: list[int] | None = None
+    got: float | None = None
+    expected: float | None = None
+    reason: str = ""
+
+
+def diff(got: Sequence[np.ndarray], expected: Sequence[np.ndarray], rtol: float, atol: float,
+         equal_nan: bool = True) -> Diff:
+    """Compare Jacobian blocks elementwise; `worst_index` is [block, *index] of the worst element."""
+    if len(got) != len(expected):
+        return Diff(False, reason=f"{len(got)} Jacobian blocks, reference has {len(expected)}")
+    worst: tuple[float, list[int], float, float] | None = None
+    max_abs = max_rel = 0.0
+    for k, (g, e) in enumerate(zip(got, expected, strict=True)):
+        g, e = np.asarray(g, dtype=np.float64), np.asarray(e, dtype=np.float64)
+        if g.shape != e.shape:
+            return Diff(False, reason=f"block {k} has shape {g.shape}, reference has {e.shape}")
+        pattern = _nonfinite_mismatch(g, e, equal_nan)
+        if pattern is not None:
+            index = [k, *pattern]
+            return Diff(False, max_abs_err=float("nan"), worst_index=index, got=float(g[pattern]),
+                        expected=float(e[pattern]), reason="NaN/inf pattern differs")
+        # After the pattern check, non-finite entries match exactly: only finite ones carry an error.
+        finite = np.isfinite(e)
+        e = np.where(finite, e, 0.0)
+        error = np.abs(np.where(finite, g, 0.0) - e)
+        allowed = atol + rtol * np.abs(e)
+        if error.size == 0:
+            continue
+        max_abs = max(max_abs, float(error.max()))
+        nonzero = finite & (e != 0)
+        if nonzero.any():
+            max_rel = max(max_rel, float((error[nonzero] / np.abs(e[nonzero])).max()))
+        excess = error / allowed
+        flat = int(np.argmax(excess))
+        if worst is None or excess.flat[flat] > worst[0]:
+            position = np.unravel_index(flat, error.shape)
+            worst = (float(excess.flat[flat]), [k, *map(int, position)], float(g[position]), float(e[position]))
+    if worst is None:
+        return Diff(True, 0.0, 0.0)
+    return Diff(worst[0] <= 1.0, max_abs, max_rel, worst[1], worst[2], worst[3],
+                "" if worst[0] <= 1.0 else f"exceeds rtol={rtol:g}, atol={atol:g}")
+
+
+def _nonfinite_mismatch(g: np.ndarray, e: np.ndarray, equal_nan: bool):
+    """Index of the first element whose NaN/inf status differs (or any NaN, if not equal_nan)."""
+    g_nan, e_nan = np.isnan(g), np.isnan(e)
+    bad = (g_nan | e_nan) if not equal_nan else (g_nan != e_nan)
+    bad |= (np.isinf(g) | np.isinf(e)) & ~(g_nan | e_nan) & (g != e)
+    if bad.any():
+        return tuple(int(i) for i in np.argwhere(bad)[0])
+    return None
+
+
+@dataclass
+class Reference:
+    blocks: list[np.ndarray] | None
+    source: str
+    tolerance_key: str = "float64"
+    value: np.ndarray | None = None
+    members: list[str] = field(default_factory=list)
+
+
+def choose_reference(case: Case, evaluations: Sequence[Evaluation]) -> Reference:
+    """The reference Jacobian from float64 evaluations of one case (see the module docstring)."""
+    ok = [e for e in evaluations if e.ok]
+    value = _reference_value(ok)
+    if case.analytic is not None and ok:
+        blocks = _blocks(case.analytic(*ok[0].inputs))
+        return Reference(blocks, "analytic", value=value)
+    voters = [e for e in ok if e.record["mode"] != "fd"
+              and case.divergence_for(e.record["method"], e.record["backend_version"]) is None]
+    fd = [e for e in ok if e.record["mode"] == "fd"
+          and case.divergence_for(e.record["method"], e.record["backend_version"]) is None]
+    clusters = _clusters(case, voters)
+    if not clusters:
+        if fd:
+            return Reference(fd[0].jacobian, f"finite differences ({fd[0].record['method']}): no AD method ran",
+                             "fd", value, [fd[0].record["method"]])
+        return Reference(None, "none: no method produced a Jacobian", value=value)
+    fd_tol = tolerance(case, "fd")
+
+    def score(cluster):
+        backends = {e.record["backend"] for e in cluster}
+        fd_support = any(diff(f.jacobian, cluster[0].jacobian, equal_nan=case.equal_nan, **fd_tol).ok for f in fd)
+        return len(backends), fd_support
+
+    ranked = sorted(clusters, key=score, reverse=True)
+    if len(ranked) > 1 and score(ranked[0]) == score(ranked[1]):
+        described = " vs ".join("{" + ", ".join(e.record["method"] for e in c) + "}" for c in ranked[:2])
+        return Reference(None, f"none: equally supported results disagree: {described}", value=value)
+    best = ranked[0]
+    backends = sorted({e.record["backend"] for e in best})
+    support = " + finite differences" if score(best)[1] else ""
+    return Reference(best[0].jacobian, f"consensus of {', '.join(backends)}{support}", value=value,
+                     members=[e.record["method"] for e in best])
+
+
+def _clusters(case: Case, evaluations: Sequence[Evaluation]) -> list[list[Evaluation]]:
+    tol = tolerance(case, "float64")
+    clusters: list[list[Evaluation]] = []
+    for e in evaluations:
+        home = next((c for c in clusters if diff(e.jacobian, c[0].jacobian, equal_nan=case.equal_nan, **tol).ok),
+                    None)
+        if home is None:
+            clusters.append([e])
+        else:
+            home.append(e)
+    return clusters
+
+
+def _reference_value(ok: Sequence[Evaluation]) -> np.ndarray | None:
+    # The NumPy function (used by finite differences) is the plainest statement of f.
+    for e in sorted(ok, key=lambda e: e.record["mode"] != "fd"):
+        if e.record["dtype"] == "float64":
+            return e.value
+    return None
+
+
+def _blocks(analytic_result: Any) -> list[np.ndarray]:
+    if isinstance(analytic_result, (tuple, list)):
+        return [np.asarray(b, dtype=np.float64) for b in analytic_result]
+    return [np.asarray(analytic_result, dtype=np.float64)]
+
+
+def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> dict:
+    """The evaluation's record with its verdict and error figures filled in."""
+    record = dict(evaluation.record)
+    record.update({"max_abs_err": None, "max_rel_err": None, "worst_index": None, "worst": None,
+                   "reference": reference.source})
+    if record["status"] != "ok":
+        return _declared_failure(case, record)
+    key = "fd" if record["mode"] == "fd" or reference.tolerance_key == "fd" else record["dtype"]
+    tol = tolerance(case, key)
+    if reference.value is not None:
+        value_diff = diff([evaluation.value], [reference.value], equal_nan=True, **tolerance(case, record["dtype"]))
+        if not value_diff.ok:
+            record.update(status="disagree", message=f"f itself differs from the reference value "
+                                                     f"({value_diff.reason}): check the {record['backend']} "
+                                                     f"implementation of the case")
+            return record
+    if reference.blocks is None:
+        record.update(status="disagree", message=f"no reference: {reference.source}")
+        return record
+    result = diff(evaluation.jacobian, reference.blocks, equal_nan=case.equal_nan, **tol)
+    record.update(max_abs_err=result.max_abs_err, max_rel_err=result.max_rel_err,
+                  worst_index=result.worst_index,
+                  worst=None if result.worst_index is None else {"got": result.got, "expected": result.expected})
+    declared = case.divergence_for(record["method"], record["backend_version"])
+    if declared is None:
+        record["status"] = "agree" if result.ok else "disagree"
+        record["message"] = "" if result.ok else _describe(result)
+    elif result.ok:
+        record.update(status="unexpected-agree",
+                      message=f"declared {declared.kind} did not occur ({declared.reason}): "
+                              f"the backend changed; update or remove the declaration")
+    elif declared.expected is not None and not diff(evaluation.jacobian, _blocks(declared.expected(*evaluation.inputs)),
+                                                    equal_nan=case.equal_nan, **tol).ok:
+        record.update(status="disagree", message=f"differs from the reference and from the declared "
+                                                 f"{declared.kind} value: {_describe(result)}")
+    else:
+        record.update(status="expected-divergence", message=declared.describe())
+    return record
+
+
+def _declared_failure(case: Case, record: dict) -> dict:
+    """A method that fails where a known bug is declared is an expected divergence, not an error."""
+    declared = case.divergence_for(record["method"], record["backend_version"])
+    if record["status"] == "error" and declared is not None and declared.kind == "bug":
+        record["message"] = f"{declared.describe()}; {record['message']}"
+        record["status"] = "expected-divergence"
+    return record
+
+
+def _describe(result: Diff) -> str:
+    if result.worst_index is None:
+        return result.reason
+    block, *index = result.worst_index
+    return (f"{result.reason}: worst at block {block} index {tuple(index)}: "
+            f"got {result.got!r}, expected {result.expected!r}")

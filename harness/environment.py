@@ -1,0 +1,64 @@
+"""What a result depends on besides the code under test: interpreter, machine, threads, library versions."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+
+PACKAGES = ("jacobian-harness", "torch", "jax", "jaxlib", "autograd", "numpy", "numdifftools", "array-api-compat")
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+
+
+def limit_threads(threads: int) -> None:
+    """Fix BLAS/OpenMP/XLA thread counts. Variables only bind frameworks imported later, so call it first."""
+    for variable in THREAD_VARIABLES:
+        os.environ[variable] = str(threads)
+    if threads == 1:
+        flags = os.environ.get("XLA_FLAGS", "")
+        if "xla_cpu_multi_thread_eigen" not in flags:
+            os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false").strip()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # optional: without it, NumPy's already-loaded BLAS keeps its own count
+        return
+    threadpool_limits(threads)
+
+
+def _cpu() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _version(package: str) -> str | None:
+    try:
+        return version(package)
+    except PackageNotFoundError:
+        return None
+
+
+def collect(threads: int) -> dict:
+    return {
+        "python": sys.version.split()[0],
+        "implementation": platform.python_implementation(),
+        "platform": platform.platform(),
+        "cpu": _cpu(),
+        "cpu_count": os.cpu_count(),
+        "threads": threads,
+        "thread_variables": {v: os.environ.get(v) for v in THREAD_VARIABLES + ("XLA_FLAGS",)},
+        "versions": {p: _version(p) for p in PACKAGES},
+        "started_at": now(),
+        "command": " ".join(sys.argv),
+    }
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

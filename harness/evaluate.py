@@ -1,0 +1,183 @@
+"""The unit of work: one (case, method, dtype) evaluated, timed and returned as plain data.
+
+`evaluate` takes ids and options and returns an Evaluation (a JSON-ready record, the Jacobian blocks
+as NumPy arrays, and the function's value). It touches no global state beyond importing the backend,
+so a runner may call it in-process, in a worker subprocess or in another Python environment.
+"""
+
+from __future__ import annotations
+
+import traceback
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness.adapters.base import BACKENDS, BackendUnavailable, Problem, Unsupported, get_method
+from harness.casedef import CASES, Case
+from harness.timing import DEFAULT, TimingPolicy, measure
+
+
+@dataclass(frozen=True)
+class Options:
+    dtype: str = "float64"
+    timing: TimingPolicy = DEFAULT
+    threads: int = 1
+    seed: int | None = None  # None: each case's own seed
+
+
+@dataclass
+class Evaluation:
+    record: dict
+    jacobian: list[np.ndarray] | None = None
+    value: np.ndarray | None = None
+    inputs: tuple[np.ndarray, ...] = field(default=(), repr=False)
+
+    @property
+    def ok(self) -> bool:
+        return self.record["status"] == "ok"
+
+
+def evaluate(case_id: str, method_id: str, options: Options = Options()) -> Evaluation:
+    # Frameworks warn about fallbacks that explain a slow or odd result: keep them with the record.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        evaluation = _evaluate(case_id, method_id, options)
+    messages = list(dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()[:300]}" for w in caught))
+    if messages:
+        evaluation.record["warnings"] = messages[:5]
+    return evaluation
+
+
+def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
+    case = CASES[case_id]
+    method = get_method(method_id)
+    backend = BACKENDS[method.backend]
+    record = {"case": case_id, "method": method_id, "backend": method.backend, "mode": method.mode,
+              "dtype": options.dtype, "status": "ok", "message": "", "backend_version": backend.version(),
+              "time": None, "f_time_s": None, "ratio": None}
+    evaluation = Evaluation(record)
+    if options.dtype not in method.dtypes:
+        return _fail(evaluation, "unsupported", f"{method_id} runs in {', '.join(method.dtypes)} only")
+    try:
+        lib = backend.load()
+        for module in method.requires:
+            __import__(module)
+    except (BackendUnavailable, ImportError) as exc:
+        return _fail(evaluation, "unavailable", str(exc))
+    backend.set_threads(lib, options.threads)
+    evaluation.inputs = inputs = case.make_inputs(options.seed)
+
+    stage = "f itself failed: "
+    try:
+        fn, args = _bind(case, backend, lib, inputs, options.dtype)
+        value, f_timing = measure(lambda: lambda: fn(*args), lambda v: backend.sync(lib, v),
+                                  _f_policy(options.timing))
+        evaluation.value = backend.to_numpy(lib, value)
+        _check_output(case, evaluation.value)
+        problem = Problem(fn=fn, args=args, out_shape=tuple(evaluation.value.shape),
+                          row_independent=case.row_independent, per_sample=case.per_sample)
+        stage = ""
+        result, timing = measure(lambda: method.build(lib, problem), lambda v: backend.sync(lib, v),
+                                 options.timing)
+        blocks = [np.asarray(backend.to_numpy(lib, b), dtype=np.float64) for b in _as_tuple(result)]
+        evaluation.jacobian = _canonical(case, problem, blocks)
+    except Exception as exc:  # the method's failure is the result being measured, not a harness fault
+        status = backend.classify(exc)
+        return _fail(evaluation, status, f"{stage}{type(exc).__name__}: {_first_line(exc)}",
+                     traceback.format_exc() if status == "error" else None)
+    record["time"] = timing.as_record()
+    if method.baseline is not None:
+        f_timing = _baseline_timing(method, backend, lib, fn, args, options, record)
+    record["f_time_s"] = f_timing.median_s if f_timing else None
+    if timing.median_s is not None and f_timing and f_timing.median_s:
+        record["ratio"] = timing.median_s / f_timing.median_s
+    return evaluation
+
+
+def _baseline_timing(method, backend, lib, fn, args, options, record):
+    """Time f the way the method runs it (jitted, compiled); a failure there only drops the J/f ratio."""
+    try:
+        compiled = method.baseline(lib, fn)
+        return measure(lambda: lambda: compiled(*args), lambda v: backend.sync(lib, v),
+                       _f_policy(options.timing))[1]
+    except Exception as exc:  # recorded: the Jacobian itself was fine
+        record["f_time_note"] = (f"f alone failed as {method.id} runs it: {type(exc).__name__}: "
+                                 f"{_first_line(exc)}; no J/f ratio")
+        return None
+
+
+def _f_policy(policy: TimingPolicy) -> TimingPolicy:
+    return TimingPolicy(budget_s=policy.budget_s / 4, min_repeats=policy.min_repeats,
+                        warmup=policy.warmup, min_sample_s=policy.min_sample_s)
+
+
+def _bind(case: Case, backend, lib, inputs, dtype):
+    """The case's function for this backend, with non-differentiated inputs bound as constants."""
+    converted = [backend.asarray(lib, a, dtype) for a in inputs]
+    impl = case.impls.get(backend.name)
+    if impl is None:
+        xp = backend.namespace(lib)
+        full = lambda *all_args: case.fn(xp, *all_args)  # noqa: E731
+    else:
+        full = impl
+    wrt = case.wrt_indices(inputs)
+    if not wrt:
+        raise Unsupported(f"case {case.id!r} has no floating input to differentiate")
+
+    def fn(*wrt_args):
+        all_args = list(converted)
+        for position, value in zip(wrt, wrt_args, strict=True):
+            all_args[position] = value
+        return full(*all_args)
+
+    return fn, tuple(converted[i] for i in wrt)
+
+
+def _check_output(case: Case, value: np.ndarray) -> None:
+    if value.dtype.kind != "f":
+        raise TypeError(f"case {case.id!r} returns {value.dtype} values; a Jacobian needs real floating output")
+
+
+def _as_tuple(result):
+    return tuple(result) if isinstance(result, (tuple, list)) else (result,)
+
+
+def _canonical(case: Case, problem: Problem, blocks: list[np.ndarray]) -> list[np.ndarray]:
+    if len(blocks) != len(problem.args):
+        raise ValueError(f"method returned {len(blocks)} Jacobian blocks for {len(problem.args)} inputs")
+    out = []
+    for block, arg in zip(blocks, problem.args, strict=True):
+        full = problem.out_shape + tuple(arg.shape)
+        if case.per_sample and block.shape == full:
+            block = per_sample_view(block, len(problem.out_shape), case.id)
+        expected = (problem.out_shape + tuple(arg.shape)[1:]) if case.per_sample else full
+        if block.shape != expected:
+            raise ValueError(f"Jacobian block has shape {block.shape}, expected {expected}")
+        out.append(block)
+    return out
+
+
+def per_sample_view(block: np.ndarray, out_ndim: int, case_id: str) -> np.ndarray:
+    """(B, *out, B, *in) -> (B, *out, *in), checking that samples do not interact."""
+    moved = np.moveaxis(block, out_ndim, 1)                  # (B, B, *out[1:], *in[1:])
+    batch = moved.shape[0]
+    off_diagonal = moved.copy()
+    off_diagonal[np.arange(batch), np.arange(batch)] = 0
+    if np.any(off_diagonal != 0):
+        raise ValueError(f"case {case_id!r} is marked per_sample but sample outputs depend on other samples")
+    return moved[np.arange(batch), np.arange(batch)]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def _fail(evaluation: Evaluation, status: str, message: str, trace: str | None = None) -> Evaluation:
+    evaluation.record["status"] = status
+    evaluation.record["message"] = message
+    if trace:
+        evaluation.record["traceback"] = trace
+    evaluation.jacobian = None
+    return evaluation

@@ -1,0 +1,176 @@
+"""Markdown report, rendered only from a saved results document (never from live objects)."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from harness.compare import FAILING, VERDICTS
+
+SYMBOLS = {"agree": "ok", "expected-divergence": "≈", "disagree": "**✗**", "unexpected-agree": "**!**",
+           "error": "**E**", "unsupported": "–", "unavailable": "n/a"}
+LEGEND = ("ok agree · ≈ expected divergence (declared convention or known bug) · **✗** disagree · "
+          "**!** declared divergence did not occur · **E** error · – unsupported · n/a backend not installed")
+
+
+def _number(value) -> float | None:
+    return value if isinstance(value, (int, float)) else None
+
+
+def format_seconds(seconds) -> str:
+    seconds = _number(seconds)
+    if seconds is None:
+        return ""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in row) + " |"
+              for row in rows]
+    return lines + [""]
+
+
+def summary_counts(records: list[dict]) -> Counter:
+    return Counter(r["status"] for r in records)
+
+
+def passed(records: list[dict]) -> bool:
+    return not any(r["status"] in FAILING for r in records)
+
+
+def _agreeing_ad(record: dict) -> bool:
+    # Finite differences agree only within their looser tolerance: never recommended as "the" method.
+    return (record["status"] == "agree" and record.get("mode") != "fd"
+            and _number((record.get("time") or {}).get("median_s")) is not None)
+
+
+def fastest_agreeing(records: list[dict]) -> dict[str, dict]:
+    """Per case, the agreeing AD method with the smallest median time."""
+    best: dict[str, dict] = {}
+    for r in records:
+        if not _agreeing_ad(r):
+            continue
+        if r["case"] not in best or r["time"]["median_s"] < best[r["case"]]["time"]["median_s"]:
+            best[r["case"]] = r
+    return best
+
+
+def render_markdown(document: dict) -> str:
+    records = document["results"]
+    env = document.get("environment", {})
+    options = document.get("options", {})
+    cases = list(dict.fromkeys(r["case"] for r in records))
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    cell = {(r["case"], r["method"]): r for r in records}
+    counts = summary_counts(records)
+    verdict = "PASS" if passed(records) else "FAIL"
+    lines = [f"# Jacobian harness report: {verdict}", "",
+             f"{len(records)} (case, method) pairs in {options.get('dtype', '?')}: "
+             + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) + ".",
+             f"torch {env.get('versions', {}).get('torch')}, jax {env.get('versions', {}).get('jax')}, "
+             f"autograd {env.get('versions', {}).get('autograd')}, {env.get('threads')} thread(s), "
+             f"{'quick' if options.get('quick') else 'full'} timing, started {env.get('started_at')}.", ""]
+    if document.get("partial"):
+        lines += ["**This run did not finish: the report covers the pairs that did.**", ""]
+
+    lines += ["## Agreement", "", LEGEND, ""]
+    lines += _table(["case"] + [f"`{m}`" for m in methods],
+                    [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
+                                   for m in methods] for c in cases])
+
+    failures = [r for r in records if r["status"] in FAILING]
+    if failures:
+        lines += ["## Failures", ""]
+        lines += _table(["case", "method", "verdict", "max abs err", "max rel err", "message"],
+                        [[f"`{r['case']}`", f"`{r['method']}`", r["status"], _err(r.get("max_abs_err")),
+                          _err(r.get("max_rel_err")), r.get("message", "")] for r in failures])
+
+    expected = [r for r in records if r["status"] == "expected-divergence"]
+    if expected:
+        lines += ["## Expected divergences", ""]
+        lines += _table(["case", "method", "max abs err", "worst element", "declared"],
+                        [[f"`{r['case']}`", f"`{r['method']}`", _err(r.get("max_abs_err")), _worst(r),
+                          r.get("message", "")] for r in expected])
+
+    best = fastest_agreeing(records)
+    lines += ["## Fastest agreeing method per case", "",
+              "Median of the timed samples (each sample: one call, forward pass included); J/f is that "
+              "median over the median time of f itself in the same backend. Finite differences are "
+              "timed but not recommended: they agree only within their looser tolerance.", ""]
+    lines += _table(["case", "fastest agreeing", "median", "J/f", "slowest agreeing", "slowest / fastest"],
+                    [_fastest_row(c, best.get(c), records) for c in cases])
+
+    backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") != "fd"))
+    per_backend = {b: fastest_agreeing([r for r in records if r["backend"] == b]) for b in backends}
+    lines += ["### Fastest agreeing method of each framework", ""]
+    lines += _table(["case"] + backends,
+                    [[f"`{c}`"] + [_method_and_time(per_backend[b].get(c)) for b in backends] for c in cases])
+
+    lines += ["## Median time per (case, method)", ""]
+    lines += _table(["case"] + [f"`{m}`" for m in methods],
+                    [[f"`{c}`"] + [_time_cell(cell.get((c, m)), best.get(c)) for m in methods] for c in cases])
+    lines += ["Bold: the fastest agreeing method of the case. Preparation (tracing, compilation) and the "
+              "first call are timed apart, in `prepare_s` of results.json.", ""]
+
+    lines += ["## J/f cost ratio per (case, method)", ""]
+    lines += _table(["case"] + [f"`{m}`" for m in methods],
+                    [[f"`{c}`"] + [_ratio(cell.get((c, m))) for m in methods] for c in cases])
+
+    others = [r for r in records if r["status"] in ("unsupported", "unavailable")]
+    if others:
+        lines += ["## Not run", ""]
+        lines += _table(["case", "method", "status", "why"],
+                        [[f"`{r['case']}`", f"`{r['method']}`", r["status"], r.get("message", "")] for r in others])
+
+    lines += ["## Environment", ""]
+    lines += _table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
+                    + [[f"version of {k}", f"{v}"] for k, v in env.get("versions", {}).items()])
+    return "\n".join(lines)
+
+
+def _err(value) -> str:
+    value = _number(value) if not isinstance(value, str) else value
+    return "" if value is None else (value if isinstance(value, str) else f"{value:.3g}")
+
+
+def _worst(record: dict) -> str:
+    index, worst = record.get("worst_index"), record.get("worst")
+    if index is None or not worst:
+        return ""
+    block, *position = index
+    return f"J[{block}]{tuple(position)}: got {worst.get('got')}, expected {worst.get('expected')}"
+
+
+def _fastest_row(case_id: str, best: dict | None, records: list[dict]) -> list[str]:
+    if best is None:
+        return [f"`{case_id}`", "(none agrees)", "", "", "", ""]
+    agreeing = [r for r in records if r["case"] == case_id and _agreeing_ad(r)]
+    slowest = max(agreeing, key=lambda r: r["time"]["median_s"])
+    ratio = _number(best.get("ratio"))
+    return [f"`{case_id}`", f"`{best['method']}`", format_seconds(best["time"]["median_s"]),
+            "" if ratio is None else f"{ratio:.3g}", f"`{slowest['method']}`",
+            f"{slowest['time']['median_s'] / best['time']['median_s']:.3g}x"]
+
+
+def _method_and_time(record: dict | None) -> str:
+    return "" if record is None else f"`{record['method']}` {format_seconds(record['time']['median_s'])}"
+
+
+def _time_cell(record: dict | None, best: dict | None) -> str:
+    if record is None:
+        return ""
+    median = (record.get("time") or {}).get("median_s")
+    if _number(median) is None:
+        return SYMBOLS.get(record["status"], "")
+    text = format_seconds(median)
+    if best is record:
+        return f"**{text}**"
+    return text if record["status"] == "agree" else f"{text} {SYMBOLS.get(record['status'], '')}"
+
+
+def _ratio(record: dict | None) -> str:
+    ratio = _number((record or {}).get("ratio"))
+    return "" if ratio is None else f"{ratio:.3g}"

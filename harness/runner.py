@@ -1,0 +1,74 @@
+"""The in-process runner: select (case, method) pairs, evaluate them, judge each case against its reference.
+
+Selection and judging are separate from evaluation (`harness.evaluate.evaluate`), so another runner
+(a worker subprocess, another Python environment, one shard of a CI matrix) only has to produce
+Evaluations.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from harness.adapters.base import METHODS, load_adapters
+from harness.casedef import CASES
+from harness.compare import choose_reference, verdict
+from harness.evaluate import Options, evaluate
+from harness.timing import ONCE
+
+
+class SelectionError(Exception):
+    """A pattern matched nothing; the message names it."""
+
+
+def select(names: Iterable[str], patterns: list[str] | None, what: str) -> list[str]:
+    """Names matching any of the shell-style patterns (all names if none), in their registry order."""
+    names = list(names)
+    if not patterns:
+        return names
+    for pattern in patterns:
+        if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+            raise SelectionError(f"--{what} pattern {pattern!r} matches no {what[:-1]} "
+                                 f"(`jacobian-harness list` shows them)")
+    return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+
+
+@dataclass
+class CaseResult:
+    case_id: str
+    records: list[dict]
+    jacobians: dict[str, list[np.ndarray]] = field(default_factory=dict)  # method id -> blocks
+    reference: list[np.ndarray] | None = None
+    inputs: tuple[np.ndarray, ...] = ()
+
+
+def run_case(case_id: str, method_ids: list[str], options: Options,
+             progress: Callable[[dict], None] | None = None) -> CaseResult:
+    """Evaluate the methods on one case, add reference-only evaluations, and give every record a verdict."""
+    case = CASES[case_id]
+    evaluations = []
+    for method_id in method_ids:
+        evaluation = evaluate(case_id, method_id, options)
+        evaluations.append(evaluation)
+        if progress:
+            progress(evaluation.record)
+    # The reference is always judged in float64, from every reference method, whatever the run selected.
+    float64 = {e.record["method"]: e for e in evaluations if options.dtype == "float64"}
+    once = Options(dtype="float64", timing=ONCE, threads=options.threads, seed=options.seed)
+    for method_id, method in METHODS.items():
+        if method.reference and method_id not in float64:
+            float64[method_id] = evaluate(case_id, method_id, once)
+    reference = choose_reference(case, list(float64.values()))
+    records = [verdict(case, e, reference) for e in evaluations]
+    inputs = next((e.inputs for e in float64.values() if e.inputs), ())
+    return CaseResult(case_id, records, {e.record["method"]: e.jacobian for e in evaluations if e.jacobian is not None},
+                      reference.blocks, inputs)
+
+
+def run(case_ids: list[str], method_ids: list[str], options: Options,
+        progress: Callable[[dict], None] | None = None) -> list[CaseResult]:
+    load_adapters()
+    return [run_case(case_id, method_ids, options, progress) for case_id in case_ids]

@@ -1,0 +1,82 @@
+"""Timing: a wrapper around the call only, keeping every sample.
+
+The clock brackets the call and the backend's sync (so asynchronous results are finished), nothing else.
+Calls faster than `min_sample_s` are grouped into blocks of `number` calls so that the clock's own
+overhead stays negligible; each sample is then the mean of one block, as timeit and
+torch.utils.benchmark do.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from collections.abc import Callable
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class TimingPolicy:
+    budget_s: float = 0.25      # keep sampling until this much time was spent ...
+    min_repeats: int = 5        # ... and at least this many samples were taken
+    max_repeats: int = 2_000
+    warmup: int = 1             # calls after preparation, before sampling
+    min_sample_s: float = 2e-4  # group faster calls into blocks of at least this long
+
+
+QUICK = TimingPolicy(budget_s=0.03, min_repeats=3, warmup=1)
+DEFAULT = TimingPolicy()
+ONCE = TimingPolicy(budget_s=0.0, min_repeats=0, warmup=0)
+
+
+@dataclass
+class Timing:
+    prepare_s: float = 0.0
+    number: int = 1
+    samples_s: list[float] = field(default_factory=list)
+
+    @property
+    def median_s(self) -> float | None:
+        return float(np.median(self.samples_s)) if self.samples_s else None
+
+    @property
+    def iqr_s(self) -> float | None:
+        if not self.samples_s:
+            return None
+        q1, q3 = np.percentile(self.samples_s, [25, 75])
+        return float(q3 - q1)
+
+    def as_record(self) -> dict[str, Any]:
+        return {"median_s": self.median_s, "iqr_s": self.iqr_s, "repeats": len(self.samples_s),
+                "number": self.number, "prepare_s": self.prepare_s, "samples_s": list(self.samples_s)}
+
+
+def _timed(call: Callable[[], Any], sync: Callable[[Any], None]) -> tuple[Any, float]:
+    start = time.perf_counter()
+    result = call()
+    sync(result)
+    return result, time.perf_counter() - start
+
+
+def measure(prepare: Callable[[], Callable[[], Any]], sync: Callable[[Any], None],
+            policy: TimingPolicy) -> tuple[Any, Timing]:
+    """Prepare, make the first call (compilation lands here), then sample. Returns (first result, timing)."""
+    start = time.perf_counter()
+    call = prepare()
+    result, first_s = _timed(call, sync)
+    timing = Timing(prepare_s=time.perf_counter() - start)
+    for _ in range(policy.warmup):
+        _, first_s = _timed(call, sync)
+    timing.number = max(1, int(policy.min_sample_s / first_s)) if first_s > 0 else 1
+    spent = 0.0
+    while len(timing.samples_s) < policy.max_repeats and (
+            len(timing.samples_s) < policy.min_repeats or spent < policy.budget_s):
+        start = time.perf_counter()
+        for _ in range(timing.number):
+            sync(call())
+        elapsed = time.perf_counter() - start
+        spent += elapsed
+        # Four significant digits: 0.1% is far below run-to-run noise, and keeps results.json small.
+        timing.samples_s.append(float(f"{elapsed / timing.number:.4g}"))
+    return result, timing

@@ -1,0 +1,128 @@
+"""Every method against analytic Jacobians: several inputs, matrix outputs, per-sample and row-independent cases."""
+
+import numpy as np
+import pytest
+
+from harness.adapters import METHODS, Backend, load_adapters
+from harness.adapters.base import BACKENDS
+from harness.casedef import case
+from harness.evaluate import Options, evaluate
+from harness.timing import TimingPolicy
+
+load_adapters()
+FAST = Options(timing=TimingPolicy(budget_s=0.0, min_repeats=2, warmup=0))
+SLOW_METHODS = {"torch.compile[jacrev]", "torch.compile[jacfwd]"}
+ALL = [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_METHODS else m for m in METHODS]
+
+
+@pytest.fixture
+def cases(registry):
+    @case(id="t.two-inputs", inputs=lambda rng: (rng.standard_normal((2, 3)), rng.standard_normal((3, 2))),
+          analytic=lambda a, b: (np.einsum("ik,jl->ijkl", np.eye(2), b.T), np.einsum("ik,lj->ijkl", a, np.eye(2))))
+    def two_inputs(xp, a, b):
+        return a @ b
+
+    @case(id="t.row-independent", row_independent=True,
+          inputs=lambda rng: (rng.standard_normal(3), rng.standard_normal((2, 3))), wrt=(0,),
+          analytic=lambda x, w: np.cos(x @ w.T)[:, None] * w)
+    def row_independent(xp, x, w):
+        # Not x @ w.T: torch 2.13's forward-mode functional.jacobian fails on a 1-D matmul (see seed.linear).
+        return xp.sin(xp.sum(w * x[..., None, :], axis=-1))
+
+    @case(id="t.per-sample", per_sample=True, inputs=lambda rng: (rng.standard_normal((4, 3)),),
+          analytic=lambda x: np.stack([np.diag(1 - np.tanh(r) ** 2) for r in x]))
+    def per_sample(xp, x):
+        return xp.tanh(x)
+
+    return registry
+
+
+@pytest.mark.parametrize("method_id", ALL)
+@pytest.mark.parametrize("case_id", ["t.two-inputs", "t.row-independent", "t.per-sample"])
+def test_method_matches_analytic_jacobian(cases, case_id, method_id):
+    evaluation = evaluate(case_id, method_id, FAST)
+    record = evaluation.record
+    if method_id == "torch.batched-backward" and case_id == "t.two-inputs":
+        assert record["status"] == "unsupported" and "row-independent" in record["message"]
+        return
+    assert record["status"] == "ok", record["message"]
+    expected = cases[case_id].analytic(*evaluation.inputs)
+    expected = expected if isinstance(expected, tuple) else (expected,)
+    tol = 1e-5 if record["mode"] == "fd" else 1e-12
+    for got, want in zip(evaluation.jacobian, expected, strict=True):
+        np.testing.assert_allclose(got, want, atol=tol, rtol=tol)
+
+
+@pytest.mark.parametrize("method_id", ["torch.func.jacrev", "jax.jacfwd", "autograd.jacobian"])
+def test_float32_runs_in_float32(cases, method_id):
+    evaluation = evaluate("t.per-sample", method_id, Options(dtype="float32", timing=FAST.timing))
+    assert evaluation.ok, evaluation.record["message"]
+    assert evaluation.value.dtype == np.float32
+    expected = cases["t.per-sample"].analytic(*evaluation.inputs)
+    np.testing.assert_allclose(evaluation.jacobian[0], expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(evaluation.jacobian[0], expected, rtol=1e-12, atol=0)
+
+
+def test_finite_differences_refuse_float32(cases):
+    record = evaluate("t.per-sample", "fd.central", Options(dtype="float32", timing=FAST.timing)).record
+    assert record["status"] == "unsupported" and "float64" in record["message"]
+
+
+def test_timing_record_keeps_every_sample(cases):
+    record = evaluate("t.per-sample", "torch.func.jacrev", FAST).record
+    time = record["time"]
+    assert time["repeats"] == len(time["samples_s"]) >= 2
+    assert time["median_s"] > 0 and time["prepare_s"] > 0
+    assert record["ratio"] == pytest.approx(time["median_s"] / record["f_time_s"])
+
+
+def test_missing_framework_is_unavailable_not_an_import_error(cases, monkeypatch):
+    class Ghost(Backend):
+        name = "ghost"
+        import_name = "no_such_framework_anywhere"
+
+    ghost = Ghost()
+    ghost.method("ghost.jac", mode="reverse")(lambda lib, p: (lambda: None))
+    try:
+        assert ghost.availability() == (False, "ghost: No module named 'no_such_framework_anywhere'")
+        record = evaluate("t.per-sample", "ghost.jac", FAST).record
+        assert record["status"] == "unavailable" and "no_such_framework_anywhere" in record["message"]
+    finally:
+        METHODS.pop("ghost.jac")
+        BACKENDS.pop("ghost")
+
+
+def test_failing_function_is_an_error_naming_f(registry):
+    @case(id="t.raises", inputs=(np.ones(2),))
+    def raises(xp, x):
+        raise ValueError("bad input to f")
+
+    record = evaluate("t.raises", "jax.jacrev", FAST).record
+    assert record["status"] == "error"
+    assert record["message"] == "f itself failed: ValueError: bad input to f"
+    assert "Traceback" in record["traceback"]
+
+
+def test_integer_output_is_an_error(registry):
+    @case(id="t.int", inputs=(np.ones(2),))
+    def integer(xp, x):
+        return xp.astype(x, xp.int64) if hasattr(xp, "astype") else x.astype(int)
+
+    record = evaluate("t.int", "fd.central", FAST).record
+    assert record["status"] == "error" and "real floating output" in record["message"]
+
+
+def test_forward_mode_without_rule_is_unsupported(registry):
+    @case(id="t.cdist", inputs=lambda rng: (rng.standard_normal((3, 2)),))
+    def cdist(xp, x):
+        return x
+
+    @cdist.impl("torch")
+    def _(x):
+        import torch
+
+        return torch.cdist(x, x + 1.0)
+
+    assert evaluate("t.cdist", "torch.func.jacrev", FAST).record["status"] == "ok"
+    record = evaluate("t.cdist", "torch.func.jacfwd", FAST).record
+    assert record["status"] == "unsupported", record["message"]

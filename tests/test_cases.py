@@ -1,0 +1,97 @@
+"""The built-in case library: seed ids, deterministic inputs, sizes, declarations, analytic Jacobians."""
+
+from __future__ import annotations
+
+
+import numpy as np
+import pytest
+
+import harness.casedef as hc
+from harness.adapters import METHODS, load_adapters
+# Imported at collection, before any test's `registry` fixture swaps the registry: a module first imported
+# while that fixture is active keeps the throwaway registry for the rest of the session.
+from harness.evaluate import Options
+from harness.runner import run_case
+from harness.timing import ONCE
+
+hc.load_library()
+load_adapters()
+
+LIBRARY = sorted(case_id for case_id, c in hc.CASES.items() if c.source == "library")
+ANALYTIC = [case_id for case_id in LIBRARY if hc.CASES[case_id].analytic is not None]
+SEED_IDS = ["seed.linear", "seed.classifier", "seed.vae-decoder", "seed.divergence", "seed.laplacian"]
+JUDGED_OK = {"agree", "expected-divergence", "unsupported"}
+
+
+def test_seed_ids_exist():
+    missing = [case_id for case_id in SEED_IDS if case_id not in hc.CASES]
+    assert not missing, f"seed cases missing from the library: {missing}"
+
+
+def test_library_is_not_trivial():
+    assert len(LIBRARY) >= 20
+    for prefix in ("seed.", "elementwise.", "reduction.", "linalg.", "kink."):
+        assert any(case_id.startswith(prefix) for case_id in LIBRARY), prefix
+
+
+@pytest.mark.parametrize("case_id", LIBRARY)
+def test_inputs_are_bit_identical_across_calls(case_id):
+    case = hc.CASES[case_id]
+    first, second = case.make_inputs(), case.make_inputs()
+    assert len(first) == len(second)
+    for a, b in zip(first, second, strict=True):
+        assert a.dtype == b.dtype and a.shape == b.shape
+        assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("case_id", LIBRARY)
+def test_case_is_small(case_id):
+    # The whole library must run every method quickly: fd.richardson and the per-element loops scale badly.
+    case = hc.CASES[case_id]
+    inputs = case.make_inputs()
+    assert sum(inputs[k].size for k in case.wrt_indices(inputs)) <= 300   # differentiated inputs
+    out = np.asarray(case.impls["fd"](*inputs) if "fd" in case.impls else case.fn(np, *inputs))
+    assert out.dtype.kind == "f" and out.size <= 800
+
+
+@pytest.mark.parametrize("case_id", LIBRARY)
+def test_every_divergence_matches_a_method(case_id):
+    # A declaration that matches no method (a typo, a renamed id) would be silently inert.
+    for divergence in hc.CASES[case_id].divergences:
+        assert any(divergence.applies_to(m, None) for m in METHODS), divergence.methods
+        assert divergence.reason.strip()
+
+
+@pytest.mark.parametrize("case_id", ANALYTIC)
+def test_analytic_agrees_with_fd_and_jacrev(case_id):
+    result = run_case(case_id, ["fd.central", "torch.func.jacrev"], Options(timing=ONCE))
+    verdicts = {r["method"]: (r["status"], r["message"]) for r in result.records}
+    assert set(verdicts) == {"fd.central", "torch.func.jacrev"}
+    for method, (status, message) in verdicts.items():
+        assert status in {"agree", "expected-divergence"}, f"{case_id} / {method}: {status}: {message}"
+    if not hc.CASES[case_id].divergences:
+        assert all(status == "agree" for status, _ in verdicts.values()), verdicts
+
+
+def test_analytic_shapes_match_the_jacobian_layout():
+    for case_id in ANALYTIC:
+        case = hc.CASES[case_id]
+        inputs = case.make_inputs()
+        out = np.asarray(case.fn(np, *inputs))
+        blocks = case.analytic(*inputs)
+        blocks = blocks if isinstance(blocks, (tuple, list)) else (blocks,)
+        wrt = case.wrt_indices(inputs)
+        assert len(blocks) == len(wrt), case_id
+        for block, k in zip(blocks, wrt, strict=True):
+            shape = inputs[k].shape
+            expected = out.shape + shape[1:] if case.per_sample else out.shape + shape
+            assert np.shape(block) == expected, (case_id, np.shape(block), expected)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize("case_id", LIBRARY)
+def test_every_method_is_judged_ok(case_id, dtype):
+    result = run_case(case_id, list(METHODS), Options(dtype=dtype, timing=ONCE))
+    bad = [(r["method"], r["status"], r["message"][:200]) for r in result.records if r["status"] not in JUDGED_OK]
+    assert not bad, bad

@@ -1,0 +1,102 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+
+DATA = Path(__file__).parent / "data"
+FAST = ["--quick", "--methods", "fd.central", "--methods", "torch.func.*", "--methods", "jax.jacfwd",
+        "--methods", "autograd.jacobian"]
+
+
+def run(tmp_path, *args):
+    return main(["run", "--no-builtin", "--out", str(tmp_path / "out"), *args])
+
+
+def test_good_case_file_passes_and_writes_results(registry, tmp_path, capsys):
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), *FAST) == 0
+    out = tmp_path / "out"
+    document = json.loads((out / "results.json").read_text())
+    assert {r["case"] for r in document["results"]} == {"user.cube", "user.softplus"}
+    assert {r["status"] for r in document["results"]} == {"agree"}
+    assert document["environment"]["versions"]["numpy"]
+    assert (out / "jacobians.npz").stat().st_size > 0
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Jacobian harness report: PASS")
+    assert "## Fastest agreeing method per case" in report
+    assert "Verdicts: 10 agree" in capsys.readouterr().out
+
+
+def test_wrong_custom_backward_is_a_disagreement_and_exit_1(registry, tmp_path, capsys):
+    assert run(tmp_path, "--case-file", str(DATA / "wrong_backward.py"), *FAST) == 1
+    records = json.loads((tmp_path / "out" / "results.json").read_text())["results"]
+    status = {r["method"]: r["status"] for r in records}
+    assert status["torch.func.jacrev"] == "disagree"
+    assert status["jax.jacfwd"] == status["autograd.jacobian"] == status["fd.central"] == "agree"
+    worst = next(r for r in records if r["method"] == "torch.func.jacrev")
+    assert worst["worst"]["got"] == pytest.approx(2 * worst["worst"]["expected"])
+    assert "DISAGREE: user.wrong-backward / torch.func.jacrev" in capsys.readouterr().out
+
+
+def test_cases_pattern_filters_case_files(registry, tmp_path):
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), "--case-file", str(DATA / "wrong_backward.py"),
+               "--cases", "user.cube", *FAST) == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cases", "nothing.*"], "--cases pattern 'nothing.*' matches no case"),
+    (["--methods", "torch.nope"], "--methods pattern 'torch.nope' matches no method"),
+    (["--dtype", "float16"], "invalid choice: 'float16'"),
+    (["--threads", "0"], "--threads must be at least 1"),
+    (["--case-file", "missing.py"], "case file missing.py does not exist"),
+])
+def test_bad_usage_is_one_line_and_exit_2(registry, tmp_path, capsys, args, message):
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "out" / "results.json").exists()
+
+
+def test_broken_case_file_names_file_and_line(registry, tmp_path, capsys):
+    broken = tmp_path / "broken.py"
+    broken.write_text("from harness import case\n\nundefined_name\n")
+    assert run(tmp_path, "--case-file", str(broken)) == 2
+    assert f"case file {broken}, line 3: NameError" in capsys.readouterr().err
+
+
+def test_unwritable_out_is_exit_2(registry, tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    assert main(["run", "--no-builtin", "--case-file", str(DATA / "good.py"), "--out", str(blocker / "x")]) == 2
+    assert "--out" in capsys.readouterr().err
+
+
+def test_report_rerenders_from_saved_results_and_refuses_corrupt_ones(registry, tmp_path, capsys):
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), *FAST) == 0
+    (tmp_path / "out" / "report.md").unlink()
+    assert main(["report", str(tmp_path / "out")]) == 0
+    assert (tmp_path / "out" / "report.md").read_text().startswith("# Jacobian harness report")
+    (tmp_path / "out" / "results.json").write_text("{truncated")
+    capsys.readouterr()
+    assert main(["report", str(tmp_path / "out")]) == 2
+    assert "not valid JSON" in capsys.readouterr().err
+
+
+def test_list_json_reports_methods_and_availability(registry, capsys):
+    assert main(["list", "--json", "--no-builtin", "--case-file", str(DATA / "good.py")]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    ids = {m["id"] for m in listing["methods"]}
+    assert {"torch.grad-loop", "torch.compile[jacfwd]", "jax.jit[jacrev]", "autograd.jacobian",
+            "fd.central", "fd.richardson"} <= ids
+    assert listing["backends"]["fd"]["available"] is True
+    assert [c["id"] for c in listing["cases"]] == ["user.cube", "user.softplus"]
+
+
+def test_python_dash_m_is_the_same_cli():
+    result = subprocess.run([sys.executable, "-m", "harness", "run", "--dtype", "float16"],
+                            capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.startswith("jacobian-harness: error:") and result.stderr.count("\n") == 1

@@ -1,0 +1,166 @@
+import numpy as np
+import pytest
+
+from harness.casedef import Case, Divergence
+from harness.compare import TOLERANCES, choose_reference, diff, tolerance, verdict
+from harness.evaluate import Evaluation
+
+J = np.array([[1.0, 2.0], [3.0, 4.0]])
+WRONG = J * np.array([[1.0, 1.0], [1.0, -1.0]])
+
+
+def make_case(**fields) -> Case:
+    return Case(id="c", fn=lambda xp, x: x, inputs=(np.ones(2),), **fields)
+
+
+def ev(method, backend, blocks, mode="reverse", status="ok", dtype="float64", value=None, version="1.0"):
+    record = {"case": "c", "method": method, "backend": backend, "mode": mode, "dtype": dtype,
+              "status": status, "message": "", "backend_version": version}
+    return Evaluation(record, None if blocks is None else [np.asarray(b, dtype=float) for b in blocks],
+                      np.ones(2) if value is None else value, (np.ones(2),))
+
+
+def test_diff_reports_worst_element_with_block_and_index():
+    got = [J, J.copy()]
+    got[1][1, 0] += 1.0
+    result = diff(got, [J, J], rtol=1e-7, atol=1e-7)
+    assert not result.ok
+    assert result.worst_index == [1, 1, 0]
+    assert (result.got, result.expected) == (4.0, 3.0)
+    assert result.max_abs_err == pytest.approx(1.0)
+    assert result.max_rel_err == pytest.approx(1 / 3)
+
+
+def test_diff_within_tolerance_is_ok():
+    assert diff([J + 5e-8], [J], rtol=1e-7, atol=1e-7).ok
+    assert not diff([J + 1e-6], [J], rtol=1e-7, atol=1e-7).ok
+
+
+@pytest.mark.parametrize("got, expected, equal_nan, ok", [
+    ([np.nan, 1.0], [np.nan, 1.0], True, True),
+    ([np.nan, 1.0], [np.nan, 1.0], False, False),
+    ([np.nan, 1.0], [0.0, 1.0], True, False),
+    ([0.0, 1.0], [np.nan, 1.0], True, False),
+    ([np.inf, 1.0], [np.inf, 1.0], True, True),
+    ([np.inf, 1.0], [-np.inf, 1.0], True, False),
+    ([np.inf, 1.0], [1e300, 1.0], True, False),
+])
+def test_nan_and_inf_patterns_are_compared_explicitly(got, expected, equal_nan, ok):
+    result = diff([np.array(got)], [np.array(expected)], rtol=1e-7, atol=1e-7, equal_nan=equal_nan)
+    assert result.ok is ok
+    if not ok:
+        assert result.worst_index == [0, 0]
+
+
+def test_shape_mismatch_is_a_disagreement():
+    assert "shape" in diff([J], [J.T[:1]], rtol=1, atol=1).reason
+
+
+def test_tolerance_table_merges_case_override():
+    assert tolerance(None, "float64") == TOLERANCES["float64"]
+    case = make_case(tolerances={"float32": {"rtol": 0.5}})
+    assert tolerance(case, "float32") == {"rtol": 0.5, "atol": TOLERANCES["float32"]["atol"]}
+
+
+def test_shared_bug_in_many_methods_of_one_framework_does_not_outvote_others():
+    # Every torch reverse method shares a wrong formula; torch forward, JAX and autograd are right.
+    case = make_case()
+    torch_reverse = [ev(f"torch.r{i}", "torch", [WRONG]) for i in range(8)]
+    others = [ev("torch.fwd", "torch", [J], mode="forward"), ev("jax.jacrev", "jax", [J]),
+              ev("autograd.jacobian", "autograd", [J])]
+    reference = choose_reference(case, torch_reverse + others)
+    np.testing.assert_array_equal(reference.blocks[0], J)
+    assert "autograd, jax, torch" in reference.source
+    verdicts = {e.record["method"]: verdict(case, e, reference)["status"] for e in torch_reverse + others}
+    assert verdicts["torch.r0"] == "disagree" and verdicts["jax.jacrev"] == "agree"
+
+
+def test_finite_differences_break_a_tie_between_frameworks():
+    case = make_case()
+    evaluations = [ev("torch.func.jacrev", "torch", [WRONG]), ev("jax.jacrev", "jax", [J]),
+                   ev("fd.central", "fd", [J + 1e-7], mode="fd")]
+    reference = choose_reference(case, evaluations)
+    np.testing.assert_array_equal(reference.blocks[0], J)
+    assert "finite differences" in reference.source
+
+
+def test_unbroken_tie_gives_no_reference_and_flags_both():
+    case = make_case()
+    evaluations = [ev("torch.func.jacrev", "torch", [WRONG]), ev("jax.jacrev", "jax", [J])]
+    reference = choose_reference(case, evaluations)
+    assert reference.blocks is None
+    assert all(verdict(case, e, reference)["status"] == "disagree" for e in evaluations)
+
+
+def test_analytic_reference_wins_over_any_consensus():
+    case = make_case(analytic=lambda x: J)
+    evaluations = [ev("torch.func.jacrev", "torch", [WRONG]), ev("jax.jacrev", "jax", [WRONG])]
+    reference = choose_reference(case, evaluations)
+    assert reference.source == "analytic"
+    record = verdict(case, evaluations[0], reference)
+    assert record["status"] == "disagree" and record["worst_index"] == [0, 1, 1]
+    assert "got -4.0, expected 4.0" in record["message"]
+
+
+def test_declared_convention_is_expected_divergence_and_does_not_vote():
+    case = make_case(divergences=(Divergence("jax.*", reason="jax splits ties"),))
+    evaluations = [ev("torch.func.jacrev", "torch", [J]), ev("jax.jacrev", "jax", [WRONG]),
+                   ev("jax.jacfwd", "jax", [WRONG]), ev("autograd.jacobian", "autograd", [WRONG])]
+    reference = choose_reference(case, evaluations)
+    # autograd and torch tie on one vote each without jax: fd absent, so no consensus...
+    assert reference.blocks is None
+    case = make_case(divergences=(Divergence("jax.*", reason="jax splits ties"),
+                                  Divergence("autograd.*", reason="autograd too")))
+    reference = choose_reference(case, evaluations)
+    np.testing.assert_array_equal(reference.blocks[0], J)
+    record = verdict(case, evaluations[1], reference)
+    assert record["status"] == "expected-divergence" and "jax splits ties" in record["message"]
+
+
+def test_declared_divergence_that_no_longer_occurs_is_reported():
+    case = make_case(analytic=lambda x: J, divergences=(Divergence("jax.*", reason="old convention"),))
+    evaluation = ev("jax.jacrev", "jax", [J])
+    record = verdict(case, evaluation, choose_reference(case, [evaluation]))
+    assert record["status"] == "unexpected-agree" and "old convention" in record["message"]
+
+
+def test_declared_divergence_with_expected_value_catches_a_changed_convention():
+    half = J * 0.5
+    case = make_case(analytic=lambda x: J,
+                     divergences=(Divergence("jax.*", reason="halves", expected=lambda x: half),))
+    assert verdict(case, ev("jax.a", "jax", [half]), choose_reference(case, [ev("t", "torch", [J])]))["status"] \
+        == "expected-divergence"
+    assert verdict(case, ev("jax.a", "jax", [WRONG]), choose_reference(case, [ev("t", "torch", [J])]))["status"] \
+        == "disagree"
+
+
+def test_version_bounded_bug_applies_only_to_affected_versions():
+    case = make_case(analytic=lambda x: J, divergences=(
+        Divergence("torch.*", reason="bug", kind="bug", issue="pytorch#1", versions="<2.14"),))
+    reference = choose_reference(case, [ev("jax.jacrev", "jax", [J])])
+    assert verdict(case, ev("torch.a", "torch", [WRONG], version="2.13.0+cpu"), reference)["status"] \
+        == "expected-divergence"
+    assert verdict(case, ev("torch.a", "torch", [WRONG], version="2.14.1"), reference)["status"] == "disagree"
+
+
+def test_error_under_a_declared_bug_is_expected_but_other_errors_stay_errors():
+    case = make_case(analytic=lambda x: J, divergences=(Divergence("torch.a", reason="crashes", kind="bug"),))
+    reference = choose_reference(case, [ev("jax.jacrev", "jax", [J])])
+    assert verdict(case, ev("torch.a", "torch", None, status="error"), reference)["status"] == "expected-divergence"
+    assert verdict(case, ev("torch.b", "torch", None, status="error"), reference)["status"] == "error"
+
+
+def test_function_value_mismatch_is_flagged_before_the_jacobian():
+    case = make_case()
+    numpy_side = ev("fd.central", "fd", [J], mode="fd", value=np.array([1.0, 2.0]))
+    torch_side = ev("torch.func.jacrev", "torch", [J], value=np.array([1.0, 2.5]))
+    reference = choose_reference(case, [numpy_side, torch_side, ev("jax.jacrev", "jax", [J])])
+    record = verdict(case, torch_side, reference)
+    assert record["status"] == "disagree" and "f itself differs" in record["message"]
+
+
+def test_fd_is_judged_with_its_own_looser_tolerance():
+    case = make_case(analytic=lambda x: J)
+    reference = choose_reference(case, [ev("jax.jacrev", "jax", [J])])
+    assert verdict(case, ev("fd.central", "fd", [J + 1e-6], mode="fd"), reference)["status"] == "agree"
+    assert verdict(case, ev("torch.x", "torch", [J + 1e-6]), reference)["status"] == "disagree"

@@ -1,0 +1,46 @@
+"""The markdown report is rendered from saved results only; checked against a fixture."""
+
+import json
+from pathlib import Path
+
+from harness.report import fastest_agreeing, format_seconds, passed, render_markdown
+
+DATA = Path(__file__).parent / "data"
+
+
+def fixture():
+    return json.loads((DATA / "results_small.json").read_text())
+
+
+def test_report_matches_fixture():
+    # After an intended change to the report, regenerate the fixture and review the diff:
+    #   python -c "import json; from harness.report import render_markdown as r; \
+    #   print(r(json.load(open('tests/data/results_small.json'))))" > tests/data/report_small.md
+    assert render_markdown(fixture()) + "\n" == (DATA / "report_small.md").read_text()
+
+
+def test_fastest_agreeing_skips_disagreeing_and_finite_difference_methods():
+    best = fastest_agreeing(fixture()["results"])
+    assert best["user.wrong-backward"]["method"] == "jax.jacfwd"
+    assert all(r["mode"] != "fd" for r in best.values())
+
+
+def test_pass_fail_follows_failing_verdicts():
+    records = fixture()["results"]
+    assert not passed(records)
+    assert passed([r for r in records if r["status"] != "disagree"])
+
+
+def test_partial_runs_are_marked():
+    assert "did not finish" in render_markdown({**fixture(), "partial": True})
+
+
+def test_markdown_table_cells_escape_pipes():
+    document = fixture()
+    document["results"][0]["message"] = "a|b"
+    document["results"][0]["status"] = "error"
+    assert "a\\|b" in render_markdown(document)
+
+
+def test_format_seconds():
+    assert [format_seconds(x) for x in (2.0, 0.0123, 4.5e-6, 3e-9, None)] == ["2 s", "12.3 ms", "4.5 µs", "3 ns", ""]
