@@ -138,13 +138,14 @@ def choose_reference(case: Case, evaluations: Sequence[Evaluation]) -> Reference
         fd_support = any(diff(f.jacobian, cluster[0].jacobian, equal_nan=case.equal_nan, **fd_tol).ok for f in fd)
         return len(backends), fd_support
 
-    ranked = sorted(clusters, key=score, reverse=True)
-    if len(ranked) > 1 and score(ranked[0]) == score(ranked[1]):
+    scores = {id(c): score(c) for c in clusters}
+    ranked = sorted(clusters, key=lambda c: scores[id(c)], reverse=True)
+    if len(ranked) > 1 and scores[id(ranked[0])] == scores[id(ranked[1])]:
         described = " vs ".join("{" + ", ".join(e.record["method"] for e in c) + "}" for c in ranked[:2])
         return Reference(None, f"none: equally supported results disagree: {described}", value=value)
     best = ranked[0]
     backends = sorted({e.record["backend"] for e in best})
-    support = " + finite differences" if score(best)[1] else ""
+    support = " + finite differences" if scores[id(best)][1] else ""
     return Reference(best[0].jacobian, f"consensus of {', '.join(backends)}{support}", value=value,
                      members=[e.record["method"] for e in best])
 

@@ -100,7 +100,8 @@ def render_markdown(document: dict) -> str:
               "Median of the timed samples (each sample: one call, forward pass included); J/f is that "
               "median over the median time of f itself in the same backend. Finite differences are "
               "timed but not recommended: they agree only within their looser tolerance.", ""]
-    lines += _table(["case", "fastest agreeing", "median", "J/f", "slowest agreeing", "slowest / fastest"],
+    lines += _table(["case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing",
+                     "slowest / fastest"],
                     [_fastest_row(c, best.get(c), records) for c in cases])
 
     backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") != "fd"))
@@ -146,11 +147,12 @@ def _worst(record: dict) -> str:
 
 def _fastest_row(case_id: str, best: dict | None, records: list[dict]) -> list[str]:
     if best is None:
-        return [f"`{case_id}`", "(none agrees)", "", "", "", ""]
+        return [f"`{case_id}`", "(none agrees)", "", "", "", "", "", ""]
     agreeing = [r for r in records if r["case"] == case_id and _agreeing_ad(r)]
     slowest = max(agreeing, key=lambda r: r["time"]["median_s"])
     ratio = _number(best.get("ratio"))
     return [f"`{case_id}`", f"`{best['method']}`", format_seconds(best["time"]["median_s"]),
+            format_seconds(best["time"].get("iqr_s")), f"{best['time'].get('repeats')}",
             "" if ratio is None else f"{ratio:.3g}", f"`{slowest['method']}`",
             f"{slowest['time']['median_s'] / best['time']['median_s']:.3g}x"]
 
