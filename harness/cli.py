@@ -131,10 +131,12 @@ def _prepare_out(path: str) -> Path:
 
 
 def cmd_run(args) -> int:
-    from harness.environment import limit_threads
+    from harness.environment import limit_threads, now
 
     if args.threads < 1:
         raise UsageError(f"--threads must be at least 1, not {args.threads}")
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, not {args.seed}")
     limit_threads(args.threads)  # before any framework is imported
     from harness.adapters import METHODS, load_adapters
     from harness.evaluate import Options
@@ -164,7 +166,7 @@ def cmd_run(args) -> int:
     except KeyboardInterrupt:
         document["partial"] = True
         print("jacobian-harness: interrupted; writing the finished cases", file=sys.stderr)
-    document["environment"]["finished_at"] = _now()
+    document["environment"]["finished_at"] = now()
     document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
     _write_run(out, document, arrays)
     _print_summary(document, out)
@@ -173,12 +175,6 @@ def cmd_run(args) -> int:
     from harness.report import passed
 
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
-
-
-def _now() -> str:
-    from harness.environment import now
-
-    return now()
 
 
 def _new_document(args, options, case_ids, method_ids) -> dict:

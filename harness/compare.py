@@ -119,7 +119,11 @@ def choose_reference(case: Case, evaluations: Sequence[Evaluation]) -> Reference
     ok = [e for e in evaluations if e.ok]
     value = _reference_value(ok)
     if case.analytic is not None and ok:
-        blocks = _blocks(case.analytic(*ok[0].inputs))
+        try:
+            blocks = _blocks(case.analytic(*ok[0].inputs))
+        except Exception as exc:  # the case's own code: its failure is reported on every pair
+            return Reference(None, f"none: the case's analytic Jacobian failed: {type(exc).__name__}: {exc}",
+                             value=value)
         return Reference(blocks, "analytic", value=value)
     voters = [e for e in ok if e.record["mode"] != "fd"
               and case.divergence_for(e.record["method"], e.record["backend_version"]) is None]

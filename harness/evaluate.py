@@ -66,10 +66,10 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
     except (BackendUnavailable, ImportError) as exc:
         return _fail(evaluation, "unavailable", str(exc))
     backend.set_threads(lib, options.threads)
-    evaluation.inputs = inputs = case.make_inputs(options.seed)
-
-    stage = "f itself failed: "
+    stage = "inputs failed: "
     try:
+        evaluation.inputs = inputs = case.make_inputs(options.seed)
+        stage = "f itself failed: "
         fn, args = _bind(case, backend, lib, inputs, options.dtype)
         value, f_timing = measure(lambda: lambda: fn(*args), lambda v: backend.sync(lib, v),
                                   _f_policy(options.timing))

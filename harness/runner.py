@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from harness.adapters.base import METHODS, load_adapters
+from harness.adapters.base import METHODS
 from harness.casedef import CASES
 from harness.compare import choose_reference, verdict
 from harness.evaluate import Options, evaluate
@@ -66,9 +66,3 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     inputs = next((e.inputs for e in float64.values() if e.inputs), ())
     return CaseResult(case_id, records, {e.record["method"]: e.jacobian for e in evaluations if e.jacobian is not None},
                       reference.blocks, inputs)
-
-
-def run(case_ids: list[str], method_ids: list[str], options: Options,
-        progress: Callable[[dict], None] | None = None) -> list[CaseResult]:
-    load_adapters()
-    return [run_case(case_id, method_ids, options, progress) for case_id in case_ids]

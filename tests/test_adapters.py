@@ -126,3 +126,13 @@ def test_forward_mode_without_rule_is_unsupported(registry):
     assert evaluate("t.cdist", "torch.func.jacrev", FAST).record["status"] == "ok"
     record = evaluate("t.cdist", "torch.func.jacfwd", FAST).record
     assert record["status"] == "unsupported", record["message"]
+
+
+def test_broken_input_factory_is_an_error_naming_the_case(registry):
+    @case(id="t.bad-inputs", inputs=lambda rng: rng.standard_normal(3))
+    def bad(xp, x):
+        return x
+
+    record = evaluate("t.bad-inputs", "fd.central", FAST).record
+    assert record["status"] == "error"
+    assert record["message"].startswith("inputs failed: CaseError: case 't.bad-inputs': inputs must be a tuple")

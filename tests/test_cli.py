@@ -51,6 +51,7 @@ def test_cases_pattern_filters_case_files(registry, tmp_path):
     (["--methods", "torch.nope"], "--methods pattern 'torch.nope' matches no method"),
     (["--dtype", "float16"], "invalid choice: 'float16'"),
     (["--threads", "0"], "--threads must be at least 1"),
+    (["--seed", "-3"], "--seed must be a non-negative integer"),
     (["--case-file", "missing.py"], "case file missing.py does not exist"),
 ])
 def test_bad_usage_is_one_line_and_exit_2(registry, tmp_path, capsys, args, message):

@@ -164,3 +164,13 @@ def test_fd_is_judged_with_its_own_looser_tolerance():
     reference = choose_reference(case, [ev("jax.jacrev", "jax", [J])])
     assert verdict(case, ev("fd.central", "fd", [J + 1e-6], mode="fd"), reference)["status"] == "agree"
     assert verdict(case, ev("torch.x", "torch", [J + 1e-6]), reference)["status"] == "disagree"
+
+
+def test_failing_analytic_jacobian_is_reported_not_raised():
+    def broken(x):
+        raise ZeroDivisionError("oops")
+
+    case = make_case(analytic=broken)
+    evaluation = ev("jax.jacrev", "jax", [J])
+    record = verdict(case, evaluation, choose_reference(case, [evaluation]))
+    assert record["status"] == "disagree" and "analytic Jacobian failed: ZeroDivisionError: oops" in record["message"]
