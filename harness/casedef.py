@@ -98,6 +98,17 @@ class Case:
     description: str = ""
     source: str = "library"
     impls: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    order: int = 1
+
+    def __post_init__(self):
+        if self.sizes and "small" not in self.sizes:
+            raise CaseError(f"case {self.id!r}: sizes must include 'small' (the default), got {sorted(self.sizes)}")
+        if self.order not in (1, 2):
+            raise CaseError(f"case {self.id!r}: order must be 1 (Jacobian) or 2 (Hessian of a scalar), "
+                            f"not {self.order}")
+        if self.order == 2 and (self.per_sample or self.row_independent):
+            raise CaseError(f"case {self.id!r}: an order=2 case cannot be per_sample or row_independent")
 
     def impl(self, backend: str):
         """Decorator: a backend-specific implementation taking that backend's arrays (all inputs)."""
@@ -108,11 +119,16 @@ class Case:
 
         return register
 
-    def make_inputs(self, seed: int | None = None) -> tuple[np.ndarray, ...]:
-        """The case's inputs as float64 NumPy arrays (other dtypes kept), identical on every call."""
+    def make_inputs(self, seed: int | None = None, size: str = "small") -> tuple[np.ndarray, ...]:
+        """The case's inputs as float64 NumPy arrays (other dtypes kept), identical on every call.
+
+        With `sizes`, the factory receives the keyword arguments of the preset `size`; a case without
+        presets has one size, whatever is asked.
+        """
         raw = self.inputs
         if callable(raw):
-            raw = raw(np.random.default_rng(_case_seed(self.id, self.seed if seed is None else seed)))
+            rng = np.random.default_rng(_case_seed(self.id, self.seed if seed is None else seed))
+            raw = raw(rng, **self.size_arguments(size))
         if isinstance(raw, np.ndarray) or not isinstance(raw, (tuple, list)):
             raise CaseError(f"case {self.id!r}: inputs must be a tuple of NumPy arrays, got {type(raw).__name__}")
         arrays = []
@@ -124,6 +140,13 @@ class Case:
                 raise CaseError(f"case {self.id!r}: input {position} has dtype {array.dtype}; use real floats or ints")
             arrays.append(array)
         return tuple(arrays)
+
+    def size_arguments(self, size: str) -> dict[str, Any]:
+        if not self.sizes:
+            return {}
+        if size not in self.sizes:
+            raise CaseError(f"case {self.id!r} has no size {size!r} (it has {', '.join(self.sizes)})")
+        return dict(self.sizes[size])
 
     def wrt_indices(self, inputs: tuple[np.ndarray, ...]) -> tuple[int, ...]:
         """Which inputs the Jacobian is taken with respect to (default: every floating input)."""
@@ -139,11 +162,13 @@ class Case:
 
 
 def case(fn=None, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=None, divergences=(),
-         row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True):
+         row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True, sizes=None, order=1):
     """Declare a case: `@case(inputs=lambda rng: (rng.standard_normal(5),))` over `def f(xp, x)`.
 
     The case id defaults to the function's name. The decorated name becomes the `Case`, so that
-    `@f.impl("torch")` can add a backend-specific implementation.
+    `@f.impl("torch")` can add a backend-specific implementation. `sizes={"small": {"n": 4}, ...}` gives
+    size presets passed to the input factory as keywords; `order=2` makes it a Hessian case (a scalar f
+    of one differentiated input), checked by the Hessian methods instead of the Jacobian ones.
     """
 
     def declare(function):
@@ -154,7 +179,7 @@ def case(fn=None, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=
             row_independent=row_independent, per_sample=per_sample, seed=seed,
             tolerances=dict(tolerances or {}), equal_nan=equal_nan,
             description=(function.__doc__ or "").strip().split("\n")[0],
-            source=_defining_file(function),
+            source=_defining_file(function), sizes=dict(sizes or {}), order=order,
         ))
 
     return declare(fn) if fn is not None else declare

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--quick", action="store_true", help="short timing budget (3 samples or 30 ms per pair)")
     run.add_argument("--threads", type=int, default=1, help="intra-op threads for every framework (default: 1)")
     run.add_argument("--seed", type=int, default=None, help="override every case's input seed")
+    run.add_argument("--size", choices=("small", "medium", "large"), default="small",
+                     help="size preset of the cases that have them (default: %(default)s)")
 
     report = commands.add_parser("report", help="render report.md again from a results directory")
     report.add_argument("results", metavar="DIR", help="a results directory or its results.json")
@@ -91,7 +93,8 @@ def cmd_list(args) -> int:
         available, reason = backend.availability()
         backends[name] = {"available": available, "version": backend.version() if available else None,
                           "reason": reason}
-    methods = [{"id": m.id, "backend": m.backend, "mode": m.mode, "available": backends[m.backend]["available"],
+    methods = [{"id": m.id, "backend": m.backend, "mode": m.mode, "order": m.order,
+                "available": backends[m.backend]["available"],
                 "dtypes": list(m.dtypes), "doc": m.doc} for m in METHODS.values()]
     cases = [_case_summary(CASES[c]) for c in case_ids]
     if args.json:
@@ -104,7 +107,7 @@ def cmd_list(args) -> int:
     print(f"\nMethods ({len(methods)}):")
     for m in methods:
         mark = "" if m["available"] else "  [unavailable]"
-        print(f"  {m['id']:50} {m['mode']:8} {m['doc']}{mark}")
+        print(f"  {m['id']:50} {m['mode']:21} {m['doc']}{mark}")
     print(f"\nCases ({len(cases)}):")
     for c in cases:
         print(f"  {c['id']:28} {','.join(c['tags']):22} {c['description']}")
@@ -113,7 +116,8 @@ def cmd_list(args) -> int:
 
 def _case_summary(case) -> dict:
     return {"id": case.id, "description": case.description, "tags": sorted(case.tags), "source": case.source,
-            "row_independent": case.row_independent, "per_sample": case.per_sample,
+            "row_independent": case.row_independent, "per_sample": case.per_sample, "order": case.order,
+            "sizes": case.sizes,
             "analytic": case.analytic is not None,
             "divergences": [{"methods": d.methods, "kind": d.kind, "reason": d.reason, "issue": d.issue,
                              "versions": d.versions} for d in case.divergences]}
@@ -154,7 +158,7 @@ def cmd_run(args) -> int:
         raise UsageError("no cases to run: give --case-file, or leave out --no-builtin")
     out = _prepare_out(args.out)
     options = Options(dtype=args.dtype, timing=QUICK if args.quick else DEFAULT, threads=args.threads,
-                      seed=args.seed)
+                      seed=args.seed, size=args.size)
     document = _new_document(args, options, case_ids, method_ids)
     arrays: dict = {}
     started = time.perf_counter()
@@ -183,6 +187,7 @@ def _new_document(args, options, case_ids, method_ids) -> dict:
 
     return {"schema_version": SCHEMA_VERSION, "kind": KIND, "environment": collect(options.threads),
             "options": {"dtype": options.dtype, "quick": args.quick, "seed": options.seed, "threads": options.threads,
+                        "size": options.size,
                         "timing": vars(options.timing), "cases": args.cases, "methods": args.methods,
                         "case_files": args.case_file, "selected_methods": method_ids},
             "cases": {}, "results": []}

@@ -24,6 +24,7 @@ class Options:
     timing: TimingPolicy = DEFAULT
     threads: int = 1
     seed: int | None = None  # None: each case's own seed
+    size: str = "small"      # the size preset of cases that have them
 
 
 @dataclass
@@ -57,6 +58,10 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
               "dtype": options.dtype, "status": "ok", "message": "", "backend_version": backend.version(),
               "time": None, "f_time_s": None, "ratio": None}
     evaluation = Evaluation(record)
+    if method.order != case.order:
+        kinds = {1: "a Jacobian", 2: "a Hessian"}
+        return _fail(evaluation, "unsupported", f"{method_id} computes {kinds[method.order]}; "
+                                                f"case {case_id!r} asks for {kinds[case.order]}")
     if options.dtype not in method.dtypes:
         return _fail(evaluation, "unsupported", f"{method_id} runs in {', '.join(method.dtypes)} only")
     try:
@@ -68,13 +73,13 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
     backend.set_threads(lib, options.threads)
     stage = "inputs failed: "
     try:
-        evaluation.inputs = inputs = case.make_inputs(options.seed)
+        evaluation.inputs = inputs = case.make_inputs(options.seed, options.size)
         stage = "f itself failed: "
         fn, args = _bind(case, backend, lib, inputs, options.dtype)
         value, f_timing = measure(lambda: lambda: fn(*args), lambda v: backend.sync(lib, v),
                                   _f_policy(options.timing))
         evaluation.value = backend.to_numpy(lib, value)
-        _check_output(case, evaluation.value)
+        _check_output(case, evaluation.value, len(args))
         problem = Problem(fn=fn, args=args, out_shape=tuple(evaluation.value.shape),
                           row_independent=case.row_independent, per_sample=case.per_sample)
         stage = ""
@@ -134,9 +139,12 @@ def _bind(case: Case, backend, lib, inputs, dtype):
     return fn, tuple(converted[i] for i in wrt)
 
 
-def _check_output(case: Case, value: np.ndarray) -> None:
+def _check_output(case: Case, value: np.ndarray, n_args: int) -> None:
     if value.dtype.kind != "f":
         raise TypeError(f"case {case.id!r} returns {value.dtype} values; a Jacobian needs real floating output")
+    if case.order == 2 and (value.shape != () or n_args != 1):
+        raise ValueError(f"case {case.id!r} has order=2: f must return a scalar of one differentiated input, "
+                         f"got shape {value.shape} of {n_args} inputs")
 
 
 def _as_tuple(result):
@@ -148,7 +156,8 @@ def _canonical(case: Case, problem: Problem, blocks: list[np.ndarray]) -> list[n
         raise ValueError(f"method returned {len(blocks)} Jacobian blocks for {len(problem.args)} inputs")
     out = []
     for block, arg in zip(blocks, problem.args, strict=True):
-        full = problem.out_shape + tuple(arg.shape)
+        # A Hessian block is in.shape + in.shape: the "output" is the gradient, shaped like the input.
+        full = (tuple(arg.shape) if case.order == 2 else problem.out_shape) + tuple(arg.shape)
         if case.per_sample and block.shape == full:
             block = per_sample_view(block, len(problem.out_shape), case.id)
         expected = (problem.out_shape + tuple(arg.shape)[1:]) if case.per_sample else full

@@ -49,6 +49,7 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
              progress: Callable[[dict], None] | None = None) -> CaseResult:
     """Evaluate the methods on one case, add reference-only evaluations, and give every record a verdict."""
     case = CASES[case_id]
+    method_ids = [m for m in method_ids if METHODS[m].order == case.order]
     evaluations = []
     for method_id in method_ids:
         evaluation = evaluate(case_id, method_id, options)
@@ -57,9 +58,9 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
             progress(evaluation.record)
     # The reference is always judged in float64, from every reference method, whatever the run selected.
     float64 = {e.record["method"]: e for e in evaluations if options.dtype == "float64"}
-    once = Options(dtype="float64", timing=ONCE, threads=options.threads, seed=options.seed)
+    once = Options(dtype="float64", timing=ONCE, threads=options.threads, seed=options.seed, size=options.size)
     for method_id, method in METHODS.items():
-        if method.reference and method_id not in float64:
+        if method.reference and method.order == case.order and method_id not in float64:
             float64[method_id] = evaluate(case_id, method_id, once)
     reference = choose_reference(case, list(float64.values()))
     records = [verdict(case, e, reference) for e in evaluations]

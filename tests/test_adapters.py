@@ -12,7 +12,8 @@ from harness.timing import TimingPolicy
 load_adapters()
 FAST = Options(timing=TimingPolicy(budget_s=0.0, min_repeats=2, warmup=0))
 SLOW_METHODS = {"torch.compile[jacrev]", "torch.compile[jacfwd]"}
-ALL = [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_METHODS else m for m in METHODS]
+ALL = [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_METHODS else m
+       for m, spec in METHODS.items() if spec.order == 1]
 
 
 @pytest.fixture
@@ -136,3 +137,54 @@ def test_broken_input_factory_is_an_error_naming_the_case(registry):
     record = evaluate("t.bad-inputs", "fd.central", FAST).record
     assert record["status"] == "error"
     assert record["message"].startswith("inputs failed: CaseError: case 't.bad-inputs': inputs must be a tuple")
+
+
+@pytest.fixture
+def hessian_case(registry):
+    # f(x) = sum(sin(x) * x^2) + x0 * x1: Hessian diag(2 sin x + 4 x cos x - x^2 sin x), plus the coupling.
+    def analytic(x):
+        h = np.diag(2 * np.sin(x) + 4 * x * np.cos(x) - x**2 * np.sin(x))
+        h[0, 1] += 1.0
+        h[1, 0] += 1.0
+        return h
+
+    @case(id="t.hessian", order=2, inputs=lambda rng: (rng.standard_normal(4),), analytic=analytic)
+    def scalar(xp, x):
+        return xp.sum(xp.sin(x) * x**2) + x[0] * x[1]
+
+    return registry
+
+
+@pytest.mark.parametrize("method_id", [m for m, spec in METHODS.items() if spec.order == 2])
+def test_hessian_method_matches_analytic(hessian_case, method_id):
+    evaluation = evaluate("t.hessian", method_id, FAST)
+    assert evaluation.ok, evaluation.record["message"]
+    tol = 1e-6 if evaluation.record["mode"] == "fd" else 1e-12
+    np.testing.assert_allclose(evaluation.jacobian[0], hessian_case["t.hessian"].analytic(*evaluation.inputs),
+                               rtol=tol, atol=tol)
+
+
+def test_jacobian_method_on_hessian_case_is_unsupported(hessian_case):
+    record = evaluate("t.hessian", "torch.func.jacrev", FAST).record
+    assert record["status"] == "unsupported" and "asks for a Hessian" in record["message"]
+
+
+def test_runner_pairs_hessian_cases_with_hessian_methods_only(hessian_case):
+    from harness.runner import run_case
+
+    result = run_case("t.hessian", list(METHODS), FAST)
+    assert {r["method"] for r in result.records} == {m for m, spec in METHODS.items() if spec.order == 2}
+    assert {r["status"] for r in result.records} == {"agree"}
+
+
+def test_size_presets_reach_the_input_factory(registry):
+    @case(id="t.sized", inputs=lambda rng, n: (rng.standard_normal(n),),
+          sizes={"small": {"n": 3}, "medium": {"n": 7}})
+    def sized(xp, x):
+        return xp.exp(x)
+
+    assert evaluate("t.sized", "fd.central", FAST).jacobian[0].shape == (3, 3)
+    medium = Options(timing=FAST.timing, size="medium")
+    assert evaluate("t.sized", "fd.central", medium).jacobian[0].shape == (7, 7)
+    record = evaluate("t.sized", "fd.central", Options(timing=FAST.timing, size="large")).record
+    assert record["status"] == "error" and "has no size 'large' (it has small, medium)" in record["message"]

@@ -29,3 +29,10 @@ def _jacobian(autograd, p):
     """autograd.jacobian, called once per differentiated input (it takes one argnum at a time)."""
     jacobians = [autograd.jacobian(p.fn, argnum=k) for k in range(len(p.args))]
     return lambda: tuple(jacobian(*p.args) for jacobian in jacobians)
+
+
+@autograd_backend.method("autograd.hessian", mode="forward-over-reverse", order=2, reference=True)
+def _hessian(autograd, p):
+    """autograd.hessian (jacobian of jacobian) of a scalar f of one input."""
+    hessian = autograd.hessian(p.fn)
+    return lambda: hessian(*p.args)

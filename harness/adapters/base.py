@@ -55,6 +55,7 @@ class Method:
     reference: bool = False  # evaluated for the reference even when a run's --methods leaves it out
     # How f runs in this method's regime (e.g. jitted), so that J/f compares like with like.
     baseline: Callable[[Any, Callable[..., Any]], Callable[..., Any]] | None = None
+    order: int = 1  # 1: Jacobian blocks; 2: the Hessian of a scalar f of one input
 
 
 class Backend:
@@ -68,7 +69,7 @@ class Backend:
         BACKENDS[self.name] = self
 
     def method(self, method_id: str, *, mode: str, requires: tuple[str, ...] = (), dtypes=None,
-               reference: bool = False, baseline=None):
+               reference: bool = False, baseline=None, order: int = 1):
         """Register a Jacobian method of this backend under a stable id."""
 
         def register(build):
@@ -78,7 +79,7 @@ class Backend:
                 id=method_id, backend=self.name, mode=mode, build=build, requires=tuple(requires),
                 doc=(build.__doc__ or "").strip().split("\n")[0],
                 dtypes=tuple(dtypes) if dtypes else Method.dtypes, reference=reference,
-                baseline=baseline,
+                baseline=baseline, order=order,
             )
             return build
 

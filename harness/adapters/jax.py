@@ -64,3 +64,33 @@ def _jit_jacrev(jax, p):
 def _jit_jacfwd(jax, p):
     """jax.jit(jax.jacfwd(f)); the first (compiling) call counts as preparation."""
     return _transform(jax, jax.jacfwd, p, jit=True)
+
+
+# -- Hessians of a scalar f of one input (order-2 cases) ---------------------------------------------------
+
+@method("jax.hessian", mode="forward-over-reverse", order=2, reference=True)
+def _hessian(jax, p):
+    """jax.hessian (jacfwd of jacrev), traced again on every call."""
+    hessian = jax.hessian(p.fn)
+    return lambda: hessian(*p.args)
+
+
+@method("jax.jit[hessian]", mode="forward-over-reverse", order=2, baseline=_jit)
+def _jit_hessian(jax, p):
+    """jax.jit(jax.hessian(f)); the first (compiling) call counts as preparation."""
+    hessian = jax.jit(jax.hessian(p.fn))
+    return lambda: hessian(*p.args)
+
+
+@method("jax.jacfwd(jacrev)", mode="forward-over-reverse", order=2)
+def _jacfwd_jacrev(jax, p):
+    """jax.jacfwd(jax.jacrev(f)), written out."""
+    hessian = jax.jacfwd(jax.jacrev(p.fn))
+    return lambda: hessian(*p.args)
+
+
+@method("jax.jacrev(jacrev)", mode="reverse-over-reverse", order=2)
+def _jacrev_jacrev(jax, p):
+    """jax.jacrev(jax.jacrev(f))."""
+    hessian = jax.jacrev(jax.jacrev(p.fn))
+    return lambda: hessian(*p.args)

@@ -223,3 +223,33 @@ def _compile_jacrev(torch, p):
 def _compile_jacfwd(torch, p):
     """torch.compile(torch.func.jacfwd(f)); the first (compiling) call counts as preparation."""
     return _compiled(torch, torch.func.jacfwd, p)
+
+
+# -- Hessians of a scalar f of one input (order-2 cases) ---------------------------------------------------
+
+@method("torch.func.hessian", mode="forward-over-reverse", order=2, reference=True)
+def _func_hessian(torch, p):
+    """torch.func.hessian (jacfwd of jacrev)."""
+    hessian = torch.func.hessian(p.fn)
+    return lambda: hessian(*p.args)
+
+
+@method("torch.autograd.functional.hessian", mode="reverse-over-reverse", order=2)
+def _af_hessian(torch, p):
+    """torch.autograd.functional.hessian, default (one double-backward per gradient element)."""
+    hessian = torch.autograd.functional.hessian
+    return lambda: hessian(p.fn, p.args[0])
+
+
+@method("torch.func.jacfwd(jacrev)", mode="forward-over-reverse", order=2)
+def _func_jacfwd_jacrev(torch, p):
+    """torch.func.jacfwd(torch.func.jacrev(f)), written out."""
+    hessian = torch.func.jacfwd(torch.func.jacrev(p.fn))
+    return lambda: hessian(*p.args)
+
+
+@method("torch.func.jacrev(jacrev)", mode="reverse-over-reverse", order=2)
+def _func_jacrev_jacrev(torch, p):
+    """torch.func.jacrev(torch.func.jacrev(f))."""
+    hessian = torch.func.jacrev(torch.func.jacrev(p.fn))
+    return lambda: hessian(*p.args)
