@@ -119,7 +119,7 @@ class Case:
 
         return register
 
-    def make_inputs(self, seed: int | None = None, size: str = "small") -> tuple[np.ndarray, ...]:
+    def make_inputs(self, seed: int | None = None, size: str | dict[str, Any] = "small") -> tuple[np.ndarray, ...]:
         """The case's inputs as float64 NumPy arrays (other dtypes kept), identical on every call.
 
         With `sizes`, the factory receives the keyword arguments of the preset `size`; a case without
@@ -141,7 +141,9 @@ class Case:
             arrays.append(array)
         return tuple(arrays)
 
-    def size_arguments(self, size: str) -> dict[str, Any]:
+    def size_arguments(self, size: str | dict[str, Any]) -> dict[str, Any]:
+        if isinstance(size, dict):  # an explicit point, as a sweep gives
+            return dict(size)
         if not self.sizes:
             return {}
         if size not in self.sizes:
@@ -161,8 +163,7 @@ class Case:
         return dict(self.tolerances.get(dtype, {}))
 
 
-def case(fn=None, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=None, divergences=(),
-         row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True, sizes=None, order=1):
+def case(fn=None, *, id: str | None = None, **fields):
     """Declare a case: `@case(inputs=lambda rng: (rng.standard_normal(5),))` over `def f(xp, x)`.
 
     The case id defaults to the function's name. The decorated name becomes the `Case`, so that
@@ -172,17 +173,23 @@ def case(fn=None, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=
     """
 
     def declare(function):
-        case_id = id or function.__name__
-        return register(Case(
-            id=case_id, fn=function, inputs=inputs, wrt=None if wrt is None else tuple(wrt),
-            tags=frozenset(tags), analytic=analytic, divergences=tuple(divergences),
-            row_independent=row_independent, per_sample=per_sample, seed=seed,
-            tolerances=dict(tolerances or {}), equal_nan=equal_nan,
-            description=(function.__doc__ or "").strip().split("\n")[0],
-            source=_defining_file(function), sizes=dict(sizes or {}), order=order,
-        ))
+        return register(make_case(function, id=id, **fields))
 
     return declare(fn) if fn is not None else declare
+
+
+def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=None, divergences=(),
+              row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True, sizes=None,
+              order=1) -> Case:
+    """A Case from a function and `@case`'s keywords, not registered (sweep families build their own)."""
+    return Case(
+        id=id or function.__name__, fn=function, inputs=inputs, wrt=None if wrt is None else tuple(wrt),
+        tags=frozenset(tags), analytic=analytic, divergences=tuple(divergences),
+        row_independent=row_independent, per_sample=per_sample, seed=seed,
+        tolerances=dict(tolerances or {}), equal_nan=equal_nan,
+        description=(function.__doc__ or "").strip().split("\n")[0],
+        source=_defining_file(function), sizes=dict(sizes or {}), order=order,
+    )
 
 
 def _defining_file(function) -> str:

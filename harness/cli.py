@@ -44,6 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--size", choices=("small", "medium", "large"), default="small",
                      help="size preset of the cases that have them (default: %(default)s)")
 
+    sweep = commands.add_parser("sweep", help="time every method over a grid of sizes of a case family")
+    sweep.add_argument("family", metavar="FAMILY", help="a sweep family id (`jacobian-harness list` shows them)")
+    sweep.add_argument("--methods", action="append", metavar="PATTERN", help="shell-style glob on method ids")
+    sweep.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    sweep.add_argument("--out", default="reports/sweep", metavar="DIR", help="default: %(default)s")
+    sweep.add_argument("--quick", action="store_true", help="a smaller grid and a short timing budget")
+    sweep.add_argument("--threads", type=int, default=1, help="intra-op threads (default: 1)")
+
     report = commands.add_parser("report", help="render report.md again from a results directory")
     report.add_argument("results", metavar="DIR", help="a results directory or its results.json")
     return parser
@@ -58,7 +66,7 @@ def _case_source_options(parser):
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
-        return {"list": cmd_list, "run": cmd_run, "report": cmd_report}[args.command](args)
+        return {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "report": cmd_report}[args.command](args)
     except UsageError as exc:
         print(f"jacobian-harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -97,8 +105,13 @@ def cmd_list(args) -> int:
                 "available": backends[m.backend]["available"],
                 "dtypes": list(m.dtypes), "doc": m.doc} for m in METHODS.values()]
     cases = [_case_summary(CASES[c]) for c in case_ids]
+    from harness.sweep import FAMILIES, load_families
+
+    load_families()
+    families = [{"id": f.id, "description": f.case.description, "grid": list(f.grid)} for f in FAMILIES.values()]
     if args.json:
-        print(json.dumps({"backends": backends, "methods": methods, "cases": cases}, indent=1))
+        print(json.dumps({"backends": backends, "methods": methods, "cases": cases, "families": families},
+                         indent=1))
         return EXIT_OK
     print("Backends:")
     for name, info in backends.items():
@@ -111,6 +124,9 @@ def cmd_list(args) -> int:
     print(f"\nCases ({len(cases)}):")
     for c in cases:
         print(f"  {c['id']:28} {','.join(c['tags']):22} {c['description']}")
+    print(f"\nSweep families ({len(families)}):")
+    for f in families:
+        print(f"  {f['id']:28} {len(f['grid'])} points  {f['description']}")
     return EXIT_OK
 
 
@@ -134,14 +150,20 @@ def _prepare_out(path: str) -> Path:
     return out
 
 
-def cmd_run(args) -> int:
-    from harness.environment import limit_threads, now
+def _check_threads(args) -> None:
+    from harness.environment import limit_threads
 
     if args.threads < 1:
         raise UsageError(f"--threads must be at least 1, not {args.threads}")
+    limit_threads(args.threads)  # before any framework is imported
+
+
+def cmd_run(args) -> int:
+    from harness.environment import now
+
     if args.seed is not None and args.seed < 0:
         raise UsageError(f"--seed must be a non-negative integer, not {args.seed}")
-    limit_threads(args.threads)  # before any framework is imported
+    _check_threads(args)
     from harness.adapters import METHODS, load_adapters
     from harness.evaluate import Options
     from harness.runner import SelectionError, run_case, select
@@ -213,14 +235,58 @@ def _add_case(document: dict, arrays: dict, result, dtype: str) -> None:
         arrays[jacobian_key(case.id, "reference", "float64", k)] = block
 
 
-def _write_run(out: Path, document: dict, arrays: dict) -> None:
+def _write_run(out: Path, document: dict, arrays: dict, text: str | None = None) -> None:
     from harness.report import render_markdown
     from harness.results import atomic_write, write_arrays, write_json
 
     write_arrays(out / "jacobians.npz", arrays)
     write_json(out / "results.json", document)
-    text = render_markdown(document)
+    text = render_markdown(document) if text is None else text
     atomic_write(out / "report.md", lambda handle: handle.write(text.encode()))
+
+
+def cmd_sweep(args) -> int:
+    _check_threads(args)
+    from harness.adapters import METHODS, load_adapters
+    from harness.environment import now
+    from harness.evaluate import Options
+    from harness.runner import SelectionError, run_case, select
+    from harness.sweep import FAMILIES, load_families, plot, point_cases, render_markdown, rule
+    from harness.timing import DEFAULT, QUICK
+
+    load_families()
+    load_adapters()
+    if args.family not in FAMILIES:
+        raise UsageError(f"unknown sweep family {args.family!r} (known: {', '.join(FAMILIES) or 'none'})")
+    try:
+        method_ids = select([m for m, spec in METHODS.items() if spec.order == FAMILIES[args.family].case.order],
+                            args.methods, "methods")
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from None
+    out = _prepare_out(args.out)
+    args.cases, args.case_file, args.seed = [args.family], [], None
+    points = point_cases(FAMILIES[args.family], args.quick)
+    options = Options(dtype=args.dtype, timing=QUICK if args.quick else DEFAULT, threads=args.threads)
+    document = _new_document(args, Options(dtype=args.dtype, timing=options.timing, threads=args.threads,
+                                           size="sweep"), [], method_ids)
+    document["options"]["sweep"] = {"family": args.family, "grid": [p for _, p in points]}
+    arrays: dict = {}
+    for number, (case_id, point) in enumerate(points, 1):
+        print(f"[{number}/{len(points)}] {case_id}", file=sys.stderr, flush=True)
+        result = run_case(case_id, method_ids, Options(dtype=args.dtype, timing=options.timing,
+                                                       threads=args.threads, size=point), progress=_progress)
+        _add_case(document, arrays, result, args.dtype)
+    document["environment"]["finished_at"] = now()
+    has_plot = plot(document["results"], out / "sweep.png", f"{args.family}: median time vs size")
+    text = render_markdown(document["results"], args.family, has_plot)
+    _write_run(out, document, arrays, text)
+    for found in rule(document["results"]).values():
+        print(found["text"])
+    written = ", ".join(str(out / n) for n in ("results.json", "report.md") + (("sweep.png",) if has_plot else ()))
+    print(f"Wrote {written}" + ("" if has_plot else " (install matplotlib for sweep.png)"))
+    from harness.report import passed
+
+    return EXIT_OK if passed(document["results"]) else EXIT_FAIL
 
 
 def _progress(record: dict) -> None:

@@ -24,7 +24,7 @@ class Options:
     timing: TimingPolicy = DEFAULT
     threads: int = 1
     seed: int | None = None  # None: each case's own seed
-    size: str = "small"      # the size preset of cases that have them
+    size: str | dict = "small"  # the size preset of cases that have them, or explicit factory keywords
 
 
 @dataclass
@@ -55,8 +55,8 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
     method = get_method(method_id)
     backend = BACKENDS[method.backend]
     record = {"case": case_id, "method": method_id, "backend": method.backend, "mode": method.mode,
-              "dtype": options.dtype, "status": "ok", "message": "", "backend_version": backend.version(),
-              "time": None, "f_time_s": None, "ratio": None}
+              "dtype": options.dtype, "size": options.size, "status": "ok", "message": "",
+              "backend_version": backend.version(), "time": None, "f_time_s": None, "ratio": None}
     evaluation = Evaluation(record)
     if method.order != case.order:
         kinds = {1: "a Jacobian", 2: "a Hessian"}

@@ -26,7 +26,7 @@ def format_seconds(seconds) -> str:
     return f"{seconds / 1e-9:.3g} ns"
 
 
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in row) + " |"
               for row in rows]
@@ -77,21 +77,21 @@ def render_markdown(document: dict) -> str:
         lines += ["**This run did not finish: the report covers the pairs that did.**", ""]
 
     lines += ["## Agreement", "", LEGEND, ""]
-    lines += _table(["case"] + [f"`{m}`" for m in methods],
+    lines += markdown_table(["case"] + [f"`{m}`" for m in methods],
                     [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
                                    for m in methods] for c in cases])
 
     failures = [r for r in records if r["status"] in FAILING]
     if failures:
         lines += ["## Failures", ""]
-        lines += _table(["case", "method", "verdict", "max abs err", "max rel err", "message"],
+        lines += markdown_table(["case", "method", "verdict", "max abs err", "max rel err", "message"],
                         [[f"`{r['case']}`", f"`{r['method']}`", r["status"], _err(r.get("max_abs_err")),
                           _err(r.get("max_rel_err")), r.get("message", "")] for r in failures])
 
     expected = [r for r in records if r["status"] == "expected-divergence"]
     if expected:
         lines += ["## Expected divergences", ""]
-        lines += _table(["case", "method", "max abs err", "worst element", "declared"],
+        lines += markdown_table(["case", "method", "max abs err", "worst element", "declared"],
                         [[f"`{r['case']}`", f"`{r['method']}`", _err(r.get("max_abs_err")), _worst(r),
                           r.get("message", "")] for r in expected])
 
@@ -100,34 +100,34 @@ def render_markdown(document: dict) -> str:
               "Median of the timed samples (each sample: one call, forward pass included); J/f is that "
               "median over the median time of f itself in the same backend. Finite differences are "
               "timed but not recommended: they agree only within their looser tolerance.", ""]
-    lines += _table(["case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing",
+    lines += markdown_table(["case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing",
                      "slowest / fastest"],
                     [_fastest_row(c, best.get(c), records) for c in cases])
 
     backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") != "fd"))
     per_backend = {b: fastest_agreeing([r for r in records if r["backend"] == b]) for b in backends}
     lines += ["### Fastest agreeing method of each framework", ""]
-    lines += _table(["case"] + backends,
+    lines += markdown_table(["case"] + backends,
                     [[f"`{c}`"] + [_method_and_time(per_backend[b].get(c)) for b in backends] for c in cases])
 
     lines += ["## Median time per (case, method)", ""]
-    lines += _table(["case"] + [f"`{m}`" for m in methods],
-                    [[f"`{c}`"] + [_time_cell(cell.get((c, m)), best.get(c)) for m in methods] for c in cases])
+    lines += markdown_table(["case"] + [f"`{m}`" for m in methods],
+                    [[f"`{c}`"] + [time_cell(cell.get((c, m)), best.get(c)) for m in methods] for c in cases])
     lines += ["Bold: the fastest agreeing method of the case. Preparation (tracing, compilation) and the "
               "first call are timed apart, in `prepare_s` of results.json.", ""]
 
     lines += ["## J/f cost ratio per (case, method)", ""]
-    lines += _table(["case"] + [f"`{m}`" for m in methods],
+    lines += markdown_table(["case"] + [f"`{m}`" for m in methods],
                     [[f"`{c}`"] + [_ratio(cell.get((c, m))) for m in methods] for c in cases])
 
     others = [r for r in records if r["status"] in ("unsupported", "unavailable")]
     if others:
         lines += ["## Not run", ""]
-        lines += _table(["case", "method", "status", "why"],
+        lines += markdown_table(["case", "method", "status", "why"],
                         [[f"`{r['case']}`", f"`{r['method']}`", r["status"], r.get("message", "")] for r in others])
 
     lines += ["## Environment", ""]
-    lines += _table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
+    lines += markdown_table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
                     + [[f"version of {k}", f"{v}"] for k, v in env.get("versions", {}).items()])
     return "\n".join(lines)
 
@@ -161,7 +161,7 @@ def _method_and_time(record: dict | None) -> str:
     return "" if record is None else f"`{record['method']}` {format_seconds(record['time']['median_s'])}"
 
 
-def _time_cell(record: dict | None, best: dict | None) -> str:
+def time_cell(record: dict | None, best: dict | None) -> str:
     if record is None:
         return ""
     median = (record.get("time") or {}).get("median_s")

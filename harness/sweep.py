@@ -1,0 +1,174 @@
+"""Sweeps: how each method's cost grows with the input and output sizes, and where forward mode wins.
+
+A family is a case whose input factory takes `n_in` and `n_out`; a sweep evaluates every method at each
+point of its grid, with the usual verdicts, and writes the results in the run schema (each record's
+`size` is its point). `rule()` and `plot()` read only saved records.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections import defaultdict
+from dataclasses import dataclass
+
+from harness import casedef
+from harness.casedef import Case, make_case
+
+FAMILIES: dict[str, Family] = {}
+
+# Powers of two along each axis through a common centre: where one mode overtakes the other.
+DEFAULT_GRID = tuple([{"n_in": n, "n_out": 16} for n in (2, 4, 8, 32, 64, 128)]
+                     + [{"n_in": 16, "n_out": n} for n in (2, 4, 8, 16, 32, 64, 128)])
+QUICK_GRID = tuple([{"n_in": n, "n_out": 16} for n in (2, 8, 64)] + [{"n_in": 16, "n_out": n} for n in (2, 16, 64)])
+
+
+@dataclass(frozen=True)
+class Family:
+    id: str
+    case: Case
+    grid: tuple[dict, ...] = DEFAULT_GRID
+    quick_grid: tuple[dict, ...] = QUICK_GRID
+
+
+def family(*, id: str, grid=DEFAULT_GRID, quick_grid=QUICK_GRID, **case_fields):
+    """Declare a sweep family: `@family(id="sweep.mlp", inputs=lambda rng, n_in, n_out: (...))`."""
+
+    def declare(function):
+        if id in FAMILIES:
+            raise ValueError(f"sweep family {id!r} is defined twice")
+        FAMILIES[id] = Family(id, make_case(function, id=id, **case_fields), tuple(grid), tuple(quick_grid))
+        return FAMILIES[id]
+
+    return declare
+
+
+def load_families() -> None:
+    """Import the built-in sweep families (`cases.sweeps` registers them on import)."""
+    import cases.sweeps  # noqa: F401  (imported for its registrations)
+
+
+def point_id(family_id: str, point: dict) -> str:
+    return f"{family_id}[" + ",".join(f"{k}={v}" for k, v in point.items()) + "]"
+
+
+def point_cases(family_: Family, quick: bool) -> list[tuple[str, dict]]:
+    """Register the family's case once per grid point and return (id, point) pairs; a point is evaluated
+    with `Options(size=point)`, which hands it to the input factory."""
+    pairs = []
+    for point in family_.quick_grid if quick else family_.grid:
+        case_id = point_id(family_.id, point)
+        # Set, not registered: running a sweep again in one process replaces its points.
+        casedef.CASES[case_id] = dataclasses.replace(family_.case, id=case_id)
+        pairs.append((case_id, point))
+    return pairs
+
+
+# -- analysis of saved records ------------------------------------------------------------------------------
+
+def _best_by_mode(records: list[dict]) -> dict[tuple[str, int, int], dict[str, float]]:
+    """(backend, n_in, n_out) -> {mode: fastest agreeing median}."""
+    best: dict[tuple[str, int, int], dict[str, float]] = defaultdict(dict)
+    for r in records:
+        size, median = r.get("size"), (r.get("time") or {}).get("median_s")
+        if r["status"] != "agree" or not isinstance(size, dict) or not isinstance(median, (int, float)):
+            continue
+        if r["mode"] not in ("forward", "reverse"):
+            continue
+        key = (r["backend"], size["n_in"], size["n_out"])
+        best[key][r["mode"]] = min(median, best[key].get(r["mode"], math.inf))
+    return best
+
+
+def rule(records: list[dict]) -> dict[str, dict]:
+    """Per backend: forward mode wins when n_in < n_out / k; the k that misclassifies fewest points.
+
+    Each point votes for the faster mode (fastest agreeing method of each). Candidate thresholds are the
+    points' own n_out/n_in ratios (and their geometric midpoints); the smallest error wins.
+    """
+    points: dict[str, list[tuple[float, bool, float]]] = defaultdict(list)
+    for (backend, n_in, n_out), modes in _best_by_mode(records).items():
+        if "forward" in modes and "reverse" in modes:
+            points[backend].append((n_out / n_in, modes["forward"] < modes["reverse"],
+                                    modes["reverse"] / modes["forward"]))
+    rules = {}
+    for backend, votes in points.items():
+        ratios = sorted({ratio for ratio, _, _ in votes})
+        candidates = ratios + [math.sqrt(a * b) for a, b in zip(ratios, ratios[1:], strict=False)] + [ratios[-1] * 2]
+
+        def errors(k, votes=votes):
+            return sum((ratio > k) != forward_wins for ratio, forward_wins, _ in votes)
+
+        k = min(candidates, key=lambda c: (errors(c), abs(math.log(c))))
+        rules[backend] = {"k": k, "misclassified": errors(k), "points": len(votes),
+                          "text": f"{backend}: forward mode is faster when n_in < n_out / {k:.3g} "
+                                  f"({len(votes) - errors(k)} of {len(votes)} points follow this rule)"}
+    return rules
+
+
+LINE_STYLES = {"reverse": "-", "forward": "--", "fd": ":"}
+
+
+def plot(records: list[dict], path, title: str) -> bool:
+    """Median time vs n_in (n_out fixed) and vs n_out (n_in fixed), log-log, one line per method."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    series: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
+    modes = {}
+    for r in records:
+        median = (r.get("time") or {}).get("median_s")
+        if r["status"] == "agree" and isinstance(r.get("size"), dict) and isinstance(median, (int, float)):
+            series[r["method"]].append((r["size"]["n_in"], r["size"]["n_out"], median))
+            modes[r["method"]] = r["mode"]
+    sizes = [(n_in, n_out) for points in series.values() for n_in, n_out, _ in points]
+    if not sizes:
+        return False
+    # Each panel holds the other size at its most common value: the grid's two axes through a centre.
+    common_out = max({o for _, o in sizes}, key=[o for _, o in sizes].count)
+    common_in = max({i for i, _ in sizes}, key=[i for i, _ in sizes].count)
+    figure, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
+    for axis, (free, fixed_name, fixed) in zip(axes, ((0, "n_out", common_out), (1, "n_in", common_in)), strict=True):
+        for number, (method, points) in enumerate(sorted(series.items())):
+            line = sorted((p[free], p[2]) for p in points if p[1 - free] == fixed)
+            if len(line) > 1:
+                axis.plot(*zip(*line, strict=True), LINE_STYLES.get(modes[method], "-"), marker="o", markersize=3,
+                          color=plt.cm.tab20(number % 20), label=method)
+        axis.set_xscale("log", base=2)
+        axis.set_yscale("log")
+        axis.set_xlabel(("n_in", "n_out")[free] + f" ({fixed_name} = {fixed})")
+        axis.grid(True, which="both", alpha=0.3)
+    axes[0].set_ylabel("median time per Jacobian (s)")
+    labelled = {}  # one legend for both panels: a method may have a line in only one
+    for axis in axes:
+        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
+            labelled.setdefault(label, handle)
+    if labelled:
+        figure.legend(list(labelled.values()), list(labelled), fontsize=7, loc="center right")
+        figure.subplots_adjust(right=0.78)
+    figure.suptitle(title + " (solid: reverse mode, dashed: forward mode, dotted: finite differences)")
+    figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    return True
+
+
+def render_markdown(records: list[dict], family_id: str, has_plot: bool) -> str:
+    lines = [f"# Sweep of `{family_id}`", ""]
+    if has_plot:
+        lines += ["![median time vs size](sweep.png)", ""]
+    rules = rule(records)
+    lines += ["## Where forward mode overtakes reverse mode", ""]
+    lines += [f"- {r['text']}" for r in rules.values()] or ["- (not enough agreeing forward and reverse results)"]
+    lines += ["", "## Median time per point and method", ""]
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    cases = list(dict.fromkeys(r["case"] for r in records))
+    cell = {(r["case"], r["method"]): r for r in records}
+    from harness.report import markdown_table, time_cell  # one table style for every report
+
+    lines += markdown_table(["point"] + [f"`{m}`" for m in methods],
+                    [[f"`{c}`"] + [time_cell(cell.get((c, m)), None) for m in methods] for c in cases])
+    return "\n".join(lines)
