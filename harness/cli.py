@@ -35,7 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--cases", action="append", metavar="PATTERN", help="shell-style glob on case ids (repeatable)")
     run.add_argument("--methods", action="append", metavar="PATTERN",
                      help="shell-style glob on method ids, e.g. 'torch.func.*' (repeatable)")
-    run.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    run.add_argument("--dtype", choices=("float64", "float32", "both"), default="float64",
+                     help="float32 results are judged against the float64 reference (default: %(default)s)")
     run.add_argument("--out", default="reports/latest", metavar="DIR",
                      help="where results.json, jacobians.npz and report.md go (default: %(default)s)")
     run.add_argument("--quick", action="store_true", help="short timing budget (3 samples or 30 ms per pair)")
@@ -179,7 +180,8 @@ def cmd_run(args) -> int:
     if not case_ids:
         raise UsageError("no cases to run: give --case-file, or leave out --no-builtin")
     out = _prepare_out(args.out)
-    options = Options(dtype=args.dtype, timing=QUICK if args.quick else DEFAULT, threads=args.threads,
+    dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+    options = Options(dtype=dtypes[0], timing=QUICK if args.quick else DEFAULT, threads=args.threads,
                       seed=args.seed, size=args.size)
     document = _new_document(args, options, case_ids, method_ids)
     arrays: dict = {}
@@ -187,8 +189,8 @@ def cmd_run(args) -> int:
     try:
         for number, case_id in enumerate(case_ids, 1):
             print(f"[{number}/{len(case_ids)}] {case_id}", file=sys.stderr, flush=True)
-            result = run_case(case_id, method_ids, options, progress=_progress)
-            _add_case(document, arrays, result, args.dtype)
+            result = run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes)
+            _add_case(document, arrays, result)
     except KeyboardInterrupt:
         document["partial"] = True
         print("jacobian-harness: interrupted; writing the finished cases", file=sys.stderr)
@@ -208,14 +210,14 @@ def _new_document(args, options, case_ids, method_ids) -> dict:
     from harness.results import KIND, SCHEMA_VERSION
 
     return {"schema_version": SCHEMA_VERSION, "kind": KIND, "environment": collect(options.threads),
-            "options": {"dtype": options.dtype, "quick": args.quick, "seed": options.seed, "threads": options.threads,
+            "options": {"dtype": args.dtype, "quick": args.quick, "seed": options.seed, "threads": options.threads,
                         "size": options.size,
                         "timing": vars(options.timing), "cases": args.cases, "methods": args.methods,
                         "case_files": args.case_file, "selected_methods": method_ids},
             "cases": {}, "results": []}
 
 
-def _add_case(document: dict, arrays: dict, result, dtype: str) -> None:
+def _add_case(document: dict, arrays: dict, result) -> None:
     from harness.casedef import CASES
     from harness.results import jacobian_key
 
@@ -225,11 +227,12 @@ def _add_case(document: dict, arrays: dict, result, dtype: str) -> None:
     summary["wrt"] = list(case.wrt_indices(result.inputs)) if result.inputs else None
     document["cases"][case.id] = summary
     for record in result.records:
-        blocks = result.jacobians.get(record["method"])
+        blocks = result.jacobians.get((record["method"], record["dtype"]))
         if blocks is not None:
-            record["jacobian"] = {"key": jacobian_key(case.id, record["method"], dtype, None), "blocks": len(blocks)}
+            record["jacobian"] = {"key": jacobian_key(case.id, record["method"], record["dtype"], None),
+                                  "blocks": len(blocks)}
             for k, block in enumerate(blocks):
-                arrays[jacobian_key(case.id, record["method"], dtype, k)] = block
+                arrays[jacobian_key(case.id, record["method"], record["dtype"], k)] = block
         document["results"].append(record)
     for k, block in enumerate(result.reference or []):
         arrays[jacobian_key(case.id, "reference", "float64", k)] = block
@@ -275,7 +278,7 @@ def cmd_sweep(args) -> int:
         print(f"[{number}/{len(points)}] {case_id}", file=sys.stderr, flush=True)
         result = run_case(case_id, method_ids, Options(dtype=args.dtype, timing=options.timing,
                                                        threads=args.threads, size=point), progress=_progress)
-        _add_case(document, arrays, result, args.dtype)
+        _add_case(document, arrays, result)
     document["environment"]["finished_at"] = now()
     has_plot = plot(document["results"], out / "sweep.png", f"{args.family}: median time vs size")
     text = render_markdown(document["results"], args.family, has_plot)
@@ -299,17 +302,18 @@ def _progress(record: dict) -> None:
 
 def _print_summary(document: dict, out: Path) -> None:
     from harness.compare import FAILING, VERDICTS
-    from harness.report import fastest_agreeing, format_seconds, summary_counts
+    from harness.report import fastest_agreeing, format_seconds, row_key, summary_counts
 
     records = document["results"]
     counts = summary_counts(records)
     print("\nVerdicts: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]))
     best = fastest_agreeing(records)
-    cases = list(dict.fromkeys(r["case"] for r in records))
+    key = row_key(records)
+    cases = list(dict.fromkeys(key(r) for r in records))
     width = max([len(c) for c in cases] + [4])
     print(f"\n{'case':{width}}  {'fastest agreeing method':46} {'median':>10} {'J/f':>8}  failures")
     for case_id in cases:
-        failures = [r["method"] for r in records if r["case"] == case_id and r["status"] in FAILING]
+        failures = [r["method"] for r in records if key(r) == case_id and r["status"] in FAILING]
         b = best.get(case_id)
         name = b["method"] if b else "(none agrees)"
         median = format_seconds(b["time"]["median_s"]) if b else ""

@@ -47,14 +47,22 @@ def _agreeing_ad(record: dict) -> bool:
             and _number((record.get("time") or {}).get("median_s")) is not None)
 
 
+def row_key(records: list[dict]):
+    """A report row is a case, or a (case, dtype) when the run has several dtypes."""
+    if len({r.get("dtype") for r in records}) > 1:
+        return lambda r: f"{r['case']} ({r['dtype']})"
+    return lambda r: r["case"]
+
+
 def fastest_agreeing(records: list[dict]) -> dict[str, dict]:
-    """Per case, the agreeing AD method with the smallest median time."""
+    """Per report row, the agreeing AD method with the smallest median time."""
+    key = row_key(records)
     best: dict[str, dict] = {}
     for r in records:
         if not _agreeing_ad(r):
             continue
-        if r["case"] not in best or r["time"]["median_s"] < best[r["case"]]["time"]["median_s"]:
-            best[r["case"]] = r
+        if key(r) not in best or r["time"]["median_s"] < best[key(r)]["time"]["median_s"]:
+            best[key(r)] = r
     return best
 
 
@@ -62,9 +70,10 @@ def render_markdown(document: dict) -> str:
     records = document["results"]
     env = document.get("environment", {})
     options = document.get("options", {})
-    cases = list(dict.fromkeys(r["case"] for r in records))
+    key = row_key(records)
+    cases = list(dict.fromkeys(key(r) for r in records))
     methods = list(dict.fromkeys(r["method"] for r in records))
-    cell = {(r["case"], r["method"]): r for r in records}
+    cell = {(key(r), r["method"]): r for r in records}
     counts = summary_counts(records)
     verdict = "PASS" if passed(records) else "FAIL"
     lines = [f"# Jacobian harness report: {verdict}", "",
@@ -102,10 +111,11 @@ def render_markdown(document: dict) -> str:
               "timed but not recommended: they agree only within their looser tolerance.", ""]
     lines += markdown_table(["case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing",
                      "slowest / fastest"],
-                    [_fastest_row(c, best.get(c), records) for c in cases])
+                    [_fastest_row(c, best.get(c), [r for r in records if key(r) == c]) for c in cases])
 
     backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") != "fd"))
-    per_backend = {b: fastest_agreeing([r for r in records if r["backend"] == b]) for b in backends}
+    per_backend = {b: {key(r): r for r in fastest_agreeing([r for r in records if r["backend"] == b]).values()}
+                   for b in backends}
     lines += ["### Fastest agreeing method of each framework", ""]
     lines += markdown_table(["case"] + backends,
                     [[f"`{c}`"] + [_method_and_time(per_backend[b].get(c)) for b in backends] for c in cases])
@@ -148,7 +158,7 @@ def _worst(record: dict) -> str:
 def _fastest_row(case_id: str, best: dict | None, records: list[dict]) -> list[str]:
     if best is None:
         return [f"`{case_id}`", "(none agrees)", "", "", "", "", "", ""]
-    agreeing = [r for r in records if r["case"] == case_id and _agreeing_ad(r)]
+    agreeing = [r for r in records if _agreeing_ad(r)]
     slowest = max(agreeing, key=lambda r: r["time"]["median_s"])
     ratio = _number(best.get("ratio"))
     return [f"`{case_id}`", f"`{best['method']}`", format_seconds(best["time"]["median_s"]),

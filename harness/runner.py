@@ -8,7 +8,7 @@ Evaluations.
 from __future__ import annotations
 
 import fnmatch
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from collections.abc import Callable, Iterable
 
 import numpy as np
@@ -40,30 +40,32 @@ def select(names: Iterable[str], patterns: list[str] | None, what: str) -> list[
 class CaseResult:
     case_id: str
     records: list[dict]
-    jacobians: dict[str, list[np.ndarray]] = field(default_factory=dict)  # method id -> blocks
+    jacobians: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)  # (method, dtype) -> blocks
     reference: list[np.ndarray] | None = None
     inputs: tuple[np.ndarray, ...] = ()
 
 
 def run_case(case_id: str, method_ids: list[str], options: Options,
-             progress: Callable[[dict], None] | None = None) -> CaseResult:
-    """Evaluate the methods on one case, add reference-only evaluations, and give every record a verdict."""
+             progress: Callable[[dict], None] | None = None, dtypes: list[str] | None = None) -> CaseResult:
+    """Evaluate the methods on one case in each dtype (default: options.dtype), add reference-only
+    evaluations, and give every record a verdict against the one float64 reference."""
     case = CASES[case_id]
     method_ids = [m for m in method_ids if METHODS[m].order == case.order]
     evaluations = []
-    for method_id in method_ids:
-        evaluation = evaluate(case_id, method_id, options)
-        evaluations.append(evaluation)
-        if progress:
-            progress(evaluation.record)
+    for dtype in dtypes or [options.dtype]:
+        for method_id in method_ids:
+            evaluation = evaluate(case_id, method_id, replace(options, dtype=dtype))
+            evaluations.append(evaluation)
+            if progress:
+                progress(evaluation.record)
     # The reference is always judged in float64, from every reference method, whatever the run selected.
-    float64 = {e.record["method"]: e for e in evaluations if options.dtype == "float64"}
-    once = Options(dtype="float64", timing=ONCE, threads=options.threads, seed=options.seed, size=options.size)
+    float64 = {e.record["method"]: e for e in evaluations if e.record["dtype"] == "float64"}
+    once = replace(options, dtype="float64", timing=ONCE)
     for method_id, method in METHODS.items():
         if method.reference and method.order == case.order and method_id not in float64:
             float64[method_id] = evaluate(case_id, method_id, once)
     reference = choose_reference(case, list(float64.values()))
     records = [verdict(case, e, reference) for e in evaluations]
     inputs = next((e.inputs for e in float64.values() if e.inputs), ())
-    return CaseResult(case_id, records, {e.record["method"]: e.jacobian for e in evaluations if e.jacobian is not None},
-                      reference.blocks, inputs)
+    jacobians = {(e.record["method"], e.record["dtype"]): e.jacobian for e in evaluations if e.jacobian is not None}
+    return CaseResult(case_id, records, jacobians, reference.blocks, inputs)

@@ -101,3 +101,19 @@ def test_python_dash_m_is_the_same_cli():
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("jacobian-harness: error:") and result.stderr.count("\n") == 1
+
+
+def test_both_dtypes_run_against_one_float64_reference(registry, tmp_path):
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), "--cases", "user.cube", "--dtype", "both",
+               "--quick", "--methods", "torch.func.jacrev", "--methods", "jax.jacfwd") == 0
+    out = tmp_path / "out"
+    records = json.loads((out / "results.json").read_text())["results"]
+    assert sorted((r["method"], r["dtype"]) for r in records) == [
+        ("jax.jacfwd", "float32"), ("jax.jacfwd", "float64"),
+        ("torch.func.jacrev", "float32"), ("torch.func.jacrev", "float64")]
+    assert {r["status"] for r in records} == {"agree"}
+    assert {r["reference"] for r in records} == {"analytic"}
+    float32 = next(r for r in records if r["dtype"] == "float32" and r["method"] == "jax.jacfwd")
+    assert 0 < float32["max_rel_err"] < 1e-4
+    report = (out / "report.md").read_text()
+    assert "`user.cube (float32)`" in report and "`user.cube (float64)`" in report
