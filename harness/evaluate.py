@@ -33,6 +33,7 @@ class Evaluation:
     jacobian: list[np.ndarray] | None = None
     value: np.ndarray | None = None
     inputs: tuple[np.ndarray, ...] = field(default=(), repr=False)
+    problem: Problem | None = field(default=None, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -86,7 +87,8 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         result, timing = measure(lambda: method.build(lib, problem), lambda v: backend.sync(lib, v),
                                  options.timing)
         blocks = [np.asarray(backend.to_numpy(lib, b), dtype=np.float64) for b in _as_tuple(result)]
-        evaluation.jacobian = _canonical(case, problem, blocks)
+        evaluation.jacobian = blocks if method.project else _canonical(case, problem, blocks)
+        evaluation.problem = problem
     except Exception as exc:  # the method's failure is the result being measured, not a harness fault
         status = backend.classify(exc)
         return _fail(evaluation, status, f"{stage}{type(exc).__name__}: {_first_line(exc)}",

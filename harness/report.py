@@ -42,8 +42,9 @@ def passed(records: list[dict]) -> bool:
 
 
 def _agreeing_ad(record: dict) -> bool:
-    # Finite differences agree only within their looser tolerance: never recommended as "the" method.
-    return (record["status"] == "agree" and record.get("mode") != "fd"
+    # Finite differences agree only within their looser tolerance: never recommended as "the" method;
+    # checks (jvp-vjp) return a projection, not a Jacobian.
+    return (record["status"] == "agree" and record.get("mode") not in ("fd", "check")
             and _number((record.get("time") or {}).get("median_s")) is not None)
 
 
@@ -113,7 +114,7 @@ def render_markdown(document: dict) -> str:
                      "slowest / fastest"],
                     [_fastest_row(c, best.get(c), [r for r in records if key(r) == c]) for c in cases])
 
-    backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") != "fd"))
+    backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") not in ("fd", "check")))
     per_backend = {b: {key(r): r for r in fastest_agreeing([r for r in records if r["backend"] == b]).values()}
                    for b in backends}
     lines += ["### Fastest agreeing method of each framework", ""]

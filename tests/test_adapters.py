@@ -13,7 +13,8 @@ load_adapters()
 FAST = Options(timing=TimingPolicy(budget_s=0.0, min_repeats=2, warmup=0))
 SLOW_METHODS = {"torch.compile[jacrev]", "torch.compile[jacfwd]"}
 ALL = [pytest.param(m, marks=pytest.mark.slow) if m in SLOW_METHODS else m
-       for m, spec in METHODS.items() if spec.order == 1]
+       for m, spec in METHODS.items() if spec.order == 1 and spec.project is None]
+CHECKS = [m for m, spec in METHODS.items() if spec.project is not None]
 
 
 @pytest.fixture
@@ -188,3 +189,16 @@ def test_size_presets_reach_the_input_factory(registry):
     assert evaluate("t.sized", "fd.central", medium).jacobian[0].shape == (7, 7)
     record = evaluate("t.sized", "fd.central", Options(timing=FAST.timing, size="large")).record
     assert record["status"] == "error" and "has no size 'large' (it has small, medium)" in record["message"]
+
+
+@pytest.mark.parametrize("method_id", CHECKS)
+@pytest.mark.parametrize("case_id", ["t.two-inputs", "t.per-sample"])
+def test_jvp_vjp_check_returns_both_projections_of_the_jacobian(cases, case_id, method_id):
+    from harness.adapters.base import project_reference
+
+    evaluation = evaluate(case_id, method_id, FAST)
+    assert evaluation.ok, evaluation.record["message"]
+    analytic = cases[case_id].analytic(*evaluation.inputs)
+    expected = project_reference(list(analytic) if isinstance(analytic, tuple) else [analytic], evaluation.problem)
+    assert expected[0] != 0
+    np.testing.assert_allclose(evaluation.jacobian[0], expected, rtol=1e-12)

@@ -174,3 +174,29 @@ def test_failing_analytic_jacobian_is_reported_not_raised():
     evaluation = ev("jax.jacrev", "jax", [J])
     record = verdict(case, evaluation, choose_reference(case, [evaluation]))
     assert record["status"] == "disagree" and "analytic Jacobian failed: ZeroDivisionError: oops" in record["message"]
+
+
+def check_evaluation(value):
+    from harness.adapters import Problem, load_adapters
+
+    load_adapters()
+    evaluation = ev("jax.jvp-vjp", "jax", [np.asarray(value)], mode="check")
+    evaluation.problem = Problem(fn=None, args=(np.ones(2),), out_shape=(2,))
+    return evaluation
+
+
+def test_check_is_compared_with_the_same_projection_of_the_reference():
+    from harness.adapters.base import project_reference
+
+    case = make_case(analytic=lambda x: J)
+    good = check_evaluation(project_reference([J], check_evaluation(0).problem))
+    reference = choose_reference(case, [ev("torch.a", "torch", [J])])
+    assert verdict(case, good, reference)["status"] == "agree"
+    assert verdict(case, check_evaluation([1.0, 2.0]), reference)["status"] == "disagree"
+
+
+def test_check_inherits_a_convention_declared_for_its_backend():
+    case = make_case(analytic=lambda x: J, divergences=(Divergence("jax.jacrev", reason="kink"),))
+    reference = choose_reference(case, [ev("torch.a", "torch", [J])])
+    record = verdict(case, check_evaluation([1.0, 2.0]), reference)
+    assert record["status"] == "expected-divergence" and "inherited" in record["message"]

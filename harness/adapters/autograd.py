@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Backend
+from harness.adapters.base import Backend, project_reference, projection_vectors
 
 
 class AutogradBackend(Backend):
@@ -36,3 +36,19 @@ def _hessian(autograd, p):
     """autograd.hessian (jacobian of jacobian) of a scalar f of one input."""
     hessian = autograd.hessian(p.fn)
     return lambda: hessian(*p.args)
+
+
+@autograd_backend.method("autograd.jvp-vjp", mode="check", project=project_reference)
+def _jvp_vjp(autograd, p):
+    """v^T (J u) by autograd.make_jvp and (v^T J) u by autograd.make_vjp, per input, for fixed random u, v."""
+    v, us = projection_vectors(p)
+    v = v.astype(p.args[0].dtype)
+    us = [u.astype(a.dtype) for u, a in zip(us, p.args, strict=True)]
+    arguments = range(len(p.args))
+
+    def check():
+        forward = sum(np.sum(v * autograd.make_jvp(p.fn, k)(*p.args)(us[k])[1]) for k in arguments)
+        reverse = sum(np.sum(autograd.make_vjp(p.fn, k)(*p.args)[0](v) * us[k]) for k in arguments)
+        return (np.array([forward, reverse]),)
+
+    return check

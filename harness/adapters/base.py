@@ -56,6 +56,9 @@ class Method:
     # How f runs in this method's regime (e.g. jitted), so that J/f compares like with like.
     baseline: Callable[[Any, Callable[..., Any]], Callable[..., Any]] | None = None
     order: int = 1  # 1: Jacobian blocks; 2: the Hessian of a scalar f of one input
+    # A check that returns a projection of the Jacobian rather than the Jacobian: `project` maps the
+    # reference blocks (and the case's per-sample flag) to the value the check must return.
+    project: Callable[[list[np.ndarray], Problem], np.ndarray] | None = None
 
 
 class Backend:
@@ -69,7 +72,7 @@ class Backend:
         BACKENDS[self.name] = self
 
     def method(self, method_id: str, *, mode: str, requires: tuple[str, ...] = (), dtypes=None,
-               reference: bool = False, baseline=None, order: int = 1):
+               reference: bool = False, baseline=None, order: int = 1, project=None):
         """Register a Jacobian method of this backend under a stable id."""
 
         def register(build):
@@ -79,7 +82,7 @@ class Backend:
                 id=method_id, backend=self.name, mode=mode, build=build, requires=tuple(requires),
                 doc=(build.__doc__ or "").strip().split("\n")[0],
                 dtypes=tuple(dtypes) if dtypes else Method.dtypes, reference=reference,
-                baseline=baseline, order=order,
+                baseline=baseline, order=order, project=project,
             )
             return build
 
@@ -160,3 +163,26 @@ def get_method(method_id: str) -> Method:
 
 def block_shapes(out_shape, args) -> list[tuple[int, ...]]:
     return [tuple(out_shape) + tuple(a.shape) for a in args]
+
+
+# -- the jvp/vjp consistency check: v^T (J u) from forward mode and (v^T J) u from reverse mode --------------
+
+def projection_vectors(problem: Problem) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Fixed random v (output-shaped) and u (one per input), the same for every backend and run."""
+    rng = np.random.default_rng(20261124)
+    v = rng.standard_normal(problem.out_shape)
+    return v, [rng.standard_normal(tuple(a.shape)) for a in problem.args]
+
+
+def project_reference(blocks: list[np.ndarray], problem: Problem) -> np.ndarray:
+    """v^T J u from reference blocks, in full or per-sample form; returned twice (forward, reverse)."""
+    v, us = projection_vectors(problem)
+    total = 0.0
+    for block, u in zip(blocks, us, strict=True):
+        if problem.per_sample:  # block (B, *out[1:], *in[1:]): samples do not mix
+            batch = block.shape[0]
+            total += np.einsum("bo,boi,bi->", v.reshape(batch, -1), block.reshape(batch, v[0].size, -1),
+                               u.reshape(batch, -1))
+        else:
+            total += v.reshape(-1) @ block.reshape(v.size, -1) @ u.reshape(-1)
+    return np.array([total, total])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Backend
+from harness.adapters.base import Backend, project_reference, projection_vectors
 
 
 class JaxBackend(Backend):
@@ -94,3 +94,20 @@ def _jacrev_jacrev(jax, p):
     """jax.jacrev(jax.jacrev(f))."""
     hessian = jax.jacrev(jax.jacrev(p.fn))
     return lambda: hessian(*p.args)
+
+
+@method("jax.jvp-vjp", mode="check", project=project_reference)
+def _jvp_vjp(jax, p):
+    """v^T (J u) by jax.jvp and (v^T J) u by jax.vjp, for fixed random u, v."""
+    jnp = jax.numpy
+    v, us = projection_vectors(p)
+    v = jnp.asarray(v, dtype=p.args[0].dtype)
+    us = tuple(jnp.asarray(u, dtype=a.dtype) for u, a in zip(us, p.args, strict=True))
+
+    def check():
+        _, ju = jax.jvp(p.fn, p.args, us)
+        _, pullback = jax.vjp(p.fn, *p.args)
+        vj = pullback(v)
+        return (jnp.stack([(v * ju).sum(), sum((g * u).sum() for g, u in zip(vj, us, strict=True))]),)
+
+    return check

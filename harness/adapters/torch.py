@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Backend, Unsupported
+from harness.adapters.base import Backend, Unsupported, project_reference, projection_vectors
 
 
 UNSUPPORTED_BY_TORCH_FUNC = ("must override the setup_context staticmethod", "does not have vmap support")
@@ -253,3 +253,21 @@ def _func_jacrev_jacrev(torch, p):
     """torch.func.jacrev(torch.func.jacrev(f))."""
     hessian = torch.func.jacrev(torch.func.jacrev(p.fn))
     return lambda: hessian(*p.args)
+
+
+# -- the jvp/vjp consistency check (gradcheck's fast mode, across torch's two modes) -----------------------
+
+@method("torch.jvp-vjp", mode="check", project=project_reference)
+def _jvp_vjp(torch, p):
+    """v^T (J u) by torch.func.jvp and (v^T J) u by torch.func.vjp, for fixed random u, v."""
+    v, us = projection_vectors(p)
+    v = torch.as_tensor(v, dtype=p.args[0].dtype)
+    us = tuple(torch.as_tensor(u, dtype=a.dtype) for u, a in zip(us, p.args, strict=True))
+
+    def check():
+        _, ju = torch.func.jvp(p.fn, p.args, us)
+        _, pullback = torch.func.vjp(p.fn, *p.args)
+        vj = pullback(v)
+        return (torch.stack([(v * ju).sum(), sum((g * u).sum() for g, u in zip(vj, us, strict=True))]),)
+
+    return check
