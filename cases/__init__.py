@@ -8,6 +8,24 @@ Modules, one theme each:
 * `reductions`  sum, logsumexp, softmax, norm along the last axis
 * `linalg`      matmul, matvec, quadratic form, outer product (several differentiated inputs)
 * `kinks`       points where frameworks legitimately differ, each difference declared with its reason
+* `ops`         53 operators (elementwise, scans, sorting, indexing, linear algebra) at ordinary points and
+                at their kinks, ties, zeros and singular points; ops without a forward-mode rule in torch
+* `networks`    MLPs of several widths; Jacobians with respect to every parameter of a model
+* `hessians`    order-2 cases: Hessians of scalar functions, checked by the Hessian methods
+* `adbench`     ADBench workloads: GMM, bundle adjustment, hand tracking, LSTM (size presets)
+* `gradbench`   gradbench-style workloads: logsumexp, determinant by minors, RK4 ODE, least squares
+* `sweeps`      sweep families for `jacobian-harness sweep` (not part of a run's library)
 """
 
-from cases import elementwise, kinks, linalg, reductions, seed  # noqa: F401  (imported for registration)
+from cases import (  # noqa: F401  (imported for their registrations)
+    adbench,
+    elementwise,
+    gradbench,
+    hessians,
+    kinks,
+    linalg,
+    networks,
+    ops,
+    reductions,
+    seed,
+)
