@@ -20,6 +20,7 @@ import numpy as np
 
 from harness.casedef import case
 from cases.seed import FORWARD_MODE_1D_MATMUL
+from cases.seed import _classifier_inputs as _seed_classifier_inputs
 from cases.seed import classifier as _seed_classifier
 
 
@@ -175,15 +176,6 @@ def _mlp_params_torch(x, w1, b1, w2, b2):
 # net.classifier-params: seed.classifier's conv classifier, differentiated with respect to its conv kernel
 # and kernel bias (the images and the dense layer are constants). torch runs torch.nn.functional.conv2d.
 
-def _classifier_params_inputs(rng):
-    x = rng.standard_normal((2, 1, 6, 6))
-    kernel = 0.5 * rng.standard_normal((4, 1, 3, 3))
-    kernel_bias = 0.1 * rng.standard_normal(4)
-    weight = rng.standard_normal((3, 64)) / 8.0
-    bias = 0.1 * rng.standard_normal(3)
-    return x, kernel, kernel_bias, weight, bias
-
-
 def _classifier_params_jacobian(x, kernel, kernel_bias, weight, bias):
     """d logits / d kernel (2, 3, 4, 1, 3, 3) and d logits / d kernel_bias (2, 3, 4), by the chain rule."""
     batch, channels, height, width = x.shape
@@ -203,7 +195,7 @@ def _classifier_params_jacobian(x, kernel, kernel_bias, weight, bias):
     return d_kernel, d_bias
 
 
-@case(id="net.classifier-params", tags={"network", "conv", "parameters"}, inputs=_classifier_params_inputs,
+@case(id="net.classifier-params", tags={"network", "conv", "parameters"}, inputs=_seed_classifier_inputs,
       wrt=(1, 2), analytic=_classifier_params_jacobian)
 def classifier_params(xp, x, kernel, kernel_bias, weight, bias):
     """seed.classifier's conv net (2 images 6x6 -> 3 logits), Jacobian with respect to its conv kernel and bias."""
