@@ -31,3 +31,14 @@ REVERSE_METHODS = (
     "jax.jit[jacrev]",
     "autograd.jacobian",
 )
+
+
+def cofactor_matrix(a: np.ndarray) -> np.ndarray:
+    """The gradient of det(a): C_ij = (-1)^(i+j) det(a without row i and column j); finite where a is singular."""
+    n = a.shape[0]
+    cofactors = np.empty_like(a)
+    for i in range(n):
+        for j in range(n):
+            minor = np.delete(np.delete(a, i, axis=0), j, axis=1)
+            cofactors[i, j] = (-1) ** (i + j) * (np.linalg.det(minor) if n > 1 else 1.0)
+    return cofactors

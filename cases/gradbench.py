@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cases._common import cofactor_matrix
 from harness.casedef import case
 
 
@@ -34,21 +35,10 @@ def lse(xp, x):
 # --------------------------------------------------------------------------------------------------------
 # gradbench.det
 
-def _cofactors(a):
-    """The gradient of det: the cofactor matrix C_ij = (-1)^(i+j) det(A without row i and column j)."""
-    n = a.shape[0]
-    out = np.empty_like(a)
-    for i in range(n):
-        for j in range(n):
-            minor = np.delete(np.delete(a, i, axis=0), j, axis=1)
-            out[i, j] = (-1) ** (i + j) * (np.linalg.det(minor) if n > 1 else 1.0)
-    return out
-
-
 @case(id="gradbench.det", tags={"gradbench", "workload", "linalg"},
       inputs=lambda rng, n=4: (rng.standard_normal((n, n)),),      # A ~ N(0, 1), n x n
       sizes={"small": {"n": 4}, "medium": {"n": 7}, "large": {"n": 11}},
-      analytic=_cofactors)
+      analytic=cofactor_matrix)
 def det(xp, a):
     """det(A) by Laplace expansion along the first row, recursively; its gradient is the cofactor matrix.
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.casedef import case
-from cases._common import REVERSE_METHODS, diag_jacobian, diverging
+from cases._common import REVERSE_METHODS, cofactor_matrix, diag_jacobian, diverging
 
 FD_METHODS = ("fd.central", "fd.richardson")
 TORCH_REVERSE = tuple(m for m in REVERSE_METHODS if m.startswith("torch."))
@@ -839,16 +839,6 @@ def det(xp, a):
     return xp.linalg.det(a)
 
 
-def _cofactor(a):
-    n = a.shape[0]
-    cof = np.empty_like(a)
-    for i in range(n):
-        for j in range(n):
-            minor = np.delete(np.delete(a, i, axis=0), j, axis=1)
-            cof[i, j] = (-1) ** (i + j) * np.linalg.det(minor)
-    return cof
-
-
 def _singular_inputs(rng):
     # Rank 2, exactly: the third row is the sum of the first two (small integers: no rounding).
     a = np.array([[1.0, 2.0, -1.0], [0.0, 1.0, 3.0], [1.0, 3.0, 2.0]])
@@ -864,7 +854,7 @@ _TORCH_DET = ("torch's linalg.det backward and forward-mode rules return 0 at an
 
 
 @case(id="op.det-singular", tags={"op", "linalg", "kink"}, inputs=_singular_inputs, row_independent=True,
-      analytic=_cofactor,
+      analytic=cofactor_matrix,
       divergences=(
           diverging([m for m in TORCH_REVERSE if m not in ("torch.func.jacrev", "torch.compile[jacrev]")]
                     + list(TORCH_FORWARD), kind="bug", reason=_TORCH_DET,
