@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import json
 import os
 import sys
@@ -39,11 +40,19 @@ def build_parser() -> argparse.ArgumentParser:
                      help="float32 results are judged against the float64 reference (default: %(default)s)")
     run.add_argument("--out", default="reports/latest", metavar="DIR",
                      help="where results.json, jacobians.npz and report.md go (default: %(default)s)")
-    run.add_argument("--quick", action="store_true", help="short timing budget (3 samples or 30 ms per pair)")
+    run.add_argument("--quick", action="store_true", help="short timing budget (3 samples or 10 ms per pair; "
+                     "default: 5 samples or 100 ms)")
     run.add_argument("--threads", type=int, default=1, help="intra-op threads for every framework (default: 1)")
     run.add_argument("--seed", type=int, default=None, help="override every case's input seed")
     run.add_argument("--size", choices=("small", "medium", "large"), default="small",
                      help="size preset of the cases that have them (default: %(default)s)")
+    run.add_argument("--jobs", type=int, default=None, metavar="N",
+                     help="worker subprocesses, one case each at a time; 0 runs everything in this process "
+                          "(no crash or hang isolation); 1 gives the quietest timings (default: one per CPU, "
+                          "at most one per 2 GiB of free memory)")
+    run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                     help="kill a worker whose (case, method) pair runs longer; the pair becomes `timeout` "
+                          "(default: %(default)s)")
 
     sweep = commands.add_parser("sweep", help="time every method over a grid of sizes of a case family")
     sweep.add_argument("family", metavar="FAMILY", help="a sweep family id (`jacobian-harness list` shows them)")
@@ -65,6 +74,7 @@ def _case_source_options(parser):
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = None
     try:
         args = build_parser().parse_args(argv)
         return {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "report": cmd_report}[args.command](args)
@@ -74,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("jacobian-harness: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `jacobian-harness list | head`: the reader left (a run's files are written by then)
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit's flush
+        return EXIT_OK if args is not None and args.command == "list" else EXIT_FAIL
 
 
 def _load_cases(args) -> list[str]:
@@ -160,6 +173,14 @@ def _check_threads(args) -> None:
 
 
 def cmd_run(args) -> int:
+    if args.jobs is None:
+        from harness.environment import default_jobs
+
+        args.jobs = default_jobs()
+    if args.jobs < 0:
+        raise UsageError(f"--jobs must be 0 (in this process) or a number of workers, not {args.jobs}")
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
     from harness.environment import now
 
     if args.seed is not None and args.seed < 0:
@@ -167,7 +188,7 @@ def cmd_run(args) -> int:
     _check_threads(args)
     from harness.adapters import METHODS, load_adapters
     from harness.evaluate import Options
-    from harness.runner import SelectionError, run_case, select
+    from harness.runner import SelectionError, select
     from harness.timing import DEFAULT, QUICK
 
     case_ids = _load_cases(args)
@@ -187,13 +208,12 @@ def cmd_run(args) -> int:
     arrays: dict = {}
     started = time.perf_counter()
     try:
-        for number, case_id in enumerate(case_ids, 1):
-            print(f"[{number}/{len(case_ids)}] {case_id}", file=sys.stderr, flush=True)
-            result = run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes)
+        for result in _case_results(args, case_ids, method_ids, options, dtypes):
             _add_case(document, arrays, result)
     except KeyboardInterrupt:
         document["partial"] = True
         print("jacobian-harness: interrupted; writing the finished cases", file=sys.stderr)
+    _sort_like(document, case_ids)
     document["environment"]["finished_at"] = now()
     document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
     _write_run(out, document, arrays)
@@ -205,12 +225,39 @@ def cmd_run(args) -> int:
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
 
 
+def _case_results(args, case_ids, method_ids, options, dtypes):
+    """CaseResults in this process (--jobs 0) or from worker subprocesses, each printed when it is done."""
+    from harness.runner import run_case, run_cases
+    from harness.worker import WorkerSetup
+
+    if args.jobs == 0:
+        for number, case_id in enumerate(case_ids, 1):
+            print(f"[{number}/{len(case_ids)}] {case_id}", file=sys.stderr, flush=True)
+            yield run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes)
+        return
+    setup = WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
+                        threads=args.threads, timeout_s=args.timeout)
+    for number, result in enumerate(run_cases(case_ids, method_ids, options, dtypes, args.jobs, setup), 1):
+        print(f"[{number}/{len(case_ids)}] {result.case_id}", file=sys.stderr, flush=True)
+        for record in result.records:
+            _progress(record)
+        yield result
+
+
+def _sort_like(document: dict, case_ids: list[str]) -> None:
+    """Cases finish in any order on several workers; results keep the library's order."""
+    order = {case_id: k for k, case_id in enumerate(case_ids)}
+    document["cases"] = dict(sorted(document["cases"].items(), key=lambda item: order[item[0]]))
+    document["results"].sort(key=lambda r: order[r["case"]])
+
+
 def _new_document(args, options, case_ids, method_ids) -> dict:
     from harness.environment import collect
     from harness.results import KIND, SCHEMA_VERSION
 
     return {"schema_version": SCHEMA_VERSION, "kind": KIND, "environment": collect(options.threads),
             "options": {"dtype": args.dtype, "quick": args.quick, "seed": options.seed, "threads": options.threads,
+                        "jobs": getattr(args, "jobs", 0),
                         "size": options.size,
                         "timing": vars(options.timing), "cases": args.cases, "methods": args.methods,
                         "case_files": args.case_file, "selected_methods": method_ids},
@@ -225,6 +272,11 @@ def _add_case(document: dict, arrays: dict, result) -> None:
     summary = _case_summary(case)
     summary["input_shapes"] = [list(a.shape) for a in result.inputs]
     summary["wrt"] = list(case.wrt_indices(result.inputs)) if result.inputs else None
+    summary["output_shape"] = list(result.out_shape) if result.out_shape is not None else None
+    # The sizes the forward/reverse rule is stated in (full Jacobians of first order only).
+    full = case.order == 1 and not case.per_sample and summary["wrt"] is not None and result.out_shape is not None
+    summary["n_in"] = sum(math.prod(summary["input_shapes"][i]) for i in summary["wrt"]) if full else None
+    summary["n_out"] = math.prod(result.out_shape) if full else None
     document["cases"][case.id] = summary
     for record in result.records:
         blocks = result.jacobians.get((record["method"], record["dtype"]))

@@ -34,9 +34,9 @@ from harness.evaluate import Evaluation
 TOLERANCES = {"float64": {"rtol": 1e-7, "atol": 1e-7}, "float32": {"rtol": 1e-4, "atol": 1e-5},
               "fd": {"rtol": 1e-3, "atol": 1e-5}}
 
-VERDICTS = ("agree", "expected-divergence", "disagree", "unexpected-agree", "error", "unsupported",
-            "unavailable")
-FAILING = frozenset({"disagree", "unexpected-agree", "error"})
+VERDICTS = ("agree", "expected-divergence", "disagree", "unexpected-agree", "error", "crash", "timeout",
+            "unsupported", "unavailable")
+FAILING = frozenset({"disagree", "unexpected-agree", "error", "crash", "timeout"})
 
 
 def tolerance(case: Case | None, key: str) -> dict[str, float]:
@@ -248,7 +248,7 @@ def _backend_divergence(case: Case, record: dict):
 def _declared_failure(case: Case, record: dict) -> dict:
     """A method that fails where a known bug is declared is an expected divergence, not an error."""
     declared = case.divergence_for(record["method"], record["backend_version"])
-    if record["status"] == "error" and declared is not None and declared.kind == "bug":
+    if record["status"] in ("error", "crash") and declared is not None and declared.kind == "bug":
         record["message"] = f"{declared.describe()}; {record['message']}"
         record["status"] = "expected-divergence"
     return record

@@ -27,6 +27,19 @@ def limit_threads(threads: int) -> None:
     threadpool_limits(threads)
 
 
+WORKER_MEMORY = 2 << 30  # a worker with torch, JAX and autograd loaded holds about 1.5 GiB
+
+
+def default_jobs() -> int:
+    """One worker per CPU, but no more than free memory holds (each imports every framework)."""
+    try:
+        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):  # not POSIX: count CPUs only
+        free = None
+    by_memory = max(1, free // WORKER_MEMORY) if free else os.cpu_count() or 1
+    return max(1, min(os.cpu_count() or 1, by_memory))
+
+
 def _cpu() -> str:
     try:
         with open("/proc/cpuinfo") as handle:

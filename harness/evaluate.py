@@ -7,6 +7,7 @@ so a runner may call it in-process, in a worker subprocess or in another Python 
 
 from __future__ import annotations
 
+import time
 import traceback
 import warnings
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ import numpy as np
 
 from harness.adapters.base import BACKENDS, BackendUnavailable, Problem, Unsupported, get_method
 from harness.casedef import CASES, Case
-from harness.timing import DEFAULT, TimingPolicy, measure
+from harness.timing import DEFAULT, ONCE, TimingPolicy, measure
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,9 @@ class Options:
     threads: int = 1
     seed: int | None = None  # None: each case's own seed
     size: str | dict = "small"  # the size preset of cases that have them, or explicit factory keywords
+    # False: call f once for its value but do not time it (a runner that already timed f the way this
+    # method runs it fills in f_time_s and the J/f ratio itself).
+    time_f: bool = True
 
 
 @dataclass
@@ -42,9 +46,12 @@ class Evaluation:
 
 def evaluate(case_id: str, method_id: str, options: Options = Options()) -> Evaluation:
     # Frameworks warn about fallbacks that explain a slow or odd result: keep them with the record.
+    started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("default")
         evaluation = _evaluate(case_id, method_id, options)
+    # Everything the pair cost (inputs, f, preparation, sampling, baseline): what a run's length is made of.
+    evaluation.record["wall_s"] = round(time.perf_counter() - started, 4)
     messages = list(dict.fromkeys(f"{w.category.__name__}: {str(w.message).strip()[:300]}" for w in caught))
     if messages:
         evaluation.record["warnings"] = messages[:5]
@@ -55,10 +62,7 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
     case = CASES[case_id]
     method = get_method(method_id)
     backend = BACKENDS[method.backend]
-    record = {"case": case_id, "method": method_id, "backend": method.backend, "mode": method.mode,
-              "dtype": options.dtype, "size": options.size, "status": "ok", "message": "",
-              "backend_version": backend.version(), "time": None, "f_time_s": None, "ratio": None}
-    evaluation = Evaluation(record)
+    evaluation = Evaluation(record := _new_record(case_id, method_id, options))
     if method.order != case.order:
         kinds = {1: "a Jacobian", 2: "a Hessian"}
         return _fail(evaluation, "unsupported", f"{method_id} computes {kinds[method.order]}; "
@@ -78,7 +82,7 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         stage = "f itself failed: "
         fn, args = _bind(case, backend, lib, inputs, options.dtype)
         value, f_timing = measure(lambda: lambda: fn(*args), lambda v: backend.sync(lib, v),
-                                  _f_policy(options.timing))
+                                  _f_policy(options.timing) if options.time_f else ONCE)
         evaluation.value = backend.to_numpy(lib, value)
         _check_output(case, evaluation.value, len(args))
         problem = Problem(fn=fn, args=args, out_shape=tuple(evaluation.value.shape),
@@ -94,12 +98,26 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         return _fail(evaluation, status, f"{stage}{type(exc).__name__}: {_first_line(exc)}",
                      traceback.format_exc() if status == "error" else None)
     record["time"] = timing.as_record()
+    if not options.time_f:
+        return evaluation
     if method.baseline is not None:
         f_timing = _baseline_timing(method, backend, lib, fn, args, options, record)
     record["f_time_s"] = f_timing.median_s if f_timing else None
     if timing.median_s is not None and f_timing and f_timing.median_s:
         record["ratio"] = timing.median_s / f_timing.median_s
     return evaluation
+
+
+def _new_record(case_id: str, method_id: str, options: Options) -> dict:
+    method = get_method(method_id)
+    return {"case": case_id, "method": method_id, "backend": method.backend, "mode": method.mode,
+            "dtype": options.dtype, "size": options.size, "status": "ok", "message": "",
+            "backend_version": BACKENDS[method.backend].version(), "time": None, "f_time_s": None, "ratio": None}
+
+
+def failed_evaluation(case_id: str, method_id: str, options: Options, status: str, message: str) -> Evaluation:
+    """The evaluation of a pair that never returned (its worker crashed or timed out)."""
+    return _fail(Evaluation(_new_record(case_id, method_id, options)), status, message)
 
 
 def _baseline_timing(method, backend, lib, fn, args, options, record):

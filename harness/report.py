@@ -82,7 +82,8 @@ def render_markdown(document: dict) -> str:
              + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) + ".",
              f"torch {env.get('versions', {}).get('torch')}, jax {env.get('versions', {}).get('jax')}, "
              f"autograd {env.get('versions', {}).get('autograd')}, {env.get('threads')} thread(s), "
-             f"{'quick' if options.get('quick') else 'full'} timing, started {env.get('started_at')}.", ""]
+             f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
+             f"started {env.get('started_at')}.", ""]
     if document.get("partial"):
         lines += ["**This run did not finish: the report covers the pairs that did.**", ""]
 
@@ -121,6 +122,8 @@ def render_markdown(document: dict) -> str:
     lines += markdown_table(["case"] + backends,
                     [[f"`{c}`"] + [_method_and_time(per_backend[b].get(c)) for b in backends] for c in cases])
 
+    lines += _mode_rule_section(document)
+
     lines += ["## Median time per (case, method)", ""]
     lines += markdown_table(["case"] + [f"`{m}`" for m in methods],
                     [[f"`{c}`"] + [time_cell(cell.get((c, m)), best.get(c)) for m in methods] for c in cases])
@@ -141,6 +144,12 @@ def render_markdown(document: dict) -> str:
     lines += markdown_table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
                     + [[f"version of {k}", f"{v}"] for k, v in env.get("versions", {}).items()])
     return "\n".join(lines)
+
+
+def _jobs(jobs) -> str:
+    if not isinstance(jobs, int) or jobs <= 1:
+        return ""
+    return f"{jobs} workers in parallel (`--jobs 1` for the quietest timings), "
 
 
 def _err(value) -> str:
@@ -187,3 +196,24 @@ def time_cell(record: dict | None, best: dict | None) -> str:
 def _ratio(record: dict | None) -> str:
     ratio = _number((record or {}).get("ratio"))
     return "" if ratio is None else f"{ratio:.3g}"
+
+
+def _mode_rule_section(document: dict) -> list[str]:
+    """Where forward mode beats reverse mode in this run's cases, as a rule on n_in and n_out."""
+    from harness.sweep import rule
+
+    cases = document.get("cases", {})
+
+    def sizes(record):
+        summary = cases.get(record["case"], {})
+        if record["dtype"] != "float64" or not summary.get("n_in") or not summary.get("n_out"):
+            return None
+        return summary["n_in"], summary["n_out"], record["case"]
+
+    rules = rule(document["results"], sizes, unit="cases")
+    lines = ["### Forward or reverse mode", "",
+             "Each case with agreeing forward and reverse methods in a framework votes for the faster mode "
+             "(fastest method of each); the threshold k misclassifies the fewest cases. Preparation is not "
+             "counted. `jacobian-harness sweep` measures the same rule on a grid of sizes.", ""]
+    lines += [f"- {r['text']}" for r in rules.values()] or ["- (no case has agreeing forward and reverse results)"]
+    return lines + [""]

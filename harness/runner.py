@@ -8,15 +8,17 @@ Evaluations.
 from __future__ import annotations
 
 import fnmatch
+import queue
+import threading
 from dataclasses import dataclass, field, replace
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
 from harness.adapters.base import METHODS
 from harness.casedef import CASES
 from harness.compare import choose_reference, verdict
-from harness.evaluate import Options, evaluate
+from harness.evaluate import Evaluation, Options, evaluate
 from harness.timing import ONCE
 
 
@@ -36,6 +38,23 @@ def select(names: Iterable[str], patterns: list[str] | None, what: str) -> list[
     return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
 
 
+def f_time_key(method, dtype: str) -> tuple:
+    """Methods with equal keys time the same f the same way (eager, jitted, compiled)."""
+    return method.backend, method.baseline, dtype
+
+
+def share_f_time(record: dict, key: tuple, f_times: dict[tuple, float]) -> None:
+    """Remember the first f time of a key; give it, and the J/f ratio, to later records of that key."""
+    if key not in f_times:
+        if record["f_time_s"]:
+            f_times[key] = record["f_time_s"]
+        return
+    if record["status"] == "ok":
+        record["f_time_s"] = f_times[key]
+        median = (record["time"] or {}).get("median_s")
+        record["ratio"] = median / f_times[key] if median else None
+
+
 @dataclass
 class CaseResult:
     case_id: str
@@ -43,18 +62,27 @@ class CaseResult:
     jacobians: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)  # (method, dtype) -> blocks
     reference: list[np.ndarray] | None = None
     inputs: tuple[np.ndarray, ...] = ()
+    out_shape: tuple[int, ...] | None = None
+
+
+Evaluator = Callable[[str, str, Options], Evaluation]
 
 
 def run_case(case_id: str, method_ids: list[str], options: Options,
-             progress: Callable[[dict], None] | None = None, dtypes: list[str] | None = None) -> CaseResult:
+             progress: Callable[[dict], None] | None = None, dtypes: list[str] | None = None,
+             evaluate: Evaluator = evaluate) -> CaseResult:
     """Evaluate the methods on one case in each dtype (default: options.dtype), add reference-only
-    evaluations, and give every record a verdict against the one float64 reference."""
+    evaluations, and give every record a verdict against the one float64 reference. `evaluate` is
+    harness.evaluate.evaluate (in this process) or a worker's (in a subprocess)."""
     case = CASES[case_id]
     method_ids = [m for m in method_ids if METHODS[m].order == case.order]
     evaluations = []
+    f_times: dict[tuple, float] = {}  # f timed once per (backend, how the method runs f, dtype)
     for dtype in dtypes or [options.dtype]:
         for method_id in method_ids:
-            evaluation = evaluate(case_id, method_id, replace(options, dtype=dtype))
+            key = f_time_key(METHODS[method_id], dtype)
+            evaluation = evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=key not in f_times))
+            share_f_time(evaluation.record, key, f_times)
             evaluations.append(evaluation)
             if progress:
                 progress(evaluation.record)
@@ -68,4 +96,45 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     records = [verdict(case, e, reference) for e in evaluations]
     inputs = next((e.inputs for e in float64.values() if e.inputs), ())
     jacobians = {(e.record["method"], e.record["dtype"]): e.jacobian for e in evaluations if e.jacobian is not None}
-    return CaseResult(case_id, records, jacobians, reference.blocks, inputs)
+    out_shape = next((tuple(e.value.shape) for e in float64.values() if e.value is not None), None)
+    return CaseResult(case_id, records, jacobians, reference.blocks, inputs, out_shape)
+
+
+def run_cases(case_ids: list[str], method_ids: list[str], options: Options, dtypes: list[str], jobs: int,
+              setup, progress: Callable[[dict], None] | None = None) -> Iterator[CaseResult]:
+    """Run cases on `jobs` worker subprocesses (one case at a time each) and yield each CaseResult as it
+    finishes. `setup` is a harness.worker.WorkerSetup. On exit (also by Ctrl-C) the workers are killed."""
+    from harness.worker import Worker
+
+    todo: queue.Queue = queue.Queue()
+    for case_id in case_ids:
+        todo.put(case_id)
+    done: queue.Queue = queue.Queue()
+    workers = [Worker(setup) for _ in range(max(1, jobs))]
+    stop = threading.Event()
+
+    def serve(worker) -> None:
+        while not stop.is_set():
+            try:
+                case_id = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                done.put(run_case(case_id, method_ids, options, progress, dtypes, evaluate=worker.evaluate))
+            except BaseException as exc:  # handed to the caller's thread, which re-raises it
+                done.put(exc)
+                return
+
+    threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
+    for thread in threads:
+        thread.start()
+    try:
+        for _ in case_ids:
+            item = done.get()
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        for worker in workers:
+            worker.close()

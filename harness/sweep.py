@@ -66,28 +66,36 @@ def point_cases(family_: Family, quick: bool) -> list[tuple[str, dict]]:
 
 # -- analysis of saved records ------------------------------------------------------------------------------
 
-def _best_by_mode(records: list[dict]) -> dict[tuple[str, int, int], dict[str, float]]:
-    """(backend, n_in, n_out) -> {mode: fastest agreeing median}."""
+def grid_size(record: dict) -> tuple[int, int] | None:
+    """(n_in, n_out) of a sweep record: its grid point."""
+    size = record.get("size")
+    return (size["n_in"], size["n_out"]) if isinstance(size, dict) else None
+
+
+def _best_by_mode(records: list[dict], sizes) -> dict[tuple, dict[str, float]]:
+    """(backend, n_in, n_out, *rest of sizes(r)) -> {mode: fastest agreeing median}."""
     best: dict[tuple[str, int, int], dict[str, float]] = defaultdict(dict)
     for r in records:
-        size, median = r.get("size"), (r.get("time") or {}).get("median_s")
-        if r["status"] != "agree" or not isinstance(size, dict) or not isinstance(median, (int, float)):
+        size, median = sizes(r), (r.get("time") or {}).get("median_s")
+        if r["status"] != "agree" or size is None or not isinstance(median, (int, float)):
             continue
         if r["mode"] not in ("forward", "reverse"):
             continue
-        key = (r["backend"], size["n_in"], size["n_out"])
+        key = (r["backend"], *size)
         best[key][r["mode"]] = min(median, best[key].get(r["mode"], math.inf))
     return best
 
 
-def rule(records: list[dict]) -> dict[str, dict]:
+def rule(records: list[dict], sizes=grid_size, unit: str = "points") -> dict[str, dict]:
     """Per backend: forward mode wins when n_in < n_out / k; the k that misclassifies fewest points.
 
-    Each point votes for the faster mode (fastest agreeing method of each). Candidate thresholds are the
-    points' own n_out/n_in ratios (and their geometric midpoints); the smallest error wins.
+    `sizes(record)` gives a record's (n_in, n_out, *more), or None to leave it out; records of equal
+    sizes(r) are one point (a grid point of a sweep; one case of a run). Each point votes
+    for the faster mode (fastest agreeing method of each). Candidate thresholds are the points' own
+    n_out/n_in ratios (and their geometric midpoints); the smallest error wins.
     """
     points: dict[str, list[tuple[float, bool, float]]] = defaultdict(list)
-    for (backend, n_in, n_out), modes in _best_by_mode(records).items():
+    for (backend, n_in, n_out, *_), modes in _best_by_mode(records, sizes).items():
         if "forward" in modes and "reverse" in modes:
             points[backend].append((n_out / n_in, modes["forward"] < modes["reverse"],
                                     modes["reverse"] / modes["forward"]))
@@ -102,7 +110,7 @@ def rule(records: list[dict]) -> dict[str, dict]:
         k = min(candidates, key=lambda c: (errors(c), abs(math.log(c))))
         rules[backend] = {"k": k, "misclassified": errors(k), "points": len(votes),
                           "text": f"{backend}: forward mode is faster when n_in < n_out / {k:.3g} "
-                                  f"({len(votes) - errors(k)} of {len(votes)} points follow this rule)"}
+                                  f"({len(votes) - errors(k)} of {len(votes)} {unit} follow this rule)"}
     return rules
 
 

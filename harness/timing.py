@@ -18,14 +18,14 @@ import numpy as np
 
 @dataclass(frozen=True)
 class TimingPolicy:
-    budget_s: float = 0.25      # keep sampling until this much time was spent ...
+    budget_s: float = 0.1       # keep sampling until this much time was spent ...
     min_repeats: int = 5        # ... and at least this many samples were taken
     max_repeats: int = 2_000
     warmup: int = 1             # calls after preparation, before sampling
     min_sample_s: float = 2e-4  # group faster calls into blocks of at least this long
 
 
-QUICK = TimingPolicy(budget_s=0.03, min_repeats=3, warmup=1)
+QUICK = TimingPolicy(budget_s=0.01, min_repeats=3, warmup=1)
 DEFAULT = TimingPolicy()
 ONCE = TimingPolicy(budget_s=0.0, min_repeats=0, warmup=0)
 

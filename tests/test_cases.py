@@ -103,3 +103,25 @@ def test_every_method_is_judged_ok(case_id, dtype):
     result = run_case(case_id, list(METHODS), Options(dtype=dtype, timing=ONCE))
     bad = [(r["method"], r["status"], r["message"][:200]) for r in result.records if r["status"] not in JUDGED_OK]
     assert not bad, bad
+
+
+DECLARED = [case_id for case_id in LIBRARY if hc.CASES[case_id].divergences]
+
+
+@pytest.mark.parametrize("case_id", DECLARED)
+def test_every_declared_divergence_is_observed(case_id):
+    """Each convention or bug a case declares still happens on the installed versions: a method it covers
+    comes out expected-divergence (or unsupported), never agree/unexpected-agree (a stale declaration)."""
+    case = hc.CASES[case_id]
+    covered = [m for m in METHODS if METHODS[m].order == case.order and METHODS[m].mode != "check"
+               and case.divergence_for(m, None) is not None]
+    assert covered, f"{case_id}: a declaration matches no method"
+    result = run_case(case_id, covered, Options(timing=ONCE))
+    observed = {}
+    for record in result.records:
+        declared = case.divergence_for(record["method"], record["backend_version"])
+        if declared is not None and record["status"] != "unsupported":
+            observed.setdefault(declared.reason, []).append((record["method"], record["status"]))
+    for reason, statuses in observed.items():
+        assert all(status == "expected-divergence" for _, status in statuses), (case_id, reason, statuses)
+    assert observed, f"{case_id}: no declared divergence applies to the installed versions"

@@ -117,3 +117,27 @@ def test_both_dtypes_run_against_one_float64_reference(registry, tmp_path):
     assert 0 < float32["max_rel_err"] < 1e-4
     report = (out / "report.md").read_text()
     assert "`user.cube (float32)`" in report and "`user.cube (float64)`" in report
+
+
+def test_crash_and_hang_cost_one_pair_each_on_two_workers(registry, tmp_path):
+    code = run(tmp_path, "--case-file", str(DATA / "hostile.py"), "--case-file", str(DATA / "good.py"),
+               "--quick", "--methods", "fd.central", "--methods", "autograd.jacobian", "--jobs", "2",
+               "--timeout", "3")
+    assert code == 1
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    status = {(r["case"], r["method"]): r["status"] for r in document["results"]}
+    assert status[("hostile.segfault", "fd.central")] == "crash"
+    assert status[("hostile.hang", "autograd.jacobian")] == "timeout"
+    assert status[("user.cube", "autograd.jacobian")] == status[("hostile.chatty", "fd.central")] == "agree"
+    # Cases finish in any order on two workers; the results keep the order of the case file.
+    assert list(document["cases"]) == ["hostile.segfault", "hostile.hang", "hostile.chatty", "user.cube",
+                                       "user.softplus"]
+
+
+@pytest.mark.parametrize("option, message", [(["--jobs", "-1"], "--jobs must be 0"),
+                                             (["--timeout", "0"], "--timeout must be a positive")])
+def test_bad_jobs_or_timeout_is_one_line_and_exit_2(registry, tmp_path, capsys, option, message):
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), *option) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()

@@ -44,3 +44,18 @@ def test_markdown_table_cells_escape_pipes():
 
 def test_format_seconds():
     assert [format_seconds(x) for x in (2.0, 0.0123, 4.5e-6, 3e-9, None)] == ["2 s", "12.3 ms", "4.5 µs", "3 ns", ""]
+
+
+def test_report_states_the_forward_reverse_rule_of_its_cases():
+    # Three cases, torch forward and reverse each: forward costs n_in, reverse 4 n_out: forward wins at 8x8.
+    document = {"results": [], "cases": {}}
+    for n_in, n_out in ((64, 2), (8, 8), (2, 64)):
+        case_id = f"c{n_in}x{n_out}"
+        document["cases"][case_id] = {"n_in": n_in, "n_out": n_out}
+        for method, mode, seconds in (("torch.func.jacfwd", "forward", 1e-5 * n_in),
+                                      ("torch.func.jacrev", "reverse", 4e-5 * n_out)):
+            document["results"].append({"case": case_id, "method": method, "backend": "torch", "mode": mode,
+                                        "dtype": "float64", "status": "agree",
+                                        "time": {"median_s": seconds, "samples_s": [seconds]}})
+    text = render_markdown(document)
+    assert "- torch: forward mode is faster when n_in < n_out / 0.177 (3 of 3 cases follow this rule)" in text

@@ -96,9 +96,10 @@ def _jacrev_jacrev(jax, p):
     return lambda: hessian(*p.args)
 
 
-@method("jax.jvp-vjp", mode="check", project=project_reference)
+@method("jax.jvp-vjp", mode="check", project=project_reference, baseline=_jit)
 def _jvp_vjp(jax, p):
-    """v^T (J u) by jax.jvp and (v^T J) u by jax.vjp, for fixed random u, v."""
+    """v^T (J u) by jax.jvp and (v^T J) u by jax.vjp, for fixed random u, v; under jax.jit (one XLA
+    compilation instead of one per primitive: a check, not a method to recommend)."""
     jnp = jax.numpy
     v, us = projection_vectors(p)
     v = jnp.asarray(v, dtype=p.args[0].dtype)
@@ -110,4 +111,4 @@ def _jvp_vjp(jax, p):
         vj = pullback(v)
         return (jnp.stack([(v * ju).sum(), sum((g * u).sum() for g, u in zip(vj, us, strict=True))]),)
 
-    return check
+    return jax.jit(check)

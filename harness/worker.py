@@ -1,0 +1,196 @@
+"""Evaluate pairs in a worker subprocess, so that a crash or a hang costs one pair, not the run.
+
+The parent sends one request per (case, method, dtype) and reads back the Evaluation as an .npz
+archive (the record as a JSON string, the arrays as arrays) over the worker's own copy of stdout;
+the worker's fd 1 is pointed at stderr, so prints in user code or frameworks cannot corrupt the
+stream. Nothing is pickled. A worker that dies is reported as `crash` (with the signal), one that
+does not answer in time is killed and reported as `timeout`; the next request starts a fresh worker.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import select
+import signal
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from harness.evaluate import Evaluation, Options, failed_evaluation
+from harness.timing import TimingPolicy
+
+_HEADER = struct.Struct("<Q")
+_DEFAULT_OPTIONS = Options()
+
+
+@dataclass(frozen=True)
+class WorkerSetup:
+    """What a worker loads before its first request: the built-in library, case files, threads."""
+    builtin: bool = True
+    case_files: tuple[str, ...] = ()
+    threads: int = 1
+    timeout_s: float | None = None
+    env: dict = field(default_factory=dict)
+
+
+class Worker:
+    """One worker subprocess; `evaluate` has the signature of harness.evaluate.evaluate."""
+
+    def __init__(self, setup: WorkerSetup):
+        self.setup = setup
+        self.process: subprocess.Popen | None = None
+
+    def _start(self) -> subprocess.Popen:
+        argv = [sys.executable, "-m", "harness.worker", json.dumps(
+            {"builtin": self.setup.builtin, "case_files": list(self.setup.case_files), "threads": self.setup.threads})]
+        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                env={**os.environ, **self.setup.env})
+
+    def evaluate(self, case_id: str, method_id: str, options: Options = _DEFAULT_OPTIONS) -> Evaluation:
+        if self.process is None or self.process.poll() is not None:
+            self.process = self._start()
+        request = json.dumps({"case": case_id, "method": method_id, "options": _options_to_json(options)}).encode()
+        try:
+            _write_message(self.process.stdin, request)
+            payload = _read_message(self.process.stdout, self.setup.timeout_s)
+        except TimeoutError:
+            self.close()
+            return failed_evaluation(case_id, method_id, options, "timeout",
+                                     f"no answer within --timeout {self.setup.timeout_s:g} s; worker killed")
+        except (EOFError, BrokenPipeError):
+            return failed_evaluation(case_id, method_id, options, "crash", self._death())
+        return _evaluation_from_bytes(payload)
+
+    def _death(self) -> str:
+        code = self.process.wait()
+        self.process = None
+        if code < 0:
+            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            return f"worker died from signal {name}"
+        return f"worker exited with status {code}"
+
+    def close(self) -> None:
+        if self.process is not None:
+            if self.process.poll() is None:
+                self.process.kill()
+            self.process.wait()
+            self.process = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+# -- the wire format ------------------------------------------------------------------------------------
+def _write_message(stream, payload: bytes) -> None:
+    stream.write(_HEADER.pack(len(payload)) + payload)
+    stream.flush()
+
+
+def _read_exactly(stream, size: int, deadline: float | None) -> bytes:
+    chunks, left = [], size
+    fd = stream.fileno()
+    while left:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                raise TimeoutError
+        chunk = os.read(fd, min(left, 1 << 20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_message(stream, timeout_s: float | None) -> bytes:
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    (size,) = _HEADER.unpack(_read_exactly(stream, _HEADER.size, deadline))
+    return _read_exactly(stream, size, deadline)
+
+
+def _options_to_json(options: Options) -> dict:
+    return asdict(options)
+
+
+def _options_from_json(data: dict) -> Options:
+    return Options(**{**data, "timing": TimingPolicy(**data["timing"])})
+
+
+def _evaluation_to_bytes(evaluation: Evaluation) -> bytes:
+    arrays = {"record": np.array(json.dumps(evaluation.record))}
+    if evaluation.value is not None:
+        arrays["value"] = np.asarray(evaluation.value)
+    for k, block in enumerate(evaluation.jacobian or []):
+        arrays[f"jacobian_{k}"] = block
+    for k, array in enumerate(evaluation.inputs):
+        arrays[f"input_{k}"] = array
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+def _evaluation_from_bytes(payload: bytes) -> Evaluation:
+    from harness.adapters.base import Problem
+    from harness.casedef import CASES
+
+    with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
+        record = json.loads(str(archive["record"]))
+        value = archive["value"] if "value" in archive else None
+        jacobian = _numbered(archive, "jacobian_")
+        inputs = tuple(_numbered(archive, "input_") or ())
+    evaluation = Evaluation(record, jacobian, value, inputs)
+    if jacobian is not None and value is not None:
+        # What the comparator needs of the problem: shapes and flags, not the function.
+        case = CASES[record["case"]]
+        evaluation.problem = Problem(fn=None, args=tuple(inputs[i] for i in case.wrt_indices(inputs)),
+                                     out_shape=tuple(value.shape), row_independent=case.row_independent,
+                                     per_sample=case.per_sample)
+    return evaluation
+
+
+def _numbered(archive, prefix: str) -> list[np.ndarray] | None:
+    count = sum(1 for name in archive.files if name.startswith(prefix))
+    return [archive[f"{prefix}{k}"] for k in range(count)] if count else None
+
+
+# -- the worker side ------------------------------------------------------------------------------------
+def main() -> int:
+    setup = json.loads(sys.argv[1])
+    # Thread limits must be in the environment before torch, XLA or BLAS is imported.
+    from harness.environment import limit_threads
+
+    limit_threads(setup["threads"])
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it writes the partial run, then kills us
+    channel = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # prints from user code or frameworks go to stderr, not into the channel
+    requests = os.fdopen(0, "rb")
+
+    from harness.adapters.base import load_adapters
+    from harness.casedef import load_case_file, load_library
+    from harness.evaluate import evaluate
+
+    if setup["builtin"]:
+        load_library()
+    for path in setup["case_files"]:
+        load_case_file(path)
+    load_adapters()
+    while True:
+        try:
+            request = json.loads(_read_message(requests, None))
+        except EOFError:
+            return 0
+        evaluation = evaluate(request["case"], request["method"], _options_from_json(request["options"]))
+        _write_message(channel, _evaluation_to_bytes(evaluation))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

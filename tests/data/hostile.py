@@ -1,0 +1,27 @@
+"""Cases that attack the runner: a segfault, a hang and stray prints. Used by tests/test_worker.py."""
+import ctypes
+import sys
+import time
+
+import numpy as np
+
+from harness import case
+
+
+@case(id="hostile.segfault", inputs=(np.ones(3),))
+def segfault(xp, x):
+    ctypes.string_at(0)  # reads address 0: SIGSEGV, the way a broken extension crashes
+    return x
+
+
+@case(id="hostile.hang", inputs=(np.ones(3),))
+def hang(xp, x):
+    time.sleep(3600)
+    return x
+
+
+@case(id="hostile.chatty", inputs=(np.ones(3),), analytic=lambda x: np.diag(2 * x))
+def chatty(xp, x):
+    print("stray output on stdout")
+    sys.stdout.flush()
+    return x * x
