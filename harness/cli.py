@@ -62,6 +62,19 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quick", action="store_true", help="a smaller grid and a short timing budget")
     sweep.add_argument("--threads", type=int, default=1, help="intra-op threads (default: 1)")
 
+    compare = commands.add_parser("compare", help="what changed from BASE to NEW: verdicts, values, speed "
+                                  "(exit 1 on a regression or drift)")
+    compare.add_argument("base", metavar="BASE", help="a results directory (or its results.json)")
+    compare.add_argument("new", metavar="NEW", help="a results directory (or its results.json)")
+    compare.add_argument("--out", default="reports/compare", metavar="DIR", help="default: %(default)s")
+    compare.add_argument("--min-effect", type=float, default=0.10, metavar="FRACTION",
+                         help="smallest slowdown or speed-up called a change (default: %(default)s)")
+    compare.add_argument("--alpha", type=float, default=0.01, help="significance level of the rank test "
+                         "(default: %(default)s)")
+    compare.add_argument("--library", default="torch",
+                         help="the package under test, whose versions may differ without a warning "
+                              "(default: %(default)s)")
+
     report = commands.add_parser("report", help="render report.md again from a results directory")
     report.add_argument("results", metavar="DIR", help="a results directory or its results.json")
     return parser
@@ -77,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     args = None
     try:
         args = build_parser().parse_args(argv)
-        return {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "report": cmd_report}[args.command](args)
+        return {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "report": cmd_report,
+                "compare": cmd_compare}[args.command](args)
     except UsageError as exc:
         print(f"jacobian-harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -228,12 +242,13 @@ def cmd_run(args) -> int:
 def _case_results(args, case_ids, method_ids, options, dtypes):
     """CaseResults in this process (--jobs 0) or from worker subprocesses, each printed when it is done."""
     from harness.runner import run_case, run_cases
+    from harness.timing import calibrate
     from harness.worker import WorkerSetup
 
     if args.jobs == 0:
         for number, case_id in enumerate(case_ids, 1):
             print(f"[{number}/{len(case_ids)}] {case_id}", file=sys.stderr, flush=True)
-            yield run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes)
+            yield run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes, calibrate=calibrate)
         return
     setup = WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
                         threads=args.threads, timeout_s=args.timeout)
@@ -277,6 +292,7 @@ def _add_case(document: dict, arrays: dict, result) -> None:
     full = case.order == 1 and not case.per_sample and summary["wrt"] is not None and result.out_shape is not None
     summary["n_in"] = sum(math.prod(summary["input_shapes"][i]) for i in summary["wrt"]) if full else None
     summary["n_out"] = math.prod(result.out_shape) if full else None
+    summary["calibration_s"] = result.calibration_s
     document["cases"][case.id] = summary
     for record in result.records:
         blocks = result.jacobians.get((record["method"], record["dtype"]))
@@ -391,6 +407,37 @@ def cmd_report(args) -> int:
     atomic_write(target / "report.md", lambda handle: handle.write(text.encode()))
     print(text)
     return EXIT_OK
+
+
+def cmd_compare(args) -> int:
+    from harness.changes import Settings, compare_runs
+    from harness.report import render_comparison
+    from harness.results import ResultsError, atomic_write, load_jacobians, load_results, write_json
+
+    if not 0 <= args.min_effect < 10:
+        raise UsageError(f"--min-effect must be a fraction such as 0.1, not {args.min_effect:g}")
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha must be between 0 and 1, not {args.alpha:g}")
+    sides = []
+    for path in (args.base, args.new):
+        try:
+            document = load_results(path)
+            directory = Path(path) if Path(path).is_dir() else Path(path).parent
+            sides.append((document, load_jacobians(directory), directory))
+        except ResultsError as exc:
+            raise UsageError(str(exc)) from None
+    out = _prepare_out(args.out)
+    (base, base_arrays, base_dir), (new, new_arrays, new_dir) = sides
+    comparison = compare_runs(base, new, base_arrays, new_arrays,
+                              Settings(min_effect=args.min_effect, alpha=args.alpha, library=args.library),
+                              base_label=str(base_dir), new_label=str(new_dir))
+    text = render_comparison(comparison)
+    write_json(out / "compare.json", comparison)
+    atomic_write(out / "compare.md", lambda handle: handle.write(text.encode()))
+    summary = comparison["summary"]
+    print(text.split("\n## ", 1)[0].rstrip())
+    print(f"\nWrote {out / 'compare.json'}, {out / 'compare.md'}")
+    return EXIT_FAIL if summary["failed"] else EXIT_OK
 
 
 if __name__ == "__main__":

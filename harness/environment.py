@@ -9,7 +9,9 @@ from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 
 PACKAGES = ("jacobian-harness", "torch", "jax", "jaxlib", "autograd", "numpy", "numdifftools", "array-api-compat")
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
+# TORCHINDUCTOR_COMPILE_THREADS: inductor compiles in a pool of one process per CPU by default, which on a
+# machine shared by several workers would steal the cores the others are timing on.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TORCHINDUCTOR_COMPILE_THREADS")
 
 
 def limit_threads(threads: int) -> None:

@@ -217,3 +217,109 @@ def _mode_rule_section(document: dict) -> list[str]:
              "counted. `jacobian-harness sweep` measures the same rule on a grid of sizes.", ""]
     lines += [f"- {r['text']}" for r in rules.values()] or ["- (no case has agreeing forward and reverse results)"]
     return lines + [""]
+
+
+# -- comparison of two runs (harness.changes) ---------------------------------------------------------------
+def _speed_cell(speed: dict | None) -> str:
+    if not speed:
+        return ""
+    return f"{speed['ratio']:.3g} [{speed['low']:.3g}, {speed['high']:.3g}]"
+
+
+def render_comparison(document: dict) -> str:
+    """compare.md, from a comparison document (kind jacobian-harness.comparison) only."""
+    summary, settings = document["summary"], document["settings"]
+    base, new = document["base"], document["new"]
+    library = settings.get("library", "torch")
+
+    def version(side):
+        return side["environment"].get("versions", {}).get(library)
+
+    lines = [f"# Jacobian harness comparison: {'FAIL' if summary['failed'] else 'PASS'}", "",
+             f"BASE `{base['label']}` ({library} {version(base)}) vs NEW `{new['label']}` ({library} {version(new)}): "
+             f"{summary['pairs']} common (case, method, dtype) pairs.", "",
+             f"- correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, "
+             f"{summary['changed']} other verdict changes",
+             f"- numerics: {summary['drift']} Jacobians changed beyond tolerance",
+             f"- speed: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} same, "
+             f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE "
+             + (f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a")
+             + f" ({summary.get('control_pairs', 0)} pairs of other frameworks served as controls)",
+             "",
+             f"Speed: a change is called when NEW/BASE passes {settings['min_effect']:.0%} and a one-sided "
+             f"Mann-Whitney U test at alpha {settings['alpha']:g} on the raw samples; intervals are 95% "
+             f"bootstrap intervals of the ratio of medians, widened by the run-to-run noise of the suite "
+             f"({settings.get('noise_z', 3):g} robust standard deviations of log NEW/BASE per decade of time). "
+             f"NEW samples are first divided by how much slower the machine was during their case: the median "
+             f"NEW/BASE of the case's control pairs (the other frameworks' methods, unchanged by the upgrade), "
+             f"or without controls the ratio of a fixed NumPy calibration workload timed before the case "
+             f"(whole runs: {_seconds(base['calibration_s'])} vs {_seconds(new['calibration_s'])}).", ""]
+    for side in (base, new):
+        if side.get("partial"):
+            lines += [f"**{side['label']} did not finish: only its finished pairs are compared.**", ""]
+    if document["environment_warnings"]:
+        lines += ["## Environment warnings", "", "The runs differ in more than the library under test:", ""]
+        lines += [f"- {w}" for w in document["environment_warnings"]] + [""]
+
+    pairs = document["pairs"]
+    sections = [
+        ("Correctness regressions", [p for p in pairs if p["correctness"] == "regression"], _status_row),
+        ("Fixes", [p for p in pairs if p["correctness"] == "fix"], _status_row),
+        ("Other verdict changes", [p for p in pairs if p["correctness"] == "changed"], _status_row),
+        ("Numerics drift", [p for p in pairs if p["drift"]], _drift_row),
+        ("Slower", sorted((p for p in pairs if _speed_verdict(p) == "slower"),
+                          key=lambda p: -p["speed"]["ratio"]), _speed_row),
+        ("Faster", sorted((p for p in pairs if _speed_verdict(p) == "faster"),
+                          key=lambda p: p["speed"]["ratio"]), _speed_row),
+    ]
+    headers = {_status_row: ["case", "method", "dtype", "BASE", "NEW", "NEW message"],
+               _drift_row: ["case", "method", "dtype", "max abs change", "max rel change", "worst element"],
+               _speed_row: ["case", "method", "dtype", "NEW/BASE [95% interval]", "p"]}
+    for title, rows, row in sections:
+        lines += [f"## {title} ({len(rows)})", ""]
+        lines += markdown_table(headers[row], [row(p) for p in rows]) if rows else ["None.", ""]
+    inconclusive = [p for p in pairs if _speed_verdict(p) == "inconclusive"]
+    if inconclusive:
+        lines += [f"## Inconclusive speed ({len(inconclusive)})", "",
+                  "Too noisy, or too few samples, to call either way (widest intervals first, at most 20):", ""]
+        widest = sorted(inconclusive, key=lambda p: p["speed"]["low"] - p["speed"]["high"])[:20]
+        lines += markdown_table(headers[_speed_row], [_speed_row(p) for p in widest])
+    for name in ("only_in_base", "only_in_new"):
+        if document[name]:
+            lines += [f"{len(document[name])} pairs only in {name[8:].upper()}: "
+                      + ", ".join(f"`{c} {m} {d}`" for c, m, d in document[name][:10])
+                      + (" ..." if len(document[name]) > 10 else ""), ""]
+    lines += ["## Environments", ""]
+    fields = ["python", "platform", "cpu", "cpu_count", "threads", "started_at"]
+    rows = [[f, str(base["environment"].get(f)), str(new["environment"].get(f))] for f in fields]
+    packages = sorted(set(base["environment"].get("versions", {})) | set(new["environment"].get("versions", {})))
+    base_versions, new_versions = base["environment"].get("versions", {}), new["environment"].get("versions", {})
+    rows += [[p, str(base_versions.get(p)), str(new_versions.get(p))] for p in packages]
+    lines += markdown_table(["", f"BASE {base['label']}", f"NEW {new['label']}"], rows)
+    return "\n".join(lines)
+
+
+def _speed_verdict(pair: dict) -> str | None:
+    return None if pair.get("control") or not pair["speed"] else pair["speed"]["verdict"]
+
+
+def _seconds(value) -> str:
+    return format_seconds(value) if isinstance(value, (int, float)) else "n/a"
+
+
+def _status_row(p: dict) -> list[str]:
+    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], p["base_status"], p["new_status"],
+            p.get("new_message", "")[:160]]
+
+
+def _drift_row(p: dict) -> list[str]:
+    d = p["drift"]
+    where = "" if d.get("worst_index") is None else f"{d['worst_index']}: {d.get('base')!r} -> {d.get('new')!r}"
+    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], _err(d.get("max_abs_change")),
+            _err(d.get("max_rel_change")), where or d.get("reason", "")]
+
+
+def _speed_row(p: dict) -> list[str]:
+    s = p["speed"]
+    p_value = s["p_slower"] if s["ratio"] >= 1 else s["p_faster"]
+    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], _speed_cell(s), f"{p_value:.2g}"]

@@ -63,6 +63,7 @@ class CaseResult:
     reference: list[np.ndarray] | None = None
     inputs: tuple[np.ndarray, ...] = ()
     out_shape: tuple[int, ...] | None = None
+    calibration_s: list[float] = field(default_factory=list)  # the calibration workload, timed before the case
 
 
 Evaluator = Callable[[str, str, Options], Evaluation]
@@ -70,11 +71,13 @@ Evaluator = Callable[[str, str, Options], Evaluation]
 
 def run_case(case_id: str, method_ids: list[str], options: Options,
              progress: Callable[[dict], None] | None = None, dtypes: list[str] | None = None,
-             evaluate: Evaluator = evaluate) -> CaseResult:
+             evaluate: Evaluator = evaluate, calibrate: Callable[[], list[float]] | None = None) -> CaseResult:
     """Evaluate the methods on one case in each dtype (default: options.dtype), add reference-only
     evaluations, and give every record a verdict against the one float64 reference. `evaluate` is
-    harness.evaluate.evaluate (in this process) or a worker's (in a subprocess)."""
+    harness.evaluate.evaluate (in this process) or a worker's (in a subprocess); `calibrate`, if given,
+    times the calibration workload in the same place first (see harness.timing.calibrate)."""
     case = CASES[case_id]
+    calibration = calibrate() if calibrate is not None else []
     method_ids = [m for m in method_ids if METHODS[m].order == case.order]
     evaluations = []
     f_times: dict[tuple, float] = {}  # f timed once per (backend, how the method runs f, dtype)
@@ -97,7 +100,7 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     inputs = next((e.inputs for e in float64.values() if e.inputs), ())
     jacobians = {(e.record["method"], e.record["dtype"]): e.jacobian for e in evaluations if e.jacobian is not None}
     out_shape = next((tuple(e.value.shape) for e in float64.values() if e.value is not None), None)
-    return CaseResult(case_id, records, jacobians, reference.blocks, inputs, out_shape)
+    return CaseResult(case_id, records, jacobians, reference.blocks, inputs, out_shape, calibration)
 
 
 def run_cases(case_ids: list[str], method_ids: list[str], options: Options, dtypes: list[str], jobs: int,
@@ -120,7 +123,8 @@ def run_cases(case_ids: list[str], method_ids: list[str], options: Options, dtyp
             except queue.Empty:
                 return
             try:
-                done.put(run_case(case_id, method_ids, options, progress, dtypes, evaluate=worker.evaluate))
+                done.put(run_case(case_id, method_ids, options, progress, dtypes, evaluate=worker.evaluate,
+                                  calibrate=worker.calibrate))
             except BaseException as exc:  # handed to the caller's thread, which re-raises it
                 done.put(exc)
                 return

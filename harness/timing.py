@@ -80,3 +80,24 @@ def measure(prepare: Callable[[], Callable[[], Any]], sync: Callable[[Any], None
         # Four significant digits: 0.1% is far below run-to-run noise, and keeps results.json small.
         timing.samples_s.append(float(f"{elapsed / timing.number:.4g}"))
     return result, timing
+
+
+CALIBRATION = TimingPolicy(budget_s=0.02, min_repeats=5, warmup=1)
+
+
+def _calibration_workload() -> float:
+    """A fixed, framework-free mix like most pairs here: many small NumPy calls (dispatch-bound) and one
+    small matmul. Its time changes with the machine (load, clock, thermal), never with the library under test."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(64)
+    m = rng.standard_normal((96, 96))
+    total = 0.0
+    for _ in range(50):
+        x = np.tanh(x * 0.5 + 0.1)
+        total += float(x.sum())
+    return total + float((m @ m).trace())
+
+
+def calibrate(policy: TimingPolicy = CALIBRATION) -> list[float]:
+    """Samples of the calibration workload, taken where the pairs run (a worker, or this process)."""
+    return measure(lambda: _calibration_workload, lambda _: None, policy)[1].samples_s

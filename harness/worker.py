@@ -67,6 +67,21 @@ class Worker:
             return failed_evaluation(case_id, method_id, options, "crash", self._death())
         return _evaluation_from_bytes(payload)
 
+    def calibrate(self) -> list[float]:
+        """Samples of harness.timing.calibrate, taken in the worker; none if the worker failed."""
+        if self.process is None or self.process.poll() is not None:
+            self.process = self._start()
+        try:
+            _write_message(self.process.stdin, json.dumps({"calibrate": True}).encode())
+            payload = _read_message(self.process.stdout, self.setup.timeout_s)
+        except TimeoutError:
+            self.close()
+            return []
+        except (EOFError, BrokenPipeError):
+            self._death()
+            return []
+        return _evaluation_from_bytes(payload).record["samples_s"]
+
     def _death(self) -> str:
         code = self.process.wait()
         self.process = None
@@ -148,7 +163,7 @@ def _evaluation_from_bytes(payload: bytes) -> Evaluation:
         jacobian = _numbered(archive, "jacobian_")
         inputs = tuple(_numbered(archive, "input_") or ())
     evaluation = Evaluation(record, jacobian, value, inputs)
-    if jacobian is not None and value is not None:
+    if jacobian is not None and value is not None and "case" in record:
         # What the comparator needs of the problem: shapes and flags, not the function.
         case = CASES[record["case"]]
         evaluation.problem = Problem(fn=None, args=tuple(inputs[i] for i in case.wrt_indices(inputs)),
@@ -177,6 +192,7 @@ def main() -> int:
     from harness.adapters.base import load_adapters
     from harness.casedef import load_case_file, load_library
     from harness.evaluate import evaluate
+    from harness.timing import calibrate
 
     if setup["builtin"]:
         load_library()
@@ -188,7 +204,10 @@ def main() -> int:
             request = json.loads(_read_message(requests, None))
         except EOFError:
             return 0
-        evaluation = evaluate(request["case"], request["method"], _options_from_json(request["options"]))
+        if request.get("calibrate"):
+            evaluation = Evaluation({"samples_s": calibrate()})
+        else:
+            evaluation = evaluate(request["case"], request["method"], _options_from_json(request["options"]))
         _write_message(channel, _evaluation_to_bytes(evaluation))
 
 

@@ -141,3 +141,36 @@ def test_bad_jobs_or_timeout_is_one_line_and_exit_2(registry, tmp_path, capsys, 
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+def _saved_run(directory: Path, document: dict) -> Path:
+    from harness.results import write_arrays, write_json
+
+    directory.mkdir(parents=True)
+    write_json(directory / "results.json", document)
+    write_arrays(directory / "jacobians.npz", {})
+    return directory
+
+
+def test_compare_writes_files_and_exits_0_1_2(tmp_path, capsys):
+    document = json.loads((DATA / "results_small.json").read_text())
+    base = _saved_run(tmp_path / "base", document)
+    assert main(["compare", str(base), str(base), "--out", str(tmp_path / "same")]) == 0
+    assert (tmp_path / "same" / "compare.md").read_text().startswith("# Jacobian harness comparison: PASS")
+    assert json.loads((tmp_path / "same" / "compare.json").read_text())["kind"] == "jacobian-harness.comparison"
+    # NEW: an agreeing pair now errors.
+    broken = json.loads(json.dumps(document))
+    agreeing = next(r for r in broken["results"] if r["status"] == "agree")
+    agreeing["status"] = "error"
+    new = _saved_run(tmp_path / "new", broken)
+    capsys.readouterr()
+    assert main(["compare", str(base), str(new), "--out", str(tmp_path / "cmp")]) == 1
+    assert "1 regressions" in capsys.readouterr().out
+    # Bad input: one line, exit 2, nothing written.
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "results.json").write_text('{"kind": "jacobian-harness.run", "schema_version": 99}')
+    for bad, message in ((tmp_path / "missing", "no such results file"), (tmp_path / "bad", "schema_version 99")):
+        assert main(["compare", str(base), str(bad), "--out", str(tmp_path / "never")]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "never").exists()

@@ -1,0 +1,109 @@
+"""compare_runs on synthetic runs: regressions, fixes, drift, speed changes, noise that must not be flagged."""
+
+import copy
+
+import numpy as np
+import pytest
+
+from harness.changes import Settings, compare_runs, environment_warnings
+from harness.stats import speed_change
+
+METHODS = {"torch.func.jacrev": "torch", "torch.func.jacfwd": "torch", "jax.jacrev": "jax",
+           "jax.jacfwd": "jax", "autograd.jacobian": "autograd"}
+
+
+def synthetic_run(seed: int, cases: int = 30, torch_version: str = "2.13.0", machine: float = 1.0,
+                  slow: dict | None = None) -> tuple[dict, dict]:
+    """A run of `cases` cases x 5 methods: lognormal samples around a per-pair true time, times `machine`
+    (the whole machine's speed) and times slow[(case, method)] (a planted change)."""
+    rng = np.random.default_rng(seed)
+    truth = np.random.default_rng(0)  # the same true times in every run
+    document = {"environment": {"python": "3.11", "cpu": "x", "threads": 1,
+                                "versions": {"torch": torch_version, "jax": "0.10.2", "numpy": "2.0"}},
+                "options": {"quick": False}, "cases": {}, "results": []}
+    arrays = {}
+    for c in range(cases):
+        case_id = f"case{c}"
+        document["cases"][case_id] = {"calibration_s": list(1e-3 * machine * rng.lognormal(0, 0.02, 20))}
+        for method, backend in METHODS.items():
+            true_s = 10 ** truth.uniform(-5, -3) * machine * (slow or {}).get((case_id, method), 1.0)
+            samples = list(true_s * rng.lognormal(0, 0.05, 40))
+            document["results"].append({
+                "case": case_id, "method": method, "backend": backend, "dtype": "float64", "status": "agree",
+                "backend_version": torch_version if backend == "torch" else "same",
+                "time": {"median_s": float(np.median(samples)), "samples_s": samples},
+                "jacobian": {"key": f"{case_id}|{method}|float64", "blocks": 1}})
+            arrays[f"{case_id}|{method}|float64|0"] = np.eye(3) * (c + 1)
+    return document, arrays
+
+
+def compare(base, new, **settings):
+    return compare_runs(base[0], new[0], base[1], new[1], Settings(**settings))
+
+
+def test_identical_runs_change_nothing():
+    run = synthetic_run(1)
+    result = compare(run, run)
+    assert result["summary"]["failed"] is False
+    assert result["summary"]["slower"] == result["summary"]["faster"] == result["summary"]["drift"] == 0
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_noise_and_a_slower_machine_are_not_flagged(seed):
+    # A/A: other samples, and a machine 30% slower during the whole NEW run.
+    result = compare(synthetic_run(1), synthetic_run(seed, machine=1.3))
+    assert result["summary"]["slower"] == 0 and result["summary"]["faster"] == 0, result["summary"]
+    assert not result["summary"]["failed"]
+
+
+def test_a_planted_25_percent_slowdown_is_the_only_one_flagged():
+    planted = ("case7", "torch.func.jacrev")
+    result = compare(synthetic_run(1), synthetic_run(2, machine=1.1, slow={planted: 1.25}))
+    slower = [(p["case"], p["method"]) for p in result["pairs"]
+              if p["speed"]["verdict"] == "slower" and not p["control"]]
+    assert slower == [planted]
+    assert result["summary"]["failed"]
+
+
+def test_a_speedup_is_listed_as_an_improvement_and_does_not_fail():
+    result = compare(synthetic_run(1), synthetic_run(2, slow={("case3", "torch.func.jacfwd"): 0.5}))
+    faster = [(p["case"], p["method"]) for p in result["pairs"] if p["speed"]["verdict"] == "faster"]
+    assert faster == [("case3", "torch.func.jacfwd")]
+    assert not result["summary"]["failed"]
+
+
+def test_verdict_regression_and_fix():
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    new[0]["results"][0]["status"] = "disagree"
+    base[0]["results"][1]["status"] = "error"
+    result = compare(base, new)
+    kinds = {(p["case"], p["method"]): p["correctness"] for p in result["pairs"] if p["correctness"] != "same"}
+    assert kinds == {("case0", "torch.func.jacrev"): "regression", ("case0", "torch.func.jacfwd"): "fix"}
+    assert result["summary"]["failed"]
+
+
+def test_jacobian_drift_is_found_even_when_both_runs_agree():
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    new[1]["case4|jax.jacfwd|float64|0"] = new[1]["case4|jax.jacfwd|float64|0"] + 1e-5
+    result = compare(base, new)
+    drifted = [p for p in result["pairs"] if p["drift"]]
+    assert [(p["case"], p["method"]) for p in drifted] == [("case4", "jax.jacfwd")]
+    assert drifted[0]["drift"]["max_abs_change"] == pytest.approx(1e-5)
+    assert result["summary"]["failed"]
+
+
+def test_environment_differences_other_than_the_library_are_warned():
+    base, new = synthetic_run(1)[0], synthetic_run(1, torch_version="2.14.1")[0]
+    assert environment_warnings(base, new, "torch") == []
+    new["environment"]["versions"]["numpy"] = "2.1"
+    new["environment"]["threads"] = 2
+    warnings = environment_warnings(base, new, "torch")
+    assert any("numpy differs" in w for w in warnings) and any("threads differs" in w for w in warnings)
+
+
+def test_speed_change_needs_both_effect_and_significance():
+    rng = np.random.default_rng(0)
+    base = rng.lognormal(0, 0.05, 50)
+    assert speed_change(base, base * 1.05).verdict == "same"           # significant, below the 10% effect
+    assert speed_change(base, base * 1.5).verdict == "slower"
+    assert speed_change(base[:3], base[:3] * 1.5).verdict == "inconclusive"  # 3 samples: no p below 0.05
