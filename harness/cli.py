@@ -50,6 +50,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="worker subprocesses, one case each at a time; 0 runs everything in this process "
                           "(no crash or hang isolation); 1 gives the quietest timings (default: one per CPU, "
                           "at most one per 2 GiB of free memory)")
+    run.add_argument("--shard", default=None, metavar="K/N",
+                     help="run only the K-th of N deterministic parts of the (case, method) pairs; "
+                          "`jacobian-harness merge` joins the parts")
+    run.add_argument("--junit", default=None, metavar="FILE",
+                     help="also write JUnit XML: one test per (case, method, dtype)")
     run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                      help="kill a worker whose (case, method) pair runs longer; the pair becomes `timeout` "
                           "(default: %(default)s)")
@@ -75,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
                          help="the package under test, whose versions may differ without a warning "
                               "(default: %(default)s)")
 
+    merge = commands.add_parser("merge", help="join the results of `run --shard` parts into one run")
+    merge.add_argument("parts", nargs="+", metavar="DIR", help="result directories of the parts")
+    merge.add_argument("--out", required=True, metavar="DIR", help="where the merged run goes")
+
     report = commands.add_parser("report", help="render report.md again from a results directory")
     report.add_argument("results", metavar="DIR", help="a results directory or its results.json")
     return parser
@@ -91,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "report": cmd_report,
-                "compare": cmd_compare}[args.command](args)
+                "compare": cmd_compare, "merge": cmd_merge}[args.command](args)
     except UsageError as exc:
         print(f"jacobian-harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -214,6 +223,15 @@ def cmd_run(args) -> int:
         raise UsageError(str(exc)) from None
     if not case_ids:
         raise UsageError("no cases to run: give --case-file, or leave out --no-builtin")
+    from harness.runner import plan_pairs
+
+    if args.junit and not (Path(args.junit).resolve().parent.is_dir()
+                           or Path(args.junit).resolve().parent == Path(args.out).resolve()):
+        raise UsageError(f"--junit {args.junit}: its directory does not exist")
+
+    plan = plan_pairs(case_ids, method_ids, _parse_shard(args.shard))
+    if not plan:
+        raise UsageError(f"--shard {args.shard} holds no (case, method) pair of this selection")
     out = _prepare_out(args.out)
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     options = Options(dtype=dtypes[0], timing=QUICK if args.quick else DEFAULT, threads=args.threads,
@@ -222,16 +240,17 @@ def cmd_run(args) -> int:
     arrays: dict = {}
     started = time.perf_counter()
     try:
-        for result in _case_results(args, case_ids, method_ids, options, dtypes):
+        for result in _case_results(args, plan, options, dtypes):
             _add_case(document, arrays, result)
     except KeyboardInterrupt:
         document["partial"] = True
         print("jacobian-harness: interrupted; writing the finished cases", file=sys.stderr)
-    _sort_like(document, case_ids)
+    _sort_like(document, list(plan))
     document["environment"]["finished_at"] = now()
     document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
     _write_run(out, document, arrays)
     _print_summary(document, out)
+    _ci_outputs(args, document, out)
     if document.get("partial"):
         return 130
     from harness.report import passed
@@ -239,21 +258,51 @@ def cmd_run(args) -> int:
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
 
 
-def _case_results(args, case_ids, method_ids, options, dtypes):
+def _ci_outputs(args, document: dict, out: Path) -> None:
+    """--junit FILE, and the job summary of GitHub Actions when $GITHUB_STEP_SUMMARY names a file."""
+    from harness.report import render_junit, render_markdown, step_summary
+    from harness.results import atomic_write
+
+    if getattr(args, "junit", None):
+        xml = render_junit(document)
+        atomic_write(Path(args.junit), lambda handle: handle.write(xml))
+    _append_step_summary(step_summary(render_markdown(document)))
+
+
+def _append_step_summary(text: str) -> None:
+    target = os.environ.get("GITHUB_STEP_SUMMARY")
+    if target:
+        with open(target, "a", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+
+
+def _parse_shard(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        k, n = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise UsageError(f"--shard must look like K/N (e.g. 2/4), not {text!r}") from None
+    if not 1 <= k <= n:
+        raise UsageError(f"--shard {text}: K must be between 1 and N")
+    return k, n
+
+
+def _case_results(args, plan, options, dtypes):
     """CaseResults in this process (--jobs 0) or from worker subprocesses, each printed when it is done."""
     from harness.runner import run_case, run_cases
     from harness.timing import calibrate
     from harness.worker import WorkerSetup
 
     if args.jobs == 0:
-        for number, case_id in enumerate(case_ids, 1):
-            print(f"[{number}/{len(case_ids)}] {case_id}", file=sys.stderr, flush=True)
+        for number, (case_id, method_ids) in enumerate(plan.items(), 1):
+            print(f"[{number}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
             yield run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes, calibrate=calibrate)
         return
     setup = WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
                         threads=args.threads, timeout_s=args.timeout)
-    for number, result in enumerate(run_cases(case_ids, method_ids, options, dtypes, args.jobs, setup), 1):
-        print(f"[{number}/{len(case_ids)}] {result.case_id}", file=sys.stderr, flush=True)
+    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setup), 1):
+        print(f"[{number}/{len(plan)}] {result.case_id}", file=sys.stderr, flush=True)
         for record in result.records:
             _progress(record)
         yield result
@@ -272,7 +321,7 @@ def _new_document(args, options, case_ids, method_ids) -> dict:
 
     return {"schema_version": SCHEMA_VERSION, "kind": KIND, "environment": collect(options.threads),
             "options": {"dtype": args.dtype, "quick": args.quick, "seed": options.seed, "threads": options.threads,
-                        "jobs": getattr(args, "jobs", 0),
+                        "jobs": getattr(args, "jobs", 0), "shard": getattr(args, "shard", None),
                         "size": options.size,
                         "timing": vars(options.timing), "cases": args.cases, "methods": args.methods,
                         "case_files": args.case_file, "selected_methods": method_ids},
@@ -435,9 +484,61 @@ def cmd_compare(args) -> int:
     write_json(out / "compare.json", comparison)
     atomic_write(out / "compare.md", lambda handle: handle.write(text.encode()))
     summary = comparison["summary"]
+    from harness.report import step_summary
+
+    _append_step_summary(step_summary(text))
     print(text.split("\n## ", 1)[0].rstrip())
     print(f"\nWrote {out / 'compare.json'}, {out / 'compare.md'}")
     return EXIT_FAIL if summary["failed"] else EXIT_OK
+
+
+def cmd_merge(args) -> int:
+    from harness.changes import environment_warnings
+    from harness.report import passed, render_markdown, step_summary
+    from harness.results import ResultsError, load_jacobians, load_results
+
+    parts = []
+    for path in args.parts:
+        try:
+            directory = Path(path) if Path(path).is_dir() else Path(path).parent
+            parts.append((path, load_results(path), load_jacobians(directory)))
+        except ResultsError as exc:
+            raise UsageError(str(exc)) from None
+    first_path, first, _ = parts[0]
+    for path, document, _ in parts[1:]:
+        # Shards of one run share everything but their shard: any other difference is two different runs.
+        differences = environment_warnings(first, document, library="")
+        differences += [f"run option {name} differs" for name in ("dtype", "selected_methods", "case_files")
+                        if first["options"].get(name) != document["options"].get(name)]
+        if differences:
+            raise UsageError(f"{path} is not a part of the same run as {first_path}: {differences[0]}")
+    merged = {key: value for key, value in first.items() if key not in ("cases", "results")}
+    merged["environment"] = dict(first["environment"])
+    merged["options"] = {**first["options"], "shard": None, "merged_from": [p for p, _, _ in parts]}
+    merged["cases"], merged["results"], arrays, seen = {}, [], {}, set()
+    for path, document, part_arrays in parts:
+        for record in document["results"]:
+            key = (record["case"], record["method"], record["dtype"])
+            if key in seen:
+                raise UsageError(f"{path}: pair {' '.join(key)} is also in another part (the same shard twice?)")
+            seen.add(key)
+            merged["results"].append(record)
+        merged["cases"].update(document["cases"])
+        arrays.update(part_arrays)
+        merged["partial"] = merged.get("partial", False) or bool(document.get("partial"))
+        for name, pick in (("started_at", min), ("finished_at", max)):
+            values = [v for v in (merged["environment"].get(name), document["environment"].get(name)) if v]
+            merged["environment"][name] = pick(values) if values else None
+    # The order of one unsharded run: cases as first seen, methods as selected, float64 before float32.
+    cases = {case_id: k for k, case_id in enumerate(merged["cases"])}
+    methods = {method_id: k for k, method_id in enumerate(first["options"].get("selected_methods") or [])}
+    merged["results"].sort(key=lambda r: (cases.get(r["case"], len(cases)), r["dtype"] != "float64",
+                                          methods.get(r["method"], len(methods))))
+    out = _prepare_out(args.out)
+    _write_run(out, merged, arrays)
+    _print_summary(merged, out)
+    _append_step_summary(step_summary(render_markdown(merged)))
+    return EXIT_OK if passed(merged["results"]) else EXIT_FAIL
 
 
 if __name__ == "__main__":

@@ -323,3 +323,42 @@ def _speed_row(p: dict) -> list[str]:
     s = p["speed"]
     p_value = s["p_slower"] if s["ratio"] >= 1 else s["p_faster"]
     return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], _speed_cell(s), f"{p_value:.2g}"]
+
+
+# -- CI outputs ---------------------------------------------------------------------------------------------
+JUNIT_SKIPPED = frozenset({"unsupported", "unavailable"})
+
+
+def render_junit(document: dict) -> bytes:
+    """JUnit XML of a run: one test per (case, method, dtype); failing verdicts fail, unsupported and
+    unavailable are skipped, an expected divergence passes with its reason as output."""
+    from xml.etree import ElementTree as ET
+
+    records = document["results"]
+    suite = ET.Element("testsuite", name="jacobian-harness", tests=str(len(records)),
+                       failures=str(sum(r["status"] in FAILING for r in records)),
+                       skipped=str(sum(r["status"] in JUNIT_SKIPPED for r in records)))
+    for r in records:
+        seconds = (r.get("wall_s") if isinstance(r.get("wall_s"), (int, float)) else 0) or 0
+        test = ET.SubElement(suite, "testcase", classname=r["case"], name=f"{r['method']}[{r['dtype']}]",
+                             time=f"{seconds:.3f}")
+        message = r.get("message", "") or ""
+        if r["status"] in FAILING:
+            failure = ET.SubElement(test, "failure", message=f"{r['status']}: {message}"[:500], type=r["status"])
+            failure.text = message
+        elif r["status"] in JUNIT_SKIPPED:
+            ET.SubElement(test, "skipped", message=f"{r['status']}: {message}"[:500])
+        elif r["status"] == "expected-divergence":
+            ET.SubElement(test, "system-out").text = f"expected divergence: {message}"
+    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
+
+
+def step_summary(text: str) -> str:
+    """The part of a markdown report worth a CI job summary: the title and counts, failures first."""
+    head, _, rest = text.partition("\n## ")
+    failures = ""
+    for section in ("Failures", "Correctness regressions", "Numerics drift", "Slower"):
+        marker = f"## {section}"
+        if marker in text:
+            failures += marker + text.split(marker, 1)[1].split("\n## ", 1)[0] + "\n"
+    return head.rstrip() + "\n\n" + failures

@@ -103,14 +103,29 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     return CaseResult(case_id, records, jacobians, reference.blocks, inputs, out_shape, calibration)
 
 
-def run_cases(case_ids: list[str], method_ids: list[str], options: Options, dtypes: list[str], jobs: int,
+def plan_pairs(case_ids: list[str], method_ids: list[str],
+               shard: tuple[int, int] | None = None) -> dict[str, list[str]]:
+    """case -> its methods (those of the case's order). With shard (K, N), only every N-th pair from the
+    K-th on, in registry order: deterministic, and balanced across cases and methods."""
+    pairs = [(c, m) for c in case_ids for m in method_ids if METHODS[m].order == CASES[c].order]
+    if shard is not None:
+        k, n = shard
+        pairs = pairs[k - 1::n]
+    plan: dict[str, list[str]] = {}
+    for case_id, method_id in pairs:
+        plan.setdefault(case_id, []).append(method_id)
+    return plan
+
+
+def run_cases(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int,
               setup, progress: Callable[[dict], None] | None = None) -> Iterator[CaseResult]:
-    """Run cases on `jobs` worker subprocesses (one case at a time each) and yield each CaseResult as it
-    finishes. `setup` is a harness.worker.WorkerSetup. On exit (also by Ctrl-C) the workers are killed."""
+    """Run each case's planned methods on `jobs` worker subprocesses (one case at a time each) and yield
+    each CaseResult as it finishes. `setup` is a harness.worker.WorkerSetup. On exit (also by Ctrl-C)
+    the workers are killed."""
     from harness.worker import Worker
 
     todo: queue.Queue = queue.Queue()
-    for case_id in case_ids:
+    for case_id in plan:
         todo.put(case_id)
     done: queue.Queue = queue.Queue()
     workers = [Worker(setup) for _ in range(max(1, jobs))]
@@ -123,7 +138,7 @@ def run_cases(case_ids: list[str], method_ids: list[str], options: Options, dtyp
             except queue.Empty:
                 return
             try:
-                done.put(run_case(case_id, method_ids, options, progress, dtypes, evaluate=worker.evaluate,
+                done.put(run_case(case_id, plan[case_id], options, progress, dtypes, evaluate=worker.evaluate,
                                   calibrate=worker.calibrate))
             except BaseException as exc:  # handed to the caller's thread, which re-raises it
                 done.put(exc)
@@ -133,7 +148,7 @@ def run_cases(case_ids: list[str], method_ids: list[str], options: Options, dtyp
     for thread in threads:
         thread.start()
     try:
-        for _ in case_ids:
+        for _ in plan:
             item = done.get()
             if isinstance(item, BaseException):
                 raise item

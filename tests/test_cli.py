@@ -174,3 +174,58 @@ def test_compare_writes_files_and_exits_0_1_2(tmp_path, capsys):
         err = capsys.readouterr().err
         assert message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "never").exists()
+
+
+def test_shards_partition_the_pairs_and_merge_into_the_whole_run(registry, tmp_path):
+    good = ["--case-file", str(DATA / "good.py"), *FAST, "--jobs", "0"]
+    assert run(tmp_path / "whole", *good) == 0
+    for k in (1, 2):
+        registry.clear()  # each run loads the case file again, as a new process would
+        assert run(tmp_path / f"part{k}", *good, "--shard", f"{k}/2") == 0
+
+    def pairs(directory):
+        records = json.loads((directory / "out" / "results.json").read_text())["results"]
+        return [(r["case"], r["method"], r["dtype"]) for r in records]
+
+    part1, part2 = pairs(tmp_path / "part1"), pairs(tmp_path / "part2")
+    assert part1 and part2 and not set(part1) & set(part2)
+    parts = [str(tmp_path / f"part{k}" / "out") for k in (1, 2)]
+    assert main(["merge", *parts, "--out", str(tmp_path / "merged" / "out")]) == 0
+    assert pairs(tmp_path / "merged") == pairs(tmp_path / "whole")
+
+
+def test_merge_refuses_the_same_part_twice_and_parts_of_different_runs(registry, tmp_path, capsys):
+    good = ["--case-file", str(DATA / "good.py"), *FAST, "--jobs", "0"]
+    assert run(tmp_path / "a", *good, "--shard", "1/2") == 0
+    registry.clear()
+    assert run(tmp_path / "b", *good, "--shard", "2/2", "--dtype", "float32") == 0
+    part_a, part_b = str(tmp_path / "a" / "out"), str(tmp_path / "b" / "out")
+    capsys.readouterr()
+    assert main(["merge", part_a, part_a, "--out", str(tmp_path / "m1")]) == 2
+    assert "also in another part" in capsys.readouterr().err
+    assert main(["merge", part_a, part_b, "--out", str(tmp_path / "m2")]) == 2
+    assert "not a part of the same run" in capsys.readouterr().err
+    assert not (tmp_path / "m1").exists() and not (tmp_path / "m2").exists()
+
+
+def test_junit_and_github_step_summary(registry, tmp_path, monkeypatch):
+    from xml.etree import ElementTree
+
+    summary = tmp_path / "summary.md"
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    junit = tmp_path / "junit.xml"
+    assert run(tmp_path, "--case-file", str(DATA / "wrong_backward.py"), *FAST, "--jobs", "0",
+               "--junit", str(junit)) == 1
+    suite = ElementTree.parse(junit).getroot()
+    records = json.loads((tmp_path / "out" / "results.json").read_text())["results"]
+    assert len(suite.findall("testcase")) == len(records)
+    failed = [t.get("name") for t in suite.findall("testcase") if t.find("failure") is not None]
+    assert failed == ["torch.func.jacrev[float64]"]
+    text = summary.read_text()
+    assert text.startswith("# Jacobian harness report: FAIL") and "## Failures" in text
+
+
+@pytest.mark.parametrize("shard", ["3/2", "0/2", "a/b", "1"])
+def test_bad_shard_is_one_line_and_exit_2(registry, tmp_path, capsys, shard):
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), "--shard", shard) == 2
+    assert "--shard" in capsys.readouterr().err
