@@ -356,6 +356,7 @@ def _add_case(document: dict, arrays: dict, result) -> None:
 
 
 def _write_run(out: Path, document: dict, arrays: dict, text: str | None = None) -> None:
+    from harness.html import write_run_html
     from harness.report import render_markdown
     from harness.results import atomic_write, write_arrays, write_json
 
@@ -363,6 +364,7 @@ def _write_run(out: Path, document: dict, arrays: dict, text: str | None = None)
     write_json(out / "results.json", document)
     text = render_markdown(document) if text is None else text
     atomic_write(out / "report.md", lambda handle: handle.write(text.encode()))
+    write_run_html(document, out)
 
 
 def cmd_sweep(args) -> int:
@@ -454,6 +456,9 @@ def cmd_report(args) -> int:
     target = Path(args.results)
     target = target if target.is_dir() else target.parent
     atomic_write(target / "report.md", lambda handle: handle.write(text.encode()))
+    from harness.html import write_run_html
+
+    write_run_html(document, target)
     print(text)
     return EXIT_OK
 
@@ -483,12 +488,15 @@ def cmd_compare(args) -> int:
     text = render_comparison(comparison)
     write_json(out / "compare.json", comparison)
     atomic_write(out / "compare.md", lambda handle: handle.write(text.encode()))
+    from harness.html import write_compare_html
+
+    write_compare_html(comparison, out)
     summary = comparison["summary"]
     from harness.report import step_summary
 
     _append_step_summary(step_summary(text))
     print(text.split("\n## ", 1)[0].rstrip())
-    print(f"\nWrote {out / 'compare.json'}, {out / 'compare.md'}")
+    print(f"\nWrote {out / 'compare.json'}, {out / 'compare.md'}, {out / 'compare.html'}")
     return EXIT_FAIL if summary["failed"] else EXIT_OK
 
 

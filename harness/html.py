@@ -1,0 +1,189 @@
+"""Self-contained HTML reports (one file, plots inlined as PNG) of a run and of a comparison.
+
+Rendered from the saved documents only. Every string from a results file is data: the template engine
+escapes it (autoescape), so a case named `<script>` shows as text. Plots are also written as PNG files
+next to the HTML, for README or CI artifacts.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+from harness.compare import VERDICTS
+from harness.report import fastest_agreeing, format_seconds, row_key, summary_counts
+
+COLOURS = {"agree": "#2e7d32", "expected-divergence": "#9ccc65", "disagree": "#c62828",
+           "unexpected-agree": "#ef6c00", "error": "#6a1b9a", "crash": "#4a148c", "timeout": "#8e24aa",
+           "unsupported": "#bdbdbd", "unavailable": "#eeeeee"}
+
+_STYLE = """
+body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:13px}
+td,th{border:1px solid #ddd;padding:3px 6px}th{background:#f5f5f5;cursor:pointer}.cell{width:14px;height:14px}
+.rot{writing-mode:vertical-rl;transform:rotate(180deg);white-space:nowrap;font-weight:normal}
+.pass{color:#2e7d32}.fail{color:#c62828}img{max-width:100%}code{font-size:12px}
+"""
+# Click a header to sort its table by that column (numbers numerically, via data-sort when present).
+_SORT = """
+document.querySelectorAll('table.sortable th').forEach((th,i)=>th.addEventListener('click',()=>{
+const body=th.closest('table').tBodies[0],up=th.dataset.up!=='1';th.dataset.up=up?'1':'0';
+const key=r=>{const c=r.cells[i];const v=c.dataset.sort??c.textContent;const n=parseFloat(v);return isNaN(n)?v:n};
+[...body.rows].sort((a,b)=>{const x=key(a),y=key(b);return (x>y?1:x<y?-1:0)*(up?1:-1)})
+.forEach(r=>body.appendChild(r))}));
+"""
+
+def _template(name: str):
+    from jinja2 import Environment, PackageLoader
+
+    # autoescape=True for every template: results strings are data, never markup.
+    return Environment(loader=PackageLoader("harness", "templates"), autoescape=True).get_template(name)
+
+
+def _png(figure) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def _pyplot():
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # the `plot` extra is optional: reports then have tables only
+        return None
+    return plt
+
+
+def _strip_plot(records: list[dict], value, label: str) -> bytes | None:
+    """One row per case, one marker per method: value(record) on a log axis."""
+    plt = _pyplot()
+    points = [(r["case"], r["method"], value(r)) for r in records]
+    points = [p for p in points if isinstance(p[2], (int, float)) and p[2] > 0]
+    if plt is None or not points:
+        return None
+    cases = list(dict.fromkeys(c for c, _, _ in points))
+    methods = list(dict.fromkeys(m for _, m, _ in points))
+    figure, axis = plt.subplots(figsize=(11, 0.22 * len(cases) + 1.5))
+    for number, method in enumerate(methods):
+        xs = [v for c, m, v in points if m == method]
+        ys = [cases.index(c) for c, m, _ in points if m == method]
+        axis.scatter(xs, ys, s=12, color=plt.cm.tab20(number % 20), label=method, marker="os^D"[number // 20 % 4])
+    axis.set_xscale("log")
+    axis.set_yticks(range(len(cases)), cases, fontsize=7)
+    axis.invert_yaxis()
+    axis.set_xlabel(label)
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    data = _png(figure)
+    plt.close(figure)
+    return data
+
+
+def _speed_plot(pairs: list[dict]) -> bytes | None:
+    plt = _pyplot()
+    timed = sorted((p for p in pairs if p["speed"] and not p.get("control")), key=lambda p: p["speed"]["ratio"])
+    if plt is None or not timed:
+        return None
+    figure, axis = plt.subplots(figsize=(11, 4.5))
+    xs = range(len(timed))
+    ratios = [p["speed"]["ratio"] for p in timed]
+    lows = [p["speed"]["ratio"] - p["speed"]["low"] for p in timed]
+    highs = [p["speed"]["high"] - p["speed"]["ratio"] for p in timed]
+    colours = [{"slower": "#c62828", "faster": "#2e7d32"}.get(p["speed"]["verdict"], "#9e9e9e") for p in timed]
+    axis.errorbar(xs, ratios, yerr=[lows, highs], fmt="none", ecolor="#cccccc", linewidth=0.6)
+    axis.scatter(xs, ratios, s=6, c=colours)
+    axis.axhline(1.0, color="black", linewidth=0.8)
+    axis.set_yscale("log")
+    axis.set_xlabel("(case, method) pairs of the library under test, sorted by NEW/BASE")
+    axis.set_ylabel("NEW/BASE of median time")
+    axis.set_title("red: slower, green: faster, grey: same or inconclusive; bars: 95% intervals", fontsize=9)
+    data = _png(figure)
+    plt.close(figure)
+    return data
+
+
+def _b64(data: bytes | None) -> str | None:
+    return base64.b64encode(data).decode() if data else None
+
+
+def _save(directory: Path, name: str, data: bytes | None) -> None:
+    from harness.results import atomic_write
+
+    if data:
+        atomic_write(directory / name, lambda handle: handle.write(data))
+
+
+def _number(value, digits: str = ".3g") -> str:
+    return format(value, digits) if isinstance(value, (int, float)) else ""
+
+
+def write_run_html(document: dict, directory: Path) -> Path:
+    """report.html (and timing.png, ratio.png) of a run, from its saved document."""
+    from harness.report import passed
+    from harness.results import atomic_write
+
+    records = document["results"]
+    env = document.get("environment", {})
+    key = row_key(records)
+    methods = list(dict.fromkeys(r["method"] for r in records))
+    cell = {(key(r), r["method"]): r for r in records}
+    heat = [{"case": c, "cells": [None if (c, m) not in cell else
+                                  {"colour": COLOURS.get(cell[(c, m)]["status"], "#000"),
+                                   "title": f"{m}: {cell[(c, m)]['status']} {cell[(c, m)].get('message', '')}"[:300]}
+                                  for m in methods]}
+            for c in dict.fromkeys(key(r) for r in records)]
+    best = fastest_agreeing(records)
+    fastest = [{"case": c, "method": r["method"], "median": r["time"]["median_s"],
+                "median_text": format_seconds(r["time"]["median_s"]), "ratio": _number(r.get("ratio"))}
+               for c, r in best.items()]
+    rows = [{"case": key(r), "method": r["method"], "dtype": r["dtype"], "status": r["status"],
+             "median": _number((r.get("time") or {}).get("median_s"), ".4g"),
+             "iqr": _number((r.get("time") or {}).get("iqr_s"), ".2g"),
+             "repeats": (r.get("time") or {}).get("repeats", ""), "ratio": _number(r.get("ratio")),
+             "err": _number(r.get("max_abs_err"), ".2g")} for r in records]
+    agreeing = [r for r in records if r["status"] in ("agree", "expected-divergence")]
+    timing_png = _strip_plot(agreeing, lambda r: (r.get("time") or {}).get("median_s"), "median time per Jacobian (s)")
+    ratio_png = _strip_plot(agreeing, lambda r: r.get("ratio"), "J/f: Jacobian time over f time")
+    counts = summary_counts(records)
+    text = _template("run.html.j2").render(
+        style=_STYLE, sort_script=_SORT, passed=passed(records), total=len(records),
+        counts=[(v, counts[v]) for v in VERDICTS if counts[v]], versions=env.get("versions", {}),
+        started=env.get("started_at"), partial=document.get("partial"), legend=list(COLOURS.items()),
+        methods=methods, heat=heat, failures=[r for r in records if r["status"] in _failing()],
+        fastest=fastest, rows=rows, timing_png=_b64(timing_png), ratio_png=_b64(ratio_png))
+    _save(directory, "timing.png", timing_png)
+    _save(directory, "ratio.png", ratio_png)
+    atomic_write(directory / "report.html", lambda handle: handle.write(text.encode()))
+    return directory / "report.html"
+
+
+def _failing():
+    from harness.compare import FAILING
+
+    return FAILING
+
+
+def write_compare_html(document: dict, directory: Path) -> Path:
+    """compare.html (and speed.png) of a comparison, from its saved document."""
+    from harness.results import atomic_write
+
+    library = document["settings"].get("library", "torch")
+    pairs = []
+    for p in document["pairs"]:
+        speed = p["speed"] or {}
+        pairs.append({**p, "drift": _number((p["drift"] or {}).get("max_abs_change"), ".2g"),
+                      "ratio": _number(speed.get("ratio")),
+                      "interval": f"[{speed['low']:.3g}, {speed['high']:.3g}]" if speed else "",
+                      "speed": "control" if p.get("control") else speed.get("verdict", "")})
+    speed_png = _speed_plot(document["pairs"])
+    text = _template("compare.html.j2").render(
+        style=_STYLE, sort_script=_SORT, summary=document["summary"], base=document["base"], new=document["new"],
+        library=library, base_version=document["base"]["environment"].get("versions", {}).get(library),
+        new_version=document["new"]["environment"].get("versions", {}).get(library),
+        warnings=document["environment_warnings"], pairs=pairs, speed_png=_b64(speed_png))
+    _save(directory, "speed.png", speed_png)
+    atomic_write(directory / "compare.html", lambda handle: handle.write(text.encode()))
+    return directory / "compare.html"

@@ -1,0 +1,37 @@
+"""HTML reports: rendered from saved documents, self-contained, and every results string escaped."""
+
+import json
+import re
+from pathlib import Path
+
+from harness.changes import compare_runs
+from harness.html import write_compare_html, write_run_html
+
+DATA = Path(__file__).parent / "data"
+HOSTILE = "<script>alert(1)</script>"
+
+
+def fixture():
+    return json.loads((DATA / "results_small.json").read_text())
+
+
+def test_run_html_is_self_contained_and_has_the_heat_map(tmp_path):
+    html = write_run_html(fixture(), tmp_path).read_text()
+    assert html.startswith("<!doctype html>") and "Jacobian harness report: <span class=\"fail\">FAIL" in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "no external resources"
+    assert "title=\"torch.func.jacrev: disagree" in html          # a heat-map cell with its verdict
+    assert (tmp_path / "timing.png").read_bytes().startswith(b"\x89PNG")
+    assert "data:image/png;base64," in html
+
+
+def test_strings_from_results_are_escaped(tmp_path):
+    document = fixture()
+    for record in document["results"]:
+        record["case"] = HOSTILE
+        record["message"] = HOSTILE
+    document["environment"]["versions"]["torch"] = HOSTILE
+    html = write_run_html(document, tmp_path).read_text()
+    assert HOSTILE not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    comparison = compare_runs(document, document, {}, {})
+    html = write_compare_html(comparison, tmp_path).read_text()
+    assert HOSTILE not in html and "&lt;script&gt;" in html
