@@ -33,19 +33,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = commands.add_parser("run", help="evaluate, compare and time (case, method) pairs")
     _case_source_options(run)
-    run.add_argument("--cases", action="append", metavar="PATTERN", help="shell-style glob on case ids (repeatable)")
-    run.add_argument("--methods", action="append", metavar="PATTERN",
-                     help="shell-style glob on method ids, e.g. 'torch.func.*' (repeatable)")
-    run.add_argument("--dtype", choices=("float64", "float32", "both"), default="float64",
-                     help="float32 results are judged against the float64 reference (default: %(default)s)")
+    _pair_options(run)
     run.add_argument("--out", default="reports/latest", metavar="DIR",
                      help="where results.json, jacobians.npz and report.md go (default: %(default)s)")
-    run.add_argument("--quick", action="store_true", help="short timing budget (3 samples or 10 ms per pair; "
-                     "default: 5 samples or 100 ms)")
-    run.add_argument("--threads", type=int, default=1, help="intra-op threads for every framework (default: 1)")
-    run.add_argument("--seed", type=int, default=None, help="override every case's input seed")
-    run.add_argument("--size", choices=("small", "medium", "large"), default="small",
-                     help="size preset of the cases that have them (default: %(default)s)")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
                      help="worker subprocesses, one case each at a time; 0 runs everything in this process "
                           "(no crash or hang isolation); 1 gives the quietest timings (default: one per CPU, "
@@ -55,9 +45,18 @@ def build_parser() -> argparse.ArgumentParser:
                           "`jacobian-harness merge` joins the parts")
     run.add_argument("--junit", default=None, metavar="FILE",
                      help="also write JUnit XML: one test per (case, method, dtype)")
-    run.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                     help="kill a worker whose (case, method) pair runs longer; the pair becomes `timeout` "
-                          "(default: %(default)s)")
+
+    ab = commands.add_parser("ab", help="interleaved A/B: the same pairs alternately in two Python environments, "
+                             "then compared (exit as `compare`)")
+    _case_source_options(ab)
+    _pair_options(ab)
+    ab.add_argument("--base-python", required=True, metavar="PYTHON", help="interpreter of the BASE environment")
+    ab.add_argument("--new-python", required=True, metavar="PYTHON", help="interpreter of the NEW environment")
+    ab.add_argument("--rounds", type=int, default=4, help="rounds per pair, in the order A B B A ... "
+                    "(even; default: %(default)s)")
+    ab.add_argument("--out", default="reports/ab", metavar="DIR",
+                    help="DIR/base, DIR/new (two runs) and DIR/compare (default: %(default)s)")
+    ab.add_argument("--library", default="torch", help="the package under test (default: %(default)s)")
 
     sweep = commands.add_parser("sweep", help="time every method over a grid of sizes of a case family")
     sweep.add_argument("family", metavar="FAMILY", help="a sweep family id (`jacobian-harness list` shows them)")
@@ -89,6 +88,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _pair_options(parser):
+    """What to evaluate and how to time it: shared by `run` and `ab`."""
+    parser.add_argument("--cases", action="append", metavar="PATTERN", help="shell-style glob on case ids (repeatable)")
+    parser.add_argument("--methods", action="append", metavar="PATTERN",
+                        help="shell-style glob on method ids, e.g. 'torch.func.*' (repeatable)")
+    parser.add_argument("--dtype", choices=("float64", "float32", "both"), default="float64",
+                        help="float32 results are judged against the float64 reference (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="short timing budget (3 samples or 10 ms per pair; "
+                        "default: 5 samples or 100 ms)")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for every framework (default: 1)")
+    parser.add_argument("--seed", type=int, default=None, help="override every case's input seed")
+    parser.add_argument("--size", choices=("small", "medium", "large"), default="small",
+                        help="size preset of the cases that have them (default: %(default)s)")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="kill a worker whose (case, method) pair runs longer; the pair becomes `timeout` "
+                             "(default: %(default)s)")
+
+
+
 def _case_source_options(parser):
     parser.add_argument("--case-file", action="append", default=[], metavar="FILE",
                         help="a Python file of @case definitions (repeatable)")
@@ -100,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         return {"list": cmd_list, "run": cmd_run, "sweep": cmd_sweep, "report": cmd_report,
-                "compare": cmd_compare, "merge": cmd_merge}[args.command](args)
+                "compare": cmd_compare, "merge": cmd_merge, "ab": cmd_ab}[args.command](args)
     except UsageError as exc:
         print(f"jacobian-harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -547,6 +565,67 @@ def cmd_merge(args) -> int:
     _print_summary(merged, out)
     _append_step_summary(step_summary(render_markdown(merged)))
     return EXIT_OK if passed(merged["results"]) else EXIT_FAIL
+
+
+def cmd_ab(args) -> int:
+    from harness.ab import run_case_ab
+    from harness.adapters import METHODS, load_adapters
+    from harness.evaluate import Options
+    from harness.runner import SelectionError, plan_pairs, select
+    from harness.timing import DEFAULT, QUICK
+    from harness.worker import Worker, WorkerSetup
+
+    if args.rounds < 2 or args.rounds % 2:
+        raise UsageError(f"--rounds must be an even number of at least 2, not {args.rounds}")
+    for name in ("base_python", "new_python"):
+        path = getattr(args, name)
+        if not (Path(path).is_file() and os.access(path, os.X_OK)):
+            raise UsageError(f"--{name.replace('_', '-')} {path}: not an executable file")
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    _check_threads(args)
+    case_ids = _load_cases(args)
+    load_adapters()
+    try:
+        plan = plan_pairs(select(case_ids, args.cases, "cases"), select(METHODS, args.methods, "methods"))
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from None
+    if not plan:
+        raise UsageError("no (case, method) pairs to run")
+    dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+    options = Options(dtype=dtypes[0], timing=QUICK if args.quick else DEFAULT, threads=args.threads,
+                      seed=args.seed, size=args.size)
+    out = _prepare_out(args.out)
+    case_files = tuple(str(Path(p).resolve()) for p in args.case_file)
+    workers = tuple(Worker(WorkerSetup(builtin=not args.no_builtin, case_files=case_files, threads=args.threads,
+                                       timeout_s=args.timeout, python=python))
+                    for python in (args.base_python, args.new_python))
+    args.jobs, args.shard = 1, None
+    documents, arrays = [], [{}, {}]
+    try:
+        for worker, python in zip(workers, (args.base_python, args.new_python), strict=True):
+            environment = worker.environment()
+            if not environment:
+                raise UsageError(f"{python} cannot run harness.worker: is jacobian-harness installed there?")
+            document = _new_document(args, options, list(plan), sorted({m for ms in plan.values() for m in ms}))
+            document["environment"] = environment
+            document["options"]["ab_rounds"] = args.rounds
+            documents.append(document)
+        for number, (case_id, method_ids) in enumerate(plan.items(), 1):
+            print(f"[{number}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
+            for side, result in enumerate(run_case_ab(case_id, method_ids, options, dtypes, workers, args.rounds)):
+                _add_case(documents[side], arrays[side], result)
+    except KeyboardInterrupt:
+        for document in documents:
+            document["partial"] = True
+    finally:
+        for worker in workers:
+            worker.close()
+    for side, name in enumerate(("base", "new")):
+        _prepare_out(str(out / name))
+        _write_run(out / name, documents[side], arrays[side])
+    return main(["compare", str(out / "base"), str(out / "new"), "--out", str(out / "compare"),
+                 "--library", args.library])
 
 
 if __name__ == "__main__":

@@ -37,6 +37,7 @@ class WorkerSetup:
     threads: int = 1
     timeout_s: float | None = None
     env: dict = field(default_factory=dict)
+    python: str = sys.executable  # another environment's interpreter runs another torch (the A/B mode)
 
 
 class Worker:
@@ -47,7 +48,7 @@ class Worker:
         self.process: subprocess.Popen | None = None
 
     def _start(self) -> subprocess.Popen:
-        argv = [sys.executable, "-m", "harness.worker", json.dumps(
+        argv = [self.setup.python, "-m", "harness.worker", json.dumps(
             {"builtin": self.setup.builtin, "case_files": list(self.setup.case_files), "threads": self.setup.threads})]
         return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 env={**os.environ, **self.setup.env})
@@ -69,18 +70,26 @@ class Worker:
 
     def calibrate(self) -> list[float]:
         """Samples of harness.timing.calibrate, taken in the worker; none if the worker failed."""
+        record = self._ask({"calibrate": True})
+        return record["samples_s"] if record else []
+
+    def environment(self) -> dict:
+        """harness.environment.collect() as the worker sees it: its interpreter and library versions."""
+        return self._ask({"environment": True}) or {}
+
+    def _ask(self, request: dict) -> dict | None:
         if self.process is None or self.process.poll() is not None:
             self.process = self._start()
         try:
-            _write_message(self.process.stdin, json.dumps({"calibrate": True}).encode())
+            _write_message(self.process.stdin, json.dumps(request).encode())
             payload = _read_message(self.process.stdout, self.setup.timeout_s)
         except TimeoutError:
             self.close()
-            return []
+            return None
         except (EOFError, BrokenPipeError):
             self._death()
-            return []
-        return _evaluation_from_bytes(payload).record["samples_s"]
+            return None
+        return _evaluation_from_bytes(payload).record
 
     def _death(self) -> str:
         code = self.process.wait()
@@ -191,6 +200,7 @@ def main() -> int:
 
     from harness.adapters.base import load_adapters
     from harness.casedef import load_case_file, load_library
+    from harness.environment import collect
     from harness.evaluate import evaluate
     from harness.timing import calibrate
 
@@ -206,6 +216,8 @@ def main() -> int:
             return 0
         if request.get("calibrate"):
             evaluation = Evaluation({"samples_s": calibrate()})
+        elif request.get("environment"):
+            evaluation = Evaluation(collect(setup["threads"]))
         else:
             evaluation = evaluate(request["case"], request["method"], _options_from_json(request["options"]))
         _write_message(channel, _evaluation_to_bytes(evaluation))
