@@ -11,7 +11,7 @@ import base64
 import io
 from pathlib import Path
 
-from harness.compare import VERDICTS
+from harness.compare import FAILING, VERDICTS
 from harness.report import fastest_agreeing, format_seconds, row_key, summary_counts
 
 COLOURS = {"agree": "#2e7d32", "expected-divergence": "#9ccc65", "disagree": "#c62828",
@@ -152,18 +152,12 @@ def write_run_html(document: dict, directory: Path) -> Path:
         style=_STYLE, sort_script=_SORT, passed=passed(records), total=len(records),
         counts=[(v, counts[v]) for v in VERDICTS if counts[v]], versions=env.get("versions", {}),
         started=env.get("started_at"), partial=document.get("partial"), legend=list(COLOURS.items()),
-        methods=methods, heat=heat, failures=[r for r in records if r["status"] in _failing()],
+        methods=methods, heat=heat, failures=[r for r in records if r["status"] in FAILING],
         fastest=fastest, rows=rows, timing_png=_b64(timing_png), ratio_png=_b64(ratio_png))
     _save(directory, "timing.png", timing_png)
     _save(directory, "ratio.png", ratio_png)
     atomic_write(directory / "report.html", lambda handle: handle.write(text.encode()))
     return directory / "report.html"
-
-
-def _failing():
-    from harness.compare import FAILING
-
-    return FAILING
 
 
 def write_compare_html(document: dict, directory: Path) -> Path:

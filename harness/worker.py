@@ -54,17 +54,12 @@ class Worker:
                                 env={**os.environ, **self.setup.env})
 
     def evaluate(self, case_id: str, method_id: str, options: Options = _DEFAULT_OPTIONS) -> Evaluation:
-        if self.process is None or self.process.poll() is not None:
-            self.process = self._start()
-        request = json.dumps({"case": case_id, "method": method_id, "options": _options_to_json(options)}).encode()
         try:
-            _write_message(self.process.stdin, request)
-            payload = _read_message(self.process.stdout, self.setup.timeout_s)
+            payload = self._exchange({"case": case_id, "method": method_id, "options": _options_to_json(options)})
         except TimeoutError:
-            self.close()
             return failed_evaluation(case_id, method_id, options, "timeout",
                                      f"no answer within --timeout {self.setup.timeout_s:g} s; worker killed")
-        except (EOFError, BrokenPipeError):
+        except EOFError:
             return failed_evaluation(case_id, method_id, options, "crash", self._death())
         return _evaluation_from_bytes(payload)
 
@@ -78,18 +73,27 @@ class Worker:
         return self._ask({"environment": True}) or {}
 
     def _ask(self, request: dict) -> dict | None:
+        try:
+            return _evaluation_from_bytes(self._exchange(request)).record
+        except TimeoutError:
+            return None
+        except EOFError:
+            self._death()
+            return None
+
+    def _exchange(self, request: dict) -> bytes:
+        """Send one request and wait for its answer, starting a worker if none runs. Raises TimeoutError
+        (the worker was killed) or EOFError (the worker died: `_death` says how)."""
         if self.process is None or self.process.poll() is not None:
             self.process = self._start()
         try:
             _write_message(self.process.stdin, json.dumps(request).encode())
-            payload = _read_message(self.process.stdout, self.setup.timeout_s)
+            return _read_message(self.process.stdout, self.setup.timeout_s)
         except TimeoutError:
             self.close()
-            return None
-        except (EOFError, BrokenPipeError):
-            self._death()
-            return None
-        return _evaluation_from_bytes(payload).record
+            raise
+        except BrokenPipeError:
+            raise EOFError from None
 
     def _death(self) -> str:
         code = self.process.wait()
