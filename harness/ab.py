@@ -31,8 +31,10 @@ def pool(evaluations: list[Evaluation]) -> Evaluation:
     if len(timed) != len(evaluations) or not timed:
         return first
     samples = [s for e in timed for s in e.record["time"]["samples_s"]]
+    cpu_samples = [s for e in timed for s in e.record["time"].get("cpu_samples_s") or []]
     time = dict(first.record["time"])
-    time.update(samples_s=samples, median_s=float(np.median(samples)), repeats=len(samples),
+    time.update(samples_s=samples, cpu_samples_s=cpu_samples if len(cpu_samples) == len(samples) else [],
+                median_s=float(np.median(samples)), repeats=len(samples),
                 iqr_s=float(np.subtract(*np.percentile(samples, [75, 25]))),
                 round_medians_s=[e.record["time"]["median_s"] for e in timed])
     record = {**first.record, "time": time}

@@ -33,6 +33,7 @@ class Settings:
     min_effect: float = MIN_EFFECT
     alpha: float = ALPHA
     library: str = "torch"  # the package whose versions are expected to differ
+    clock: str = "cpu"      # "cpu": test the process-CPU-time samples where both runs have them; "wall"
 
 
 def _key(record: dict) -> tuple[str, str, str]:
@@ -90,12 +91,23 @@ def _drift(base_arrays: dict, new_arrays: dict, base: dict, new: dict) -> dict |
             "worst_index": result.worst_index, "new": result.got, "base": result.expected, "reason": result.reason}
 
 
-def _samples(record: dict) -> list[float] | None:
+CLOCK_FIELDS = {"wall": "samples_s", "cpu": "cpu_samples_s"}
+
+
+def _samples(record: dict, clock: str = "wall") -> list[float] | None:
     timing = record.get("time")
-    samples = timing.get("samples_s") if isinstance(timing, dict) else None
+    samples = timing.get(CLOCK_FIELDS[clock]) if isinstance(timing, dict) else None
     if not samples or not all(isinstance(s, (int, float)) and s > 0 for s in samples):
         return None
     return samples
+
+
+def _clock(wanted: str, base: dict, new: dict) -> str:
+    """The CPU clock where asked for and both runs recorded it for every timed pair (older results did not)."""
+    if wanted != "cpu":
+        return "wall"
+    timed = [r for document in (base, new) for r in document["results"] if _samples(r)]
+    return "cpu" if timed and all(_samples(r, "cpu") for r in timed) else "wall"
 
 
 def _case_scales(base: dict, new: dict, run_scale: float) -> dict[str, float]:
@@ -112,7 +124,8 @@ def _case_scales(base: dict, new: dict, run_scale: float) -> dict[str, float]:
 CONTROL_MIN_PAIRS = 3  # fewer control pairs in a case: keep its calibration scale alone
 
 
-def _control_scales(base_records: dict, new_records: dict, scales: dict[str, float], library: str) -> dict[str, float]:
+def _control_scales(base_records: dict, new_records: dict, scales: dict[str, float], library: str,
+                    clock: str) -> dict[str, float]:
     """Refine each case's scale by its control pairs: the methods of the other frameworks, run in the same
     minutes as the library's own and untouched by its upgrade. Their median NEW/BASE is how much slower
     the machine was during this case; the library's pairs are judged relative to it."""
@@ -121,7 +134,7 @@ def _control_scales(base_records: dict, new_records: dict, scales: dict[str, flo
         n = new_records.get(key)
         if n is None or b.get("backend") == library:
             continue
-        base_samples, new_samples = _samples(b), _samples(n)
+        base_samples, new_samples = _samples(b, clock), _samples(n, clock)
         if base_samples and new_samples:
             ratios.setdefault(key[0], []).append(np.median(new_samples) / np.median(base_samples))
     return {case_id: float(np.median(ratios[case_id])) if len(ratios.get(case_id, ())) >= CONTROL_MIN_PAIRS
@@ -180,8 +193,12 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     base_records = {_key(r): r for r in base["results"]}
     new_records = {_key(r): r for r in new["results"]}
     base_cal, new_cal = calibration_s(base), calibration_s(new)
-    run_scale = new_cal / base_cal if base_cal and new_cal else 1.0
-    scales = _control_scales(base_records, new_records, _case_scales(base, new, run_scale), settings.library)
+    clock = _clock(settings.clock, base, new)
+    run_scale = new_cal / base_cal if clock == "wall" and base_cal and new_cal else 1.0
+    # The calibration workload is timed on the wall clock: it corrects wall samples only.
+    first = _case_scales(base, new, run_scale) if clock == "wall" else dict.fromkeys(
+        set(base.get("cases", {})) & set(new.get("cases", {})), 1.0)
+    scales = _control_scales(base_records, new_records, first, settings.library, clock)
     pairs = []
     for key in [k for k in base_records if k in new_records]:
         b, n = base_records[key], new_records[key]
@@ -191,7 +208,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
                 # A control measures the machine, not the library: its speed verdict fails nothing.
                 "control": (b.get("backend") != settings.library
                             and b.get("backend_version") == n.get("backend_version"))}
-        base_samples, new_samples = _samples(b), _samples(n)
+        base_samples, new_samples = _samples(b, clock), _samples(n, clock)
         if base_samples and new_samples:
             pair["speed"] = speed_change(base_samples, new_samples, scale=scales.get(key[0], run_scale),
                                          min_effect=settings.min_effect, alpha=settings.alpha).as_record()
@@ -217,7 +234,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     return {
         "schema_version": SCHEMA_VERSION, "kind": KIND,
         "settings": {"min_effect": settings.min_effect, "alpha": settings.alpha, "library": settings.library,
-                     "noise_z": NOISE_Z,
+                     "noise_z": NOISE_Z, "clock": clock,
                      "test": "one-sided Mann-Whitney U on raw samples; 95% bootstrap interval of the ratio "
                              "of medians, widened by the suite's run-to-run noise; NEW divided by the "
                              "median NEW/BASE of its case's control pairs (other frameworks), else by its "

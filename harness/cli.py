@@ -45,6 +45,9 @@ def build_parser() -> argparse.ArgumentParser:
                           "`jacobian-harness merge` joins the parts")
     run.add_argument("--junit", default=None, metavar="FILE",
                      help="also write JUnit XML: one test per (case, method, dtype)")
+    run.add_argument("--resume", default=None, metavar="DIR",
+                     help="finish the interrupted run in DIR with its own options, reusing every pair it "
+                          "finished (only --jobs, --timeout and --junit may be given with it)")
 
     ab = commands.add_parser("ab", help="interleaved A/B: the same pairs alternately in two Python environments, "
                              "then compared (exit as `compare`)")
@@ -101,6 +104,9 @@ def _pair_options(parser):
     parser.add_argument("--seed", type=int, default=None, help="override every case's input seed")
     parser.add_argument("--size", choices=("small", "medium", "large"), default="small",
                         help="size preset of the cases that have them (default: %(default)s)")
+    parser.add_argument("--max-memory", default=None, metavar="SIZE",
+                        help="skip a pair whose estimated peak memory is larger (e.g. 4G), or run it in chunks "
+                             "where the method can (default: half the free memory, shared by the workers)")
     parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
                         help="kill a worker whose (case, method) pair runs longer; the pair becomes `timeout` "
                              "(default: %(default)s)")
@@ -213,7 +219,39 @@ def _check_threads(args) -> None:
     limit_threads(args.threads)  # before any framework is imported
 
 
+# The options that decide what a run evaluates: kept in its journal, taken from there by --resume.
+RUN_SELECTION = ("cases", "methods", "dtype", "quick", "seed", "threads", "size", "shard", "case_file", "no_builtin")
+
+
+def _resume(args):
+    """The journal of the run to finish; args take that run's options."""
+    from harness.environment import collect
+    from harness.journal import Journal, JournalError
+
+    defaults = build_parser().parse_args(["run"])
+    given = [name for name in RUN_SELECTION + ("out",) if getattr(args, name) != getattr(defaults, name)]
+    if given:
+        raise UsageError(f"--resume takes the interrupted run's own options; leave out --{given[0].replace('_', '-')}")
+    try:
+        journal = Journal.open(Path(args.resume))
+    except JournalError as exc:
+        raise UsageError(str(exc)) from None
+    options = journal.header.get("options")
+    if not isinstance(options, dict) or set(options) != set(RUN_SELECTION):
+        raise UsageError(f"{args.resume}: the journal's header lacks the run's options")
+    versions = collect(options["threads"])["versions"]
+    changed = [f"{p} {v} in the journal, {versions.get(p)} here" for p, v in journal.header.get("versions", {}).items()
+               if versions.get(p) != v]
+    if changed:
+        raise UsageError(f"cannot resume {args.resume}: other versions now ({changed[0]}); start a new run")
+    for name, value in options.items():
+        setattr(args, name, value)
+    args.out = args.resume
+    return journal
+
+
 def cmd_run(args) -> int:
+    journal = _resume(args) if args.resume else None
     if args.jobs is None:
         from harness.environment import default_jobs
 
@@ -253,27 +291,54 @@ def cmd_run(args) -> int:
     out = _prepare_out(args.out)
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     options = Options(dtype=dtypes[0], timing=QUICK if args.quick else DEFAULT, threads=args.threads,
-                      seed=args.seed, size=args.size)
+                      seed=args.seed, size=args.size, max_memory=_max_memory(args))
     document = _new_document(args, options, case_ids, method_ids)
+    if journal is None:
+        from harness.journal import Journal
+
+        if (out / "journal").exists():
+            print(f"jacobian-harness: {out} holds an unfinished run; starting a new one there "
+                  f"(`run --resume {out}` would have finished it)", file=sys.stderr)
+        selection = {name: getattr(args, name) for name in RUN_SELECTION}
+        selection["case_file"] = [str(Path(p).resolve()) for p in args.case_file]  # resumable from anywhere
+        journal = Journal.start(out, {"options": selection, "versions": document["environment"]["versions"]})
     arrays: dict = {}
     started = time.perf_counter()
     try:
-        for result in _case_results(args, plan, options, dtypes):
+        for result in _case_results(args, plan, options, dtypes, journal):
             _add_case(document, arrays, result)
     except KeyboardInterrupt:
         document["partial"] = True
-        print("jacobian-harness: interrupted; writing the finished cases", file=sys.stderr)
+        print(f"jacobian-harness: interrupted; writing the finished cases (`run --resume {out}` finishes "
+              f"the run)", file=sys.stderr)
     _sort_like(document, list(plan))
     document["environment"]["finished_at"] = now()
     document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
+    if args.resume:
+        document["resumed_pairs"] = journal.reused
     _write_run(out, document, arrays)
     _print_summary(document, out)
     _ci_outputs(args, document, out)
     if document.get("partial"):
         return 130
+    journal.remove()  # results.json now holds everything the journal did
     from harness.report import passed
 
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
+
+
+def _max_memory(args) -> int | None:
+    from harness.memory import default_max_memory, parse_size
+
+    if args.max_memory is None:
+        return default_max_memory(getattr(args, "jobs", 1)) or None
+    try:
+        size = parse_size(args.max_memory)
+    except ValueError as exc:
+        raise UsageError(f"--max-memory: {exc}") from None
+    if size <= 0:
+        raise UsageError(f"--max-memory must be positive, not {args.max_memory!r}")
+    return size
 
 
 def _ci_outputs(args, document: dict, out: Path) -> None:
@@ -306,8 +371,10 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return k, n
 
 
-def _case_results(args, plan, options, dtypes):
-    """CaseResults in this process (--jobs 0) or from worker subprocesses, each printed when it is done."""
+def _case_results(args, plan, options, dtypes, journal):
+    """CaseResults in this process (--jobs 0) or from worker subprocesses, each printed when it is done;
+    every evaluation goes through the run's journal."""
+    from harness.evaluate import evaluate
     from harness.runner import run_case, run_cases
     from harness.timing import calibrate
     from harness.worker import WorkerSetup
@@ -315,11 +382,12 @@ def _case_results(args, plan, options, dtypes):
     if args.jobs == 0:
         for number, (case_id, method_ids) in enumerate(plan.items(), 1):
             print(f"[{number}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
-            yield run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes, calibrate=calibrate)
+            yield run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes,
+                           evaluate=journal.wrap(evaluate), calibrate=calibrate)
         return
     setup = WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
                         threads=args.threads, timeout_s=args.timeout)
-    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setup), 1):
+    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setup, wrap=journal.wrap), 1):
         print(f"[{number}/{len(plan)}] {result.case_id}", file=sys.stderr, flush=True)
         for record in result.records:
             _progress(record)
@@ -340,7 +408,7 @@ def _new_document(args, options, case_ids, method_ids) -> dict:
     return {"schema_version": SCHEMA_VERSION, "kind": KIND, "environment": collect(options.threads),
             "options": {"dtype": args.dtype, "quick": args.quick, "seed": options.seed, "threads": options.threads,
                         "jobs": getattr(args, "jobs", 0), "shard": getattr(args, "shard", None),
-                        "size": options.size,
+                        "size": options.size, "max_memory": options.max_memory,
                         "timing": vars(options.timing), "cases": args.cases, "methods": args.methods,
                         "case_files": args.case_file, "selected_methods": method_ids},
             "cases": {}, "results": []}
@@ -594,7 +662,7 @@ def cmd_ab(args) -> int:
         raise UsageError("no (case, method) pairs to run")
     dtypes = ["float64", "float32"] if args.dtype == "both" else [args.dtype]
     options = Options(dtype=dtypes[0], timing=QUICK if args.quick else DEFAULT, threads=args.threads,
-                      seed=args.seed, size=args.size)
+                      seed=args.seed, size=args.size, max_memory=_max_memory(args))
     out = _prepare_out(args.out)
     case_files = tuple(str(Path(p).resolve()) for p in args.case_file)
     workers = tuple(Worker(WorkerSetup(builtin=not args.no_builtin, case_files=case_files, threads=args.threads,

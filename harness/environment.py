@@ -32,12 +32,24 @@ def limit_threads(threads: int) -> None:
 WORKER_MEMORY = 2 << 30  # a worker with torch, JAX and autograd loaded holds about 1.5 GiB
 
 
+def available_memory() -> int | None:
+    """Bytes the kernel could hand out now without swapping (MemAvailable: free plus reclaimable cache)."""
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass  # not Linux: fall back to the free pages
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError):
+        return None
+
+
 def default_jobs() -> int:
     """One worker per CPU, but no more than free memory holds (each imports every framework)."""
-    try:
-        free = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError):  # not POSIX: count CPUs only
-        free = None
+    free = available_memory()
     by_memory = max(1, free // WORKER_MEMORY) if free else os.cpu_count() or 1
     return max(1, min(os.cpu_count() or 1, by_memory))
 

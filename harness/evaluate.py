@@ -7,10 +7,11 @@ so a runner may call it in-process, in a worker subprocess or in another Python 
 
 from __future__ import annotations
 
+import math
 import time
 import traceback
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -25,6 +26,7 @@ class Options:
     timing: TimingPolicy = DEFAULT
     threads: int = 1
     seed: int | None = None  # None: each case's own seed
+    max_memory: int | None = None  # bytes a pair may need (harness.memory's estimate); None: no limit
     size: str | dict = "small"  # the size preset of cases that have them, or explicit factory keywords
     # False: call f once for its value but do not time it (a runner that already timed f the way this
     # method runs it fills in f_time_s and the J/f ratio itself).
@@ -84,9 +86,13 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         value, f_timing = measure(lambda: lambda: fn(*args), lambda v: backend.sync(lib, v),
                                   _f_policy(options.timing) if options.time_f else ONCE)
         evaluation.value = backend.to_numpy(lib, value)
-        _check_output(case, evaluation.value, len(args))
+        stage = ""  # a mistake in the case, not a failure of f: the message names the case
+        _check_output(case, evaluation.value, args)
         problem = Problem(fn=fn, args=args, out_shape=tuple(evaluation.value.shape),
                           row_independent=case.row_independent, per_sample=case.per_sample)
+        problem, too_big = _fit_memory(case, method, problem, evaluation.value.dtype.itemsize, options, record)
+        if too_big:
+            return _fail(evaluation, "skipped", too_big)
         stage = ""
         result, timing = measure(lambda: method.build(lib, problem), lambda v: backend.sync(lib, v),
                                  options.timing)
@@ -132,6 +138,29 @@ def _baseline_timing(method, backend, lib, fn, args, options, record):
         return None
 
 
+def _fit_memory(case: Case, method, problem: Problem, itemsize: int, options: Options, record: dict):
+    """(problem, None) if the method's estimated peak fits in options.max_memory, possibly in chunks
+    (noted in the record); (problem, why) if the pair must be skipped."""
+    if options.max_memory is None:
+        return problem, None
+    from harness.memory import elements, estimate_bytes, fitting_chunk, format_size, sizes
+
+    n_in, n_out = sizes(method, case.order, elements(a.shape for a in problem.args), math.prod(problem.out_shape))
+    need = estimate_bytes(method, n_in, n_out, itemsize)
+    record["memory_estimate"] = need
+    if need <= options.max_memory:
+        return problem, None
+    chunk = fitting_chunk(method, n_in, n_out, itemsize, options.max_memory)
+    limit = format_size(options.max_memory)
+    if chunk is None:
+        return problem, (f"needs about {format_size(need)} (Jacobian {n_out} x {n_in}), over --max-memory {limit}; "
+                         f"raise --max-memory or use a method that runs in chunks")
+    record["chunk_size"] = chunk
+    record["memory_estimate"] = estimate_bytes(method, n_in, n_out, itemsize, chunk)
+    record["note"] = f"run in chunks of {chunk}: at once it would need about {format_size(need)}, over {limit}"
+    return replace(problem, chunk_size=chunk), None
+
+
 def _f_policy(policy: TimingPolicy) -> TimingPolicy:
     return TimingPolicy(budget_s=policy.budget_s / 4, min_repeats=policy.min_repeats,
                         warmup=policy.warmup, min_sample_s=policy.min_sample_s)
@@ -159,12 +188,22 @@ def _bind(case: Case, backend, lib, inputs, dtype):
     return fn, tuple(converted[i] for i in wrt)
 
 
-def _check_output(case: Case, value: np.ndarray, n_args: int) -> None:
+def _check_output(case: Case, value: np.ndarray, args: tuple) -> None:
+    """Mistakes in a case that would make every verdict meaningless, named before any method runs."""
     if value.dtype.kind != "f":
         raise TypeError(f"case {case.id!r} returns {value.dtype} values; a Jacobian needs real floating output")
-    if case.order == 2 and (value.shape != () or n_args != 1):
+    empty = [k for k, a in enumerate(args) if math.prod(a.shape) == 0]
+    if empty:
+        raise ValueError(f"case {case.id!r}: differentiated input {empty[0]} is empty (shape "
+                         f"{tuple(args[empty[0]].shape)}): there is nothing to differentiate")
+    bad = np.argwhere(~np.isfinite(value))
+    if bad.size:
+        kind = "NaN" if np.isnan(value[tuple(bad[0])]) else "inf"
+        raise ValueError(f"case {case.id!r}: f returns {kind} at index {tuple(int(i) for i in bad[0])} for its "
+                         f"inputs, so no Jacobian there can be checked: move the inputs into f's domain")
+    if case.order == 2 and (value.shape != () or len(args) != 1):
         raise ValueError(f"case {case.id!r} has order=2: f must return a scalar of one differentiated input, "
-                         f"got shape {value.shape} of {n_args} inputs")
+                         f"got shape {value.shape} of {len(args)} inputs")
 
 
 def _as_tuple(result):

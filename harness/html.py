@@ -16,7 +16,7 @@ from harness.report import fastest_agreeing, format_seconds, row_key, summary_co
 
 COLOURS = {"agree": "#2e7d32", "expected-divergence": "#9ccc65", "disagree": "#c62828",
            "unexpected-agree": "#ef6c00", "error": "#6a1b9a", "crash": "#4a148c", "timeout": "#8e24aa",
-           "unsupported": "#bdbdbd", "unavailable": "#eeeeee"}
+           "unsupported": "#bdbdbd", "unavailable": "#eeeeee", "skipped": "#90a4ae"}
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:13px}

@@ -7,9 +7,12 @@ from collections import Counter
 from harness.compare import FAILING, VERDICTS
 
 SYMBOLS = {"agree": "ok", "expected-divergence": "≈", "disagree": "**✗**", "unexpected-agree": "**!**",
-           "error": "**E**", "unsupported": "–", "unavailable": "n/a"}
+           "error": "**E**", "crash": "**C**", "timeout": "**T**", "unsupported": "–", "unavailable": "n/a",
+           "skipped": "skip"}
 LEGEND = ("ok agree · ≈ expected divergence (declared convention or known bug) · **✗** disagree · "
-          "**!** declared divergence did not occur · **E** error · – unsupported · n/a backend not installed")
+          "**!** declared divergence did not occur · **E** error · **C** worker crashed · **T** timeout · "
+          "– unsupported · n/a backend not installed · "
+          "skip over --max-memory")
 
 
 def _number(value) -> float | None:

@@ -118,10 +118,11 @@ def plan_pairs(case_ids: list[str], method_ids: list[str],
 
 
 def run_cases(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int,
-              setup, progress: Callable[[dict], None] | None = None) -> Iterator[CaseResult]:
+              setup, progress: Callable[[dict], None] | None = None,
+              wrap: Callable[[Evaluator], Evaluator] = lambda evaluate: evaluate) -> Iterator[CaseResult]:
     """Run each case's planned methods on `jobs` worker subprocesses (one case at a time each) and yield
-    each CaseResult as it finishes. `setup` is a harness.worker.WorkerSetup. On exit (also by Ctrl-C)
-    the workers are killed."""
+    each CaseResult as it finishes. `setup` is a harness.worker.WorkerSetup; `wrap` wraps each worker's
+    evaluate (the run's journal does). On exit (also by Ctrl-C) the workers are killed."""
     from harness.worker import Worker
 
     todo: queue.Queue = queue.Queue()
@@ -138,7 +139,7 @@ def run_cases(plan: dict[str, list[str]], options: Options, dtypes: list[str], j
             except queue.Empty:
                 return
             try:
-                done.put(run_case(case_id, plan[case_id], options, progress, dtypes, evaluate=worker.evaluate,
+                done.put(run_case(case_id, plan[case_id], options, progress, dtypes, evaluate=wrap(worker.evaluate),
                                   calibrate=worker.calibrate))
             except BaseException as exc:  # handed to the caller's thread, which re-raises it
                 done.put(exc)

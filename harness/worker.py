@@ -61,7 +61,7 @@ class Worker:
                                      f"no answer within --timeout {self.setup.timeout_s:g} s; worker killed")
         except EOFError:
             return failed_evaluation(case_id, method_id, options, "crash", self._death())
-        return _evaluation_from_bytes(payload)
+        return evaluation_from_bytes(payload)
 
     def calibrate(self) -> list[float]:
         """Samples of harness.timing.calibrate, taken in the worker; none if the worker failed."""
@@ -74,7 +74,7 @@ class Worker:
 
     def _ask(self, request: dict) -> dict | None:
         try:
-            return _evaluation_from_bytes(self._exchange(request)).record
+            return evaluation_from_bytes(self._exchange(request)).record
         except TimeoutError:
             return None
         except EOFError:
@@ -100,7 +100,9 @@ class Worker:
         self.process = None
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-            return f"worker died from signal {name}"
+            # The kernel's out-of-memory killer sends SIGKILL; nothing else here does.
+            hint = " (out of memory? the kernel's OOM killer sends SIGKILL)" if -code == signal.SIGKILL else ""
+            return f"worker died from signal {name}{hint}"
         return f"worker exited with status {code}"
 
     def close(self) -> None:
@@ -153,7 +155,7 @@ def _options_from_json(data: dict) -> Options:
     return Options(**{**data, "timing": TimingPolicy(**data["timing"])})
 
 
-def _evaluation_to_bytes(evaluation: Evaluation) -> bytes:
+def evaluation_to_bytes(evaluation: Evaluation) -> bytes:
     arrays = {"record": np.array(json.dumps(evaluation.record))}
     if evaluation.value is not None:
         arrays["value"] = np.asarray(evaluation.value)
@@ -166,7 +168,7 @@ def _evaluation_to_bytes(evaluation: Evaluation) -> bytes:
     return buffer.getvalue()
 
 
-def _evaluation_from_bytes(payload: bytes) -> Evaluation:
+def evaluation_from_bytes(payload: bytes) -> Evaluation:
     from harness.adapters.base import Problem
     from harness.casedef import CASES
 
@@ -224,7 +226,7 @@ def main() -> int:
             evaluation = Evaluation(collect(setup["threads"]))
         else:
             evaluation = evaluate(request["case"], request["method"], _options_from_json(request["options"]))
-        _write_message(channel, _evaluation_to_bytes(evaluation))
+        _write_message(channel, evaluation_to_bytes(evaluation))
 
 
 if __name__ == "__main__":

@@ -202,3 +202,57 @@ def test_jvp_vjp_check_returns_both_projections_of_the_jacobian(cases, case_id, 
     expected = project_reference(list(analytic) if isinstance(analytic, tuple) else [analytic], evaluation.problem)
     assert expected[0] != 0
     np.testing.assert_allclose(evaluation.jacobian[0], expected, rtol=1e-12)
+
+
+# -- random compositions of elementwise ops, every framework against the chain rule (hypothesis) ------------
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+from harness import casedef  # noqa: E402
+from harness.casedef import Case  # noqa: E402
+from harness.runner import run_case  # noqa: E402
+
+# name -> (f(xp, x), f'(x) in NumPy); each keeps values of [-2, 2] in a range where nothing overflows.
+ELEMENTWISE = {
+    "sin": (lambda xp, x: xp.sin(x), np.cos),
+    "cos": (lambda xp, x: xp.cos(x), lambda x: -np.sin(x)),
+    "tanh": (lambda xp, x: xp.tanh(x), lambda x: 1 - np.tanh(x) ** 2),
+    "exp-tanh": (lambda xp, x: xp.exp(xp.tanh(x)), lambda x: np.exp(np.tanh(x)) * (1 - np.tanh(x) ** 2)),
+    "log1p-square": (lambda xp, x: xp.log(1 + x * x), lambda x: 2 * x / (1 + x * x)),
+    "hypot1": (lambda xp, x: xp.sqrt(1 + x * x), lambda x: x / np.sqrt(1 + x * x)),
+    "sigmoid": (lambda xp, x: 1 / (1 + xp.exp(-x)), lambda x: np.exp(-x) / (1 + np.exp(-x)) ** 2),
+    "affine": (lambda xp, x: 2.5 * x + 1, lambda x: np.full_like(x, 2.5)),
+}
+CROSS_BACKEND = ["torch.func.jacrev", "torch.func.jacfwd", "torch.grad-loop", "torch.forward_ad", "jax.jacrev",
+                 "jax.jacfwd", "autograd.jacobian", "fd.central"]
+
+
+def _composition(names):
+    def f(xp, x):
+        for name in names:
+            x = ELEMENTWISE[name][0](xp, x)
+        return x
+
+    def jacobian(x):
+        derivative = np.ones_like(x)
+        for name in names:
+            derivative = derivative * ELEMENTWISE[name][1](x)
+            x = ELEMENTWISE[name][0](np, x)
+        return np.diag(derivative)
+
+    return f, jacobian
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(sorted(ELEMENTWISE)), min_size=1, max_size=5),
+       st.lists(st.floats(-2, 2, allow_nan=False), min_size=1, max_size=4))
+def test_random_elementwise_compositions_agree_in_every_framework(names, point):
+    f, jacobian = _composition(names)
+    case_id = "property." + "-".join(names)
+    casedef.CASES[case_id] = Case(id=case_id, fn=f, inputs=(np.array(point),), analytic=jacobian)
+    try:
+        result = run_case(case_id, CROSS_BACKEND, FAST)
+    finally:
+        del casedef.CASES[case_id]
+    status = {r["method"]: r["status"] for r in result.records}
+    assert status == dict.fromkeys(CROSS_BACKEND, "agree"), [
+        (r["method"], r["message"]) for r in result.records if r["status"] != "agree"]

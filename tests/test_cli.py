@@ -130,8 +130,8 @@ def test_crash_and_hang_cost_one_pair_each_on_two_workers(registry, tmp_path):
     assert status[("hostile.hang", "autograd.jacobian")] == "timeout"
     assert status[("user.cube", "autograd.jacobian")] == status[("hostile.chatty", "fd.central")] == "agree"
     # Cases finish in any order on two workers; the results keep the order of the case file.
-    assert list(document["cases"]) == ["hostile.segfault", "hostile.hang", "hostile.chatty", "user.cube",
-                                       "user.softplus"]
+    assert list(document["cases"]) == ["hostile.segfault", "hostile.hang", "hostile.chatty", "hostile.hog",
+                                       "user.cube", "user.softplus"]
 
 
 @pytest.mark.parametrize("option, message", [(["--jobs", "-1"], "--jobs must be 0"),
@@ -229,3 +229,32 @@ def test_junit_and_github_step_summary(registry, tmp_path, monkeypatch):
 def test_bad_shard_is_one_line_and_exit_2(registry, tmp_path, capsys, shard):
     assert run(tmp_path, "--case-file", str(DATA / "good.py"), "--shard", shard) == 2
     assert "--shard" in capsys.readouterr().err
+
+
+def test_every_mistake_in_a_users_case_file_gets_a_verdict_naming_case_and_cause(registry, tmp_path):
+    code = run(tmp_path, "--case-file", str(DATA / "bad_cases.py"), "--quick", "--jobs", "0",
+               "--methods", "fd.central", "--methods", "torch.func.jacrev", "--methods", "jax.jacfwd",
+               "--methods", "autograd.jacobian")
+    assert code == 1
+    records = json.loads((tmp_path / "out" / "results.json").read_text())["results"]
+    by_case: dict = {}
+    for r in records:
+        by_case.setdefault(r["case"], []).append(r)
+
+    def every(case_id, status, text):
+        assert [(r["method"], r["status"]) for r in by_case[case_id] if r["status"] != status] == []
+        assert all(text in r["message"] for r in by_case[case_id]), by_case[case_id][0]["message"]
+
+    every("bad.raises", "error", "f itself failed: RuntimeError: my function is broken")
+    every("bad.nan-output", "error", "case 'bad.nan-output': f returns NaN at index (0,)")
+    every("bad.int-output", "error", "case 'bad.int-output' returns int64 values")
+    every("bad.complex-output", "error", "case 'bad.complex-output' returns complex128 values")
+    every("bad.empty-input", "error", "case 'bad.empty-input': differentiated input 0 is empty")
+    every("bad.scalar-input", "agree", "")  # a 0-d input is fine: its Jacobian is out.shape + ()
+    shapes = {r["method"]: r["message"] for r in by_case["bad.shape-per-backend"]}
+    assert "f itself differs from the reference value (block 0 has shape (3,), reference has (2,))" in \
+        shapes["torch.func.jacrev"]
+    assert all(r["status"] == "disagree" for r in by_case["bad.shape-per-backend"])
+    nondiff = {r["method"]: (r["status"], r["message"]) for r in by_case["bad.not-differentiable"]}
+    assert nondiff["jax.jacfwd"][0] == "error" and "nextafter" in nondiff["jax.jacfwd"][1]
+    assert nondiff["autograd.jacobian"][0] == "unsupported" and "nextafter" in nondiff["autograd.jacobian"][1]

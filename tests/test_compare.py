@@ -200,3 +200,74 @@ def test_check_inherits_a_convention_declared_for_its_backend():
     reference = choose_reference(case, [ev("torch.a", "torch", [J])])
     record = verdict(case, check_evaluation([1.0, 2.0]), reference)
     assert record["status"] == "expected-divergence" and "inherited" in record["message"]
+
+
+# -- properties of the tolerance logic (hypothesis) -------------------------------------------------------
+from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis.extra.numpy import array_shapes, arrays  # noqa: E402
+
+FINITE = st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)
+ANY = st.floats(allow_nan=True, allow_infinity=True, width=64)
+TOL = st.sampled_from(list(TOLERANCES.values()))
+
+
+@given(arrays(np.float64, array_shapes(max_dims=3, max_side=4), elements=ANY))
+def test_an_array_agrees_with_itself_nan_and_inf_included(block):
+    result = diff([block], [block.copy()], rtol=1e-7, atol=1e-7, equal_nan=True)
+    assert result.ok and (result.max_abs_err in (0.0, None))
+
+
+@given(arrays(np.float64, array_shapes(max_dims=3, max_side=4), elements=FINITE), TOL, st.data())
+def test_errors_inside_the_tolerance_agree_and_one_outside_is_found_where_it_is(expected, tol, data):
+    allowed = tol["atol"] + tol["rtol"] * np.abs(expected)
+    fraction = data.draw(arrays(np.float64, expected.shape, elements=st.floats(-0.9, 0.9)))
+    assert diff([expected + fraction * allowed], [expected], **tol).ok
+    position = data.draw(st.tuples(*(st.integers(0, n - 1) for n in expected.shape)))
+    wrong = expected.copy()
+    wrong[position] += 3 * allowed[position]
+    result = diff([wrong], [expected], **tol)
+    assert not result.ok and result.worst_index == [0, *position]
+    assert result.got == wrong[position] and result.expected == expected[position]
+
+
+@given(arrays(np.float64, array_shapes(min_side=1, max_dims=2, max_side=4), elements=FINITE), st.data(),
+       st.sampled_from([np.nan, np.inf, -np.inf]), st.booleans())
+def test_a_nan_or_inf_where_the_other_side_has_none_is_a_pattern_mismatch(expected, data, special, on_got):
+    position = data.draw(st.tuples(*(st.integers(0, n - 1) for n in expected.shape)))
+    other = expected.copy()
+    other[position] = special
+    got, reference = (other, expected) if on_got else (expected, other)
+    result = diff([got], [reference], rtol=1e-3, atol=1e-3)
+    assert not result.ok and result.reason == "NaN/inf pattern differs" and result.worst_index == [0, *position]
+
+
+@given(arrays(np.float64, array_shapes(min_side=1, max_dims=2, max_side=4), elements=FINITE))
+def test_equal_nan_false_rejects_even_matching_nans(block):
+    block = block.copy()
+    block.flat[0] = np.nan
+    assert diff([block], [block], rtol=1, atol=1, equal_nan=True).ok
+    assert not diff([block], [block], rtol=1, atol=1, equal_nan=False).ok
+
+
+@given(arrays(np.float64, array_shapes(max_dims=3, max_side=4), elements=st.floats(-1e30, 1e30)))
+def test_float32_rounding_of_a_float64_jacobian_is_within_the_float32_tolerance(expected):
+    assert diff([expected.astype(np.float32)], [expected], **TOLERANCES["float32"]).ok
+
+
+@given(array_shapes(max_dims=3, max_side=4), array_shapes(max_dims=3, max_side=4))
+def test_shapes_that_differ_never_agree(shape_a, shape_b):
+    result = diff([np.zeros(shape_a)], [np.zeros(shape_b)], rtol=1, atol=1)
+    assert result.ok == (shape_a == shape_b)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.integers(1, 15), st.integers(1, 3), st.permutations(range(3)))
+def test_one_framework_never_outvotes_two_whatever_its_method_count(torch_methods, autograd_methods, order):
+    """Every torch method shares one wrong formula; jax and autograd agree: the reference is theirs,
+    in whatever order the evaluations arrive."""
+    groups = [[ev(f"torch.m{k}", "torch", [WRONG]) for k in range(torch_methods)], [ev("jax.jacrev", "jax", [J])],
+              [ev(f"autograd.m{k}", "autograd", [J]) for k in range(autograd_methods)]]
+    evaluations = [e for k in order for e in groups[k]]
+    reference = choose_reference(make_case(), evaluations)
+    assert np.array_equal(reference.blocks[0], J)
+    assert {verdict(make_case(), e, reference)["status"] for e in groups[0]} == {"disagree"}

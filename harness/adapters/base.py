@@ -35,6 +35,7 @@ class Problem:
     out_shape: tuple[int, ...]
     row_independent: bool = False
     per_sample: bool = False
+    chunk_size: int | None = None  # for methods with `chunks`: at most this many rows or columns at once
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,10 @@ class Method:
     # A check that returns a projection of the Jacobian rather than the Jacobian: `project` maps the
     # reference blocks (and the case's per-sample flag) to the value the check must return.
     project: Callable[[list[np.ndarray], Problem], np.ndarray] | None = None
+    # Memory: a vectorized method holds a whole batch at once, one element per output ("out": vmap of vjp)
+    # or per input ("in": vmap of jvp); None for methods that loop. `chunks`: it honours problem.chunk_size.
+    batch: str | None = None
+    chunks: bool = False
 
 
 class Backend:
@@ -72,7 +77,8 @@ class Backend:
         BACKENDS[self.name] = self
 
     def method(self, method_id: str, *, mode: str, requires: tuple[str, ...] = (), dtypes=None,
-               reference: bool = False, baseline=None, order: int = 1, project=None):
+               reference: bool = False, baseline=None, order: int = 1, project=None, batch: str | None = None,
+               chunks: bool = False):
         """Register a Jacobian method of this backend under a stable id."""
 
         def register(build):
@@ -82,7 +88,7 @@ class Backend:
                 id=method_id, backend=self.name, mode=mode, build=build, requires=tuple(requires),
                 doc=(build.__doc__ or "").strip().split("\n")[0],
                 dtypes=tuple(dtypes) if dtypes else Method.dtypes, reference=reference,
-                baseline=baseline, order=order, project=project,
+                baseline=baseline, order=order, project=project, batch=batch, chunks=chunks,
             )
             return build
 

@@ -38,13 +38,13 @@ def _transform(jax, transform, p, jit):
     return lambda: jacobian(*p.args)
 
 
-@method("jax.jacrev", mode="reverse", reference=True)
+@method("jax.jacrev", mode="reverse", batch="out", reference=True)
 def _jacrev(jax, p):
     """jax.jacrev (vmap of vjp), traced again on every call."""
     return _transform(jax, jax.jacrev, p, jit=False)
 
 
-@method("jax.jacfwd", mode="forward", reference=True)
+@method("jax.jacfwd", mode="forward", batch="in", reference=True)
 def _jacfwd(jax, p):
     """jax.jacfwd (vmap of jvp), traced again on every call."""
     return _transform(jax, jax.jacfwd, p, jit=False)
@@ -54,13 +54,13 @@ def _jit(jax, fn):
     return jax.jit(fn)
 
 
-@method("jax.jit[jacrev]", mode="reverse", baseline=_jit)
+@method("jax.jit[jacrev]", mode="reverse", batch="out", baseline=_jit)
 def _jit_jacrev(jax, p):
     """jax.jit(jax.jacrev(f)); the first (compiling) call counts as preparation."""
     return _transform(jax, jax.jacrev, p, jit=True)
 
 
-@method("jax.jit[jacfwd]", mode="forward", baseline=_jit)
+@method("jax.jit[jacfwd]", mode="forward", batch="in", baseline=_jit)
 def _jit_jacfwd(jax, p):
     """jax.jit(jax.jacfwd(f)); the first (compiling) call counts as preparation."""
     return _transform(jax, jax.jacfwd, p, jit=True)
@@ -68,28 +68,28 @@ def _jit_jacfwd(jax, p):
 
 # -- Hessians of a scalar f of one input (order-2 cases) ---------------------------------------------------
 
-@method("jax.hessian", mode="forward-over-reverse", order=2, reference=True)
+@method("jax.hessian", mode="forward-over-reverse", batch="in", order=2, reference=True)
 def _hessian(jax, p):
     """jax.hessian (jacfwd of jacrev), traced again on every call."""
     hessian = jax.hessian(p.fn)
     return lambda: hessian(*p.args)
 
 
-@method("jax.jit[hessian]", mode="forward-over-reverse", order=2, baseline=_jit)
+@method("jax.jit[hessian]", mode="forward-over-reverse", batch="in", order=2, baseline=_jit)
 def _jit_hessian(jax, p):
     """jax.jit(jax.hessian(f)); the first (compiling) call counts as preparation."""
     hessian = jax.jit(jax.hessian(p.fn))
     return lambda: hessian(*p.args)
 
 
-@method("jax.jacfwd(jacrev)", mode="forward-over-reverse", order=2)
+@method("jax.jacfwd(jacrev)", mode="forward-over-reverse", batch="in", order=2)
 def _jacfwd_jacrev(jax, p):
     """jax.jacfwd(jax.jacrev(f)), written out."""
     hessian = jax.jacfwd(jax.jacrev(p.fn))
     return lambda: hessian(*p.args)
 
 
-@method("jax.jacrev(jacrev)", mode="reverse-over-reverse", order=2)
+@method("jax.jacrev(jacrev)", mode="reverse-over-reverse", batch="out", order=2)
 def _jacrev_jacrev(jax, p):
     """jax.jacrev(jax.jacrev(f))."""
     hessian = jax.jacrev(jax.jacrev(p.fn))

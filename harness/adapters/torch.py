@@ -96,7 +96,7 @@ def _backward_onehot(torch, p):
     return jacobian
 
 
-@method("torch.batched-backward", mode="reverse")
+@method("torch.batched-backward", mode="reverse", batch="out")
 def _batched_backward(torch, p):
     """One backward over a batch of copies of the input (the thread's trick); row-independent cases only."""
     if p.per_sample:
@@ -148,13 +148,13 @@ def _af_jacobian(torch, p):
     return _functional(torch, p)
 
 
-@method("torch.autograd.functional.jacobian[vectorize]", mode="reverse")
+@method("torch.autograd.functional.jacobian[vectorize]", mode="reverse", batch="out")
 def _af_jacobian_vectorized(torch, p):
     """torch.autograd.functional.jacobian(vectorize=True): batched backward through vmap."""
     return _functional(torch, p, vectorize=True)
 
 
-@method("torch.autograd.functional.jacobian[forward-mode]", mode="forward")
+@method("torch.autograd.functional.jacobian[forward-mode]", mode="forward", batch="in")
 def _af_jacobian_forward(torch, p):
     """torch.autograd.functional.jacobian(vectorize=True, strategy="forward-mode")."""
     return _functional(torch, p, vectorize=True, strategy="forward-mode")
@@ -164,17 +164,17 @@ def _argnums(p):
     return tuple(range(len(p.args)))
 
 
-@method("torch.func.jacrev", mode="reverse", reference=True)
+@method("torch.func.jacrev", mode="reverse", reference=True, batch="out", chunks=True)
 def _func_jacrev(torch, p):
     """torch.func.jacrev over every input (vmap of vjp)."""
-    jacobian = torch.func.jacrev(p.fn, argnums=_argnums(p))
+    jacobian = torch.func.jacrev(p.fn, argnums=_argnums(p), chunk_size=p.chunk_size)
     return lambda: jacobian(*p.args)
 
 
-@method("torch.func.jacfwd", mode="forward", reference=True)
+@method("torch.func.jacfwd", mode="forward", reference=True, batch="in")
 def _func_jacfwd(torch, p):
     """torch.func.jacfwd over every input (vmap of jvp)."""
-    jacobian = torch.func.jacfwd(p.fn, argnums=_argnums(p))
+    jacobian = torch.func.jacfwd(p.fn, argnums=_argnums(p))  # no chunk_size: only jacrev has one
     return lambda: jacobian(*p.args)
 
 
@@ -213,13 +213,13 @@ def _compile(torch, fn):
     return torch.compile(fn)
 
 
-@method("torch.compile[jacrev]", mode="reverse", baseline=_compile)
+@method("torch.compile[jacrev]", mode="reverse", batch="out", baseline=_compile)
 def _compile_jacrev(torch, p):
     """torch.compile(torch.func.jacrev(f)); the first (compiling) call counts as preparation."""
     return _compiled(torch, torch.func.jacrev, p)
 
 
-@method("torch.compile[jacfwd]", mode="forward", baseline=_compile)
+@method("torch.compile[jacfwd]", mode="forward", batch="in", baseline=_compile)
 def _compile_jacfwd(torch, p):
     """torch.compile(torch.func.jacfwd(f)); the first (compiling) call counts as preparation."""
     return _compiled(torch, torch.func.jacfwd, p)
@@ -227,7 +227,7 @@ def _compile_jacfwd(torch, p):
 
 # -- Hessians of a scalar f of one input (order-2 cases) ---------------------------------------------------
 
-@method("torch.func.hessian", mode="forward-over-reverse", order=2, reference=True)
+@method("torch.func.hessian", mode="forward-over-reverse", batch="in", order=2, reference=True)
 def _func_hessian(torch, p):
     """torch.func.hessian (jacfwd of jacrev)."""
     hessian = torch.func.hessian(p.fn)
@@ -241,14 +241,14 @@ def _af_hessian(torch, p):
     return lambda: hessian(p.fn, p.args[0])
 
 
-@method("torch.func.jacfwd(jacrev)", mode="forward-over-reverse", order=2)
+@method("torch.func.jacfwd(jacrev)", mode="forward-over-reverse", batch="in", order=2)
 def _func_jacfwd_jacrev(torch, p):
     """torch.func.jacfwd(torch.func.jacrev(f)), written out."""
     hessian = torch.func.jacfwd(torch.func.jacrev(p.fn))
     return lambda: hessian(*p.args)
 
 
-@method("torch.func.jacrev(jacrev)", mode="reverse-over-reverse", order=2)
+@method("torch.func.jacrev(jacrev)", mode="reverse-over-reverse", batch="out", order=2)
 def _func_jacrev_jacrev(torch, p):
     """torch.func.jacrev(torch.func.jacrev(f))."""
     hessian = torch.func.jacrev(torch.func.jacrev(p.fn))

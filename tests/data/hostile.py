@@ -25,3 +25,9 @@ def chatty(xp, x):
     print("stray output on stdout")
     sys.stdout.flush()
     return x * x
+
+
+@case(id="hostile.hog", inputs=(np.ones(3),))
+def hog(xp, x):
+    np.ones(2**60, dtype=np.uint8)  # an exabyte: the allocation fails with MemoryError
+    return x
