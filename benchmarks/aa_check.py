@@ -1,55 +1,67 @@
 """Does `compare` cry wolf? A/A comparisons of runs of the same torch, and one planted slowdown.
 
+    python benchmarks/aa_check.py --make 4 --out reports/aa       # makes four runs, then checks them
     python benchmarks/aa_check.py RUN1 RUN2 RUN3 RUN4 [--plant CASE] [--factor 1.25]
-    python benchmarks/aa_check.py --make 4 --quick --out reports/aa     # makes the runs first
 
-Compares RUN1 with each later run (three A/A comparisons for four runs) and prints the speed verdicts of
-each: on runs of the same torch, any `slower` or `faster` is a false alarm. Then it plants a slowdown: a
-copy of RUN2 with every timing sample of CASE's torch pairs multiplied by --factor (the samples, so the
-test sees exactly what a real 25% slowdown of those pairs would give), compared with RUN1. It prints which
-pairs were flagged: the planted ones should be, and nothing else.
+`--make N` runs the quick library's torch methods N times, one after another, each with `--rounds 3`
+(every pair timed in three fresh processes; extra run options after `--run-args`). Then it compares RUN1
+with each later run (three A/A comparisons for four runs) and prints the speed verdicts: on runs of the
+same torch, any pair or case called `slower` or `faster` is a false alarm. Then it plants a slowdown: a copy
+of RUN2 with every timing of CASE's torch pairs multiplied by --factor (samples and per-round medians, on
+both clocks: exactly what a real slowdown of those pairs would give the test), compared with RUN1. It
+prints which cases and pairs were flagged: the planted case should be, and nothing else.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from harness.changes import Settings, compare_runs
 from harness.results import load_jacobians, load_results
+
+RUN_ARGS = ["--quick", "--rounds", "3", "--methods", "torch.*"]
+TIMING_LISTS = ("samples_s", "cpu_samples_s", "round_medians_s", "round_cpu_medians_s")
 
 
 def make_runs(count: int, out: Path, extra: list[str]) -> list[Path]:
     runs = []
     for k in range(1, count + 1):
         target = out / f"run{k}"
+        started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "harness", "run", "--out", str(target), *extra], check=False,
-                       stdout=subprocess.DEVNULL)
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"made {target} in {time.perf_counter() - started:.0f} s", flush=True)
         runs.append(target)
     return runs
 
 
 def compare(base: Path, new: Path, new_document: dict | None = None) -> dict:
-    base_document = load_results(base)
-    new_document = new_document or load_results(new)
-    return compare_runs(base_document, new_document, load_jacobians(base), load_jacobians(new), Settings())
+    return compare_runs(load_results(base), new_document or load_results(new), load_jacobians(base),
+                        load_jacobians(new), Settings())
 
 
-def flagged(comparison: dict) -> list[tuple[str, str, str]]:
-    return [(p["case"], p["method"], p["speed"]["verdict"]) for p in comparison["pairs"]
-            if p["speed"] and not p["control"] and p["speed"]["verdict"] in ("slower", "faster")]
+def flagged(comparison: dict) -> tuple[list[tuple], list[tuple]]:
+    """(pairs, cases) called slower or faster."""
+    pairs = [(p["case"], p["method"], p["speed"]["verdict"]) for p in comparison["pairs"]
+             if p["speed"] and not p["control"] and p["speed"]["verdict"] in ("slower", "faster")]
+    cases = [(c["case"], c["verdict"]) for c in comparison.get("cases", []) if c["verdict"] in ("slower", "faster")]
+    return pairs, cases
 
 
 def plant(document: dict, case_id: str, factor: float, library: str = "torch") -> tuple[dict, list]:
     planted = json.loads(json.dumps(document))
     pairs = []
     for record in planted["results"]:
-        if record["case"] == case_id and record["backend"] == library and (record.get("time") or {}).get("samples_s"):
-            record["time"]["samples_s"] = [s * factor for s in record["time"]["samples_s"]]
+        timing = record.get("time") or {}
+        if record["case"] == case_id and record["backend"] == library and timing.get("samples_s"):
+            for name in TIMING_LISTS:
+                if timing.get(name):
+                    timing[name] = [s * factor for s in timing[name]]
             pairs.append((record["case"], record["method"]))
     return planted, pairs
 
@@ -59,31 +71,39 @@ def main() -> int:
     parser.add_argument("runs", nargs="*", type=Path)
     parser.add_argument("--make", type=int, default=0, help="make this many runs first (into --out)")
     parser.add_argument("--out", type=Path, default=Path("reports/aa"))
-    parser.add_argument("--quick", action="store_true", help="with --make: quick runs")
+    parser.add_argument("--run-args", nargs=argparse.REMAINDER, default=RUN_ARGS,
+                        help=f"options of the runs --make makes (default: {' '.join(RUN_ARGS)})")
     parser.add_argument("--plant", default="seed.classifier", help="the case whose torch pairs are slowed")
     parser.add_argument("--factor", type=float, default=1.25)
     args = parser.parse_args()
-    runs = args.runs or make_runs(args.make, args.out, ["--quick"] if args.quick else [])
+    runs = args.runs or make_runs(args.make, args.out, args.run_args)
     if len(runs) < 2:
         parser.error("give at least two runs (or --make N)")
-    false_alarms = 0
+    pair_alarms = case_alarms = 0
     for later in runs[1:]:
         comparison = compare(runs[0], later)
-        alarms = flagged(comparison)
-        false_alarms += len(alarms)
-        summary = comparison["summary"]
-        print(f"A/A {runs[0].name} vs {later.name}: {summary['pairs']} pairs, {summary['slower']} slower, "
-              f"{summary['faster']} faster, {summary['same']} same, {summary['inconclusive']} inconclusive"
-              + (f"; flagged: {alarms[:5]}" if alarms else ""))
-    print(f"false alarms over {len(runs) - 1} A/A comparisons: {false_alarms}")
+        pairs, cases = flagged(comparison)
+        pair_alarms += len(pairs)
+        case_alarms += len(cases)
+        s = comparison["summary"]
+        print(f"A/A {runs[0].name} vs {later.name} ({comparison['settings']['clock']} clock): "
+              f"{s['pairs']} pairs: {s['slower']} slower, {s['faster']} faster, {s['same']} same, "
+              f"{s['inconclusive']} inconclusive; cases: {s['slower_cases']} slower, {s['faster_cases']} faster"
+              + (f"; flagged: {(pairs + cases)[:5]}" if pairs or cases else ""))
+    print(f"false alarms over {len(runs) - 1} A/A comparisons: {pair_alarms} pairs, {case_alarms} cases")
     planted_document, planted_pairs = plant(load_results(runs[1]), args.plant, args.factor)
     comparison = compare(runs[0], runs[1], planted_document)
-    hits = flagged(comparison)
-    found = [(c, m) for c, m, verdict in hits if (c, m) in planted_pairs and verdict == "slower"]
-    others = [(c, m, v) for c, m, v in hits if (c, m) not in planted_pairs]
-    print(f"planted {args.factor:g}x in {len(planted_pairs)} torch pairs of {args.plant}: {len(found)} flagged slower, "
-          f"{len(others)} other pairs flagged" + (f": {others[:5]}" if others else ""))
-    shutil.rmtree(args.out / "planted", ignore_errors=True)
+    pairs, cases = flagged(comparison)
+    case = next((c for c in comparison["cases"] if c["case"] == args.plant), None)
+    found_pairs = [(c, m) for c, m, v in pairs if (c, m) in planted_pairs and v == "slower"]
+    other_pairs = [(c, m, v) for c, m, v in pairs if (c, m) not in planted_pairs]
+    other_cases = [(c, v) for c, v in cases if c != args.plant]
+    judged = (f"{case['verdict']} ({case['ratio']:.3g} [{case['low']:.3g}, {case['high']:.3g}])" if case
+              else "not judged")
+    print(f"planted {args.factor:g}x in the {len(planted_pairs)} torch pairs of {args.plant}: case {judged}"
+          + f", {len(found_pairs)} of its pairs flagged slower; other cases flagged: {len(other_cases)}"
+          + (f" {other_cases[:5]}" if other_cases else "") + f"; other pairs flagged: {len(other_pairs)}"
+          + (f" {other_pairs[:5]}" if other_pairs else ""))
     return 0
 
 

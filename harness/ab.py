@@ -1,21 +1,16 @@
-"""Interleaved A/B: the same pairs, alternately in two Python environments, so machine drift hits both alike.
+"""Interleaved A/B: the same pairs in two Python environments, in rounds A B B A A B ..., each round in fresh
+worker processes, so that machine drift hits both sides alike and each round is an independent process.
 
-Two separate runs are minutes apart, and a shared machine drifts between them. Here each (case, method,
-dtype) is evaluated in rounds A B B A (A B B A A B B A for 8 rounds ...) on two workers, one per
-environment, back to back: whatever the machine does in those seconds, it does to both sides. Each side's
-samples from all its rounds are pooled into one record (with the per-round medians kept), so that the
-result is two ordinary runs, judged and compared like any others.
+Two separate runs are minutes apart, and a shared machine drifts between them; worse, a pair's speed differs
+from one process to another (memory layout, the code a compiler picked), which samples inside one process
+cannot show. Here every round of a side is a fresh process: the first round of each side is a whole run
+(verdicts, Jacobians), the later ones time the pairs again. Each side becomes an ordinary `run --rounds`
+result, and `compare` tests the per-round medians.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import replace
-
-import numpy as np
-
-from harness.evaluate import Evaluation, Options
-from harness.runner import CaseResult, run_case
+from collections.abc import Callable, Iterable
 
 
 def round_order(rounds: int) -> list[int]:
@@ -23,47 +18,23 @@ def round_order(rounds: int) -> list[int]:
     return [(0, 1, 1, 0)[k % 4] for k in range(rounds)]
 
 
-def pool(evaluations: list[Evaluation]) -> Evaluation:
-    """One evaluation from several rounds of the same pair: the first round's record and Jacobian, the
-    samples of every round (each sample is still the time of one call)."""
-    first = evaluations[0]
-    timed = [e for e in evaluations if e.record["status"] == "ok" and e.record.get("time")]
-    if len(timed) != len(evaluations) or not timed:
-        return first
-    samples = [s for e in timed for s in e.record["time"]["samples_s"]]
-    cpu_samples = [s for e in timed for s in e.record["time"].get("cpu_samples_s") or []]
-    time = dict(first.record["time"])
-    time.update(samples_s=samples, cpu_samples_s=cpu_samples if len(cpu_samples) == len(samples) else [],
-                median_s=float(np.median(samples)), repeats=len(samples),
-                iqr_s=float(np.subtract(*np.percentile(samples, [75, 25]))),
-                round_medians_s=[e.record["time"]["median_s"] for e in timed])
-    record = {**first.record, "time": time}
-    if record.get("f_time_s") and time["median_s"]:
-        record["ratio"] = time["median_s"] / record["f_time_s"]
-    return Evaluation(record, first.jacobian, first.value, first.inputs, first.problem)
+def first_round(document: dict) -> dict[tuple, list[dict]]:
+    """key -> [the timing of the first round] for every timed record of a run."""
+    return {(r["case"], r["method"], r["dtype"]): [dict(r["time"])] for r in document["results"]
+            if (r.get("time") or {}).get("samples_s")}
 
 
-def run_case_ab(case_id: str, method_ids: list[str], options: Options, dtypes: list[str], workers: tuple,
-                rounds: int, progress: Callable[[dict], None] | None = None) -> tuple[CaseResult, CaseResult]:
-    """(BASE result, NEW result) of one case; workers = (base worker, new worker)."""
-    order = round_order(rounds)
-    pooled: list[dict] = [{}, {}]
-    for dtype in dtypes:
-        for method_id in method_ids:
-            per_side: list[list[Evaluation]] = [[], []]
-            for side in order:
-                per_side[side].append(workers[side].evaluate(case_id, method_id, replace(options, dtype=dtype)))
-            for side in (0, 1):
-                pooled[side][(method_id, dtype)] = pool(per_side[side])
-                if progress:
-                    progress(pooled[side][(method_id, dtype)].record)
-    results = []
-    for side in (0, 1):
-        def evaluate(case, method, opts, side=side):
-            # Planned pairs were run in rounds above; reference-only ones run once, here.
-            found = pooled[side].get((method, opts.dtype))
-            return found if found is not None else workers[side].evaluate(case, method, opts)
+def add_round(rounds: dict[tuple, list[dict]], records: Iterable[dict]) -> None:
+    """The timings of another round's records, for the pairs timed in the first round."""
+    for record in records:
+        key = (record["case"], record["method"], record["dtype"])
+        if key in rounds and (record.get("time") or {}).get("samples_s"):
+            rounds[key].append(record["time"])
 
-        results.append(run_case(case_id, method_ids, options, dtypes=dtypes, evaluate=evaluate,
-                                calibrate=workers[side].calibrate))
-    return results[0], results[1]
+
+def finish_rounds(document: dict, rounds: dict[tuple, list[dict]], pool: Callable[[list[dict]], dict]) -> None:
+    """Each timed record of the run gets the pooled timing of its rounds (harness.timing.pool_rounds)."""
+    for record in document["results"]:
+        key = (record["case"], record["method"], record["dtype"])
+        if key in rounds:
+            record["time"] = pool(rounds[key])

@@ -3,13 +3,21 @@
 Reads only saved results (results.json and jacobians.npz of each run). A pair's correctness regresses when
 it fails in NEW (harness.compare.FAILING) but not in BASE, and is fixed the other way round; its values
 drift when the two saved Jacobians differ beyond the dtype's tolerance, even if each run agrees with its
-own reference. Its speed is judged by harness.stats.speed_change on the raw samples, after two
-corrections for the machine, which within-run samples cannot see:
-- drift in time: NEW is divided by how much slower the machine was during that case, measured by the
-  case's control pairs (other frameworks' methods, run in the same minutes and untouched by the upgrade)
-  or, without controls, by a fixed NumPy calibration workload timed before the case;
-- run-to-run noise: the interval is widened by the spread of log(NEW/BASE) over the whole suite
-  (`noise_floor`), so that a pair is called slower only beyond what unchanged pairs do between runs.
+own reference.
+
+Speed, on the process CPU clock where both runs recorded it (a process descheduled by other jobs on a
+shared machine does not accumulate CPU time; wall-clock samples are divided by a calibration ratio):
+- with rounds (`run --rounds R`, `ab`): each round ran in fresh processes, so the per-round medians are
+  independent measurements of the pair, process-to-process variation included (measured here: a
+  compiled Jacobian that takes 26 us in one process and 50 us in the next). Welch's t-test on their logs,
+  Holm-adjusted over all pairs (and, apart, all cases), so that a comparison of a thousand unchanged pairs
+  calls none of them changed with probability 1 - alpha;
+- without rounds: a rank test on the raw samples, with the interval widened by the spread of log(NEW/BASE)
+  over the whole suite (`noise_floor`). Samples from one process cannot show process-to-process
+  variation, so these verdicts are indicative only;
+- per case: all of a case's library pairs together (`case_speeds`), which finds a change of the library
+  that slows a whole case even where each pair alone is too noisy to call.
+Pairs of other frameworks (same version on both sides) are controls: shown, never failing the comparison.
 """
 
 from __future__ import annotations
@@ -20,7 +28,7 @@ import numpy as np
 
 from harness.compare import FAILING, TOLERANCES, diff
 from harness.results import SCHEMA_VERSION, jacobian_key
-from harness.stats import ALPHA, MIN_EFFECT, geometric_mean, speed_change
+from harness.stats import ALPHA, MIN_EFFECT, geometric_mean, holm, rounds_change, speed_change, verdict_of
 
 KIND = "jacobian-harness.comparison"
 # Environment fields that must match for a fair comparison (versions: all but the library under test).
@@ -92,6 +100,16 @@ def _drift(base_arrays: dict, new_arrays: dict, base: dict, new: dict) -> dict |
 
 
 CLOCK_FIELDS = {"wall": "samples_s", "cpu": "cpu_samples_s"}
+ROUND_FIELDS = {"wall": "round_medians_s", "cpu": "round_cpu_medians_s"}
+
+
+def _rounds(record: dict, clock: str) -> list[float] | None:
+    """Per-round medians of a `run --rounds` record (each round a fresh process), if it has two or more."""
+    timing = record.get("time")
+    medians = timing.get(ROUND_FIELDS[clock]) if isinstance(timing, dict) else None
+    if not medians or len(medians) < 2 or not all(isinstance(m, (int, float)) and m > 0 for m in medians):
+        return None
+    return medians
 
 
 def _samples(record: dict, clock: str = "wall") -> list[float] | None:
@@ -119,26 +137,6 @@ def _case_scales(base: dict, new: dict, run_scale: float) -> dict[str, float]:
         n = new["cases"][case_id].get("calibration_s") or []
         scales[case_id] = float(np.median(n) / np.median(b)) if b and n else run_scale
     return scales
-
-
-CONTROL_MIN_PAIRS = 3  # fewer control pairs in a case: keep its calibration scale alone
-
-
-def _control_scales(base_records: dict, new_records: dict, scales: dict[str, float], library: str,
-                    clock: str) -> dict[str, float]:
-    """Refine each case's scale by its control pairs: the methods of the other frameworks, run in the same
-    minutes as the library's own and untouched by its upgrade. Their median NEW/BASE is how much slower
-    the machine was during this case; the library's pairs are judged relative to it."""
-    ratios: dict[str, list[float]] = {}
-    for key, b in base_records.items():
-        n = new_records.get(key)
-        if n is None or b.get("backend") == library:
-            continue
-        base_samples, new_samples = _samples(b, clock), _samples(n, clock)
-        if base_samples and new_samples:
-            ratios.setdefault(key[0], []).append(np.median(new_samples) / np.median(base_samples))
-    return {case_id: float(np.median(ratios[case_id])) if len(ratios.get(case_id, ())) >= CONTROL_MIN_PAIRS
-            else scale for case_id, scale in scales.items()}
 
 
 def noise_floor(pairs: list[dict], base_records: dict) -> dict[int, float]:
@@ -187,6 +185,73 @@ def _widen(speed: dict, sigma: float, min_effect: float, alpha: float) -> dict:
             "run_noise_sigma": sigma, "verdict": verdict}
 
 
+TEST_DESCRIPTION = (
+    "pairs timed in rounds of fresh processes (run --rounds): Welch's t-test on the log round medians; "
+    "otherwise one-sided Mann-Whitney U on the raw samples with a 95% bootstrap interval of the ratio of "
+    "medians, widened by the suite's run-to-run noise. Wall-clock samples are first divided by the case's "
+    "calibration ratio. Cases: the library's pairs of a case together, by the same two routes.")
+CASE_MIN_PAIRS = 2  # a case with fewer timed library pairs gets no case verdict (its pair has one)
+CASE_Z = 4.0        # without rounds: a case's shift must exceed this many robust sd of all cases' shifts
+
+
+def correct_for_many(changes: list[dict], settings: Settings) -> None:
+    """Holm-adjust the p-values of these tests (both directions of each) and judge again: a comparison
+    tests a thousand pairs, and at alpha each, ten unchanged ones would be called slower or faster."""
+    if not changes:
+        return
+    adjusted = holm([c["p_slower"] for c in changes] + [c["p_faster"] for c in changes])
+    for k, change in enumerate(changes):
+        change["p_slower_adjusted"], change["p_faster_adjusted"] = adjusted[k], adjusted[len(changes) + k]
+        change["verdict"] = verdict_of({**change, "p_slower": adjusted[k], "p_faster": adjusted[len(changes) + k]},
+                                       settings.min_effect, settings.alpha)
+
+
+def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock: str, scales: dict,
+                settings: Settings) -> list[dict]:
+    """A speed verdict per case over its library pairs together: a change of the library that slows a whole
+    case shows here even when each pair alone is too noisy to call. With rounds, each round's score is the
+    mean log median of the case's pairs (one process ran them all), tested like a pair's rounds; without,
+    the case's median log ratio is judged against the spread of all cases' (CASE_Z robust sd)."""
+    by_case: dict[str, list[dict]] = {}
+    for pair in timed:
+        if not pair["control"]:
+            by_case.setdefault(pair["case"], []).append(pair)
+    results = []
+    for case_id, members in by_case.items():
+        if len(members) < CASE_MIN_PAIRS:
+            continue
+        keys = [(p["case"], p["method"], p["dtype"]) for p in members]
+        base_rounds = [_rounds(base_records[k], clock) for k in keys]
+        new_rounds = [_rounds(new_records[k], clock) for k in keys]
+        entry = {"case": case_id, "pairs": len(members)}
+        if all(base_rounds) and all(new_rounds) and len({len(r) for r in base_rounds}) == 1 \
+                and len({len(r) for r in new_rounds}) == 1:
+            scale = scales.get(case_id, 1.0)
+            base_scores = np.exp(np.mean(np.log(np.asarray(base_rounds)), axis=0))
+            new_scores = np.exp(np.mean(np.log(np.asarray(new_rounds) / scale), axis=0))
+            entry.update(rounds_change(base_scores, new_scores, min_effect=settings.min_effect,
+                                       alpha=settings.alpha).as_record(), test="rounds")
+        else:
+            entry.update(ratio=float(np.exp(np.median([np.log(p["speed"]["ratio"]) for p in members]))),
+                         test="spread")
+        results.append(entry)
+    spread = [np.log(e["ratio"]) for e in results if e["test"] == "spread"]
+    sigma = _robust_sigma(np.asarray(spread)) if len(spread) >= NOISE_MIN_PAIRS else None
+    bound = np.log(1 + settings.min_effect)
+    for entry in results:
+        if entry["test"] != "spread":
+            continue
+        shift = float(np.log(entry["ratio"]))
+        if sigma is None:
+            entry.update(low=None, high=None, verdict="inconclusive")
+            continue
+        low, high = shift - CASE_Z * sigma, shift + CASE_Z * sigma
+        verdict = ("slower" if shift >= bound and low > 0 else "faster" if shift <= -bound and high < 0
+                   else "same" if -bound < low and high < bound else "inconclusive")
+        entry.update(low=float(np.exp(low)), high=float(np.exp(high)), verdict=verdict)
+    return results
+
+
 def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, settings: Settings = Settings(),
                  base_label: str = "BASE", new_label: str = "NEW") -> dict:
     """The comparison document (kind jacobian-harness.comparison) of two loaded runs."""
@@ -198,7 +263,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     # The calibration workload is timed on the wall clock: it corrects wall samples only.
     first = _case_scales(base, new, run_scale) if clock == "wall" else dict.fromkeys(
         set(base.get("cases", {})) & set(new.get("cases", {})), 1.0)
-    scales = _control_scales(base_records, new_records, first, settings.library, clock)
+    scales = first
     pairs = []
     for key in [k for k in base_records if k in new_records]:
         b, n = base_records[key], new_records[key]
@@ -209,16 +274,26 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
                 "control": (b.get("backend") != settings.library
                             and b.get("backend_version") == n.get("backend_version"))}
         base_samples, new_samples = _samples(b, clock), _samples(n, clock)
-        if base_samples and new_samples:
-            pair["speed"] = speed_change(base_samples, new_samples, scale=scales.get(key[0], run_scale),
-                                         min_effect=settings.min_effect, alpha=settings.alpha).as_record()
+        base_rounds, new_rounds = _rounds(b, clock), _rounds(n, clock)
+        scale = scales.get(key[0], run_scale)
+        if base_rounds and new_rounds:
+            pair["speed"] = {**rounds_change(base_rounds, [m / scale for m in new_rounds],
+                                             min_effect=settings.min_effect, alpha=settings.alpha).as_record(),
+                             "test": "rounds", "rounds": [len(base_rounds), len(new_rounds)]}
+        elif base_samples and new_samples:
+            pair["speed"] = {**speed_change(base_samples, new_samples, scale=scale, min_effect=settings.min_effect,
+                                            alpha=settings.alpha).as_record(), "test": "samples"}
         pairs.append(pair)
     timed = [p for p in pairs if p["speed"]]
     floor = noise_floor(timed, base_records)
     for pair in timed:
-        sigma = floor[_decade(base_records[(pair["case"], pair["method"], pair["dtype"])])]
-        pair["speed"] = _widen(pair["speed"], sigma, settings.min_effect, settings.alpha)
+        if pair["speed"]["test"] == "samples":  # rounds already carry the run-to-run noise
+            sigma = floor[_decade(base_records[(pair["case"], pair["method"], pair["dtype"])])]
+            pair["speed"] = _widen(pair["speed"], sigma, settings.min_effect, settings.alpha)
+    correct_for_many([p["speed"] for p in timed if not p["control"] and p["speed"]["test"] == "rounds"], settings)
     speeds = [p["speed"] for p in timed if not p["control"]]
+    cases = case_speeds(timed, base_records, new_records, clock, scales, settings)
+    correct_for_many([c for c in cases if c["test"] == "rounds"], settings)
     summary = {
         "pairs": len(pairs),
         "regressions": sum(p["correctness"] == "regression" for p in pairs),
@@ -229,23 +304,23 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
                                                                                  "inconclusive")},
         "geomean_ratio": geometric_mean(s["ratio"] for s in speeds),
         "control_pairs": sum(p["control"] for p in timed),
+        "slower_cases": sum(c["verdict"] == "slower" for c in cases),
+        "faster_cases": sum(c["verdict"] == "faster" for c in cases),
     }
-    summary["failed"] = bool(summary["regressions"] or summary["drift"] or summary["slower"])
+    summary["failed"] = bool(summary["regressions"] or summary["drift"] or summary["slower"]
+                             or summary["slower_cases"])
     return {
         "schema_version": SCHEMA_VERSION, "kind": KIND,
         "settings": {"min_effect": settings.min_effect, "alpha": settings.alpha, "library": settings.library,
                      "noise_z": NOISE_Z, "clock": clock,
-                     "test": "one-sided Mann-Whitney U on raw samples; 95% bootstrap interval of the ratio "
-                             "of medians, widened by the suite's run-to-run noise; NEW divided by the "
-                             "median NEW/BASE of its case's control pairs (other frameworks), else by its "
-                             "calibration ratio"},
+                     "test": TEST_DESCRIPTION},
         "base": _side(base, base_label, base_cal), "new": _side(new, new_label, new_cal),
         "calibration_scale": run_scale,
         "noise_floor": {str(decade): sigma for decade, sigma in sorted(floor.items())},
         "environment_warnings": environment_warnings(base, new, settings.library),
         "only_in_base": [list(k) for k in base_records if k not in new_records],
         "only_in_new": [list(k) for k in new_records if k not in base_records],
-        "summary": summary, "pairs": pairs,
+        "summary": summary, "cases": cases, "pairs": pairs,
     }
 
 

@@ -45,6 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
                           "`jacobian-harness merge` joins the parts")
     run.add_argument("--junit", default=None, metavar="FILE",
                      help="also write JUnit XML: one test per (case, method, dtype)")
+    run.add_argument("--rounds", type=int, default=1, metavar="R",
+                     help="time every pair again in R-1 more rounds, each in fresh worker processes, so that "
+                          "`compare` can test per-round medians: how fast a pair runs varies from one process "
+                          "to the next, which samples inside one process cannot show (default: %(default)s)")
     run.add_argument("--resume", default=None, metavar="DIR",
                      help="finish the interrupted run in DIR with its own options, reusing every pair it "
                           "finished (only --jobs, --timeout and --junit may be given with it)")
@@ -55,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     _pair_options(ab)
     ab.add_argument("--base-python", required=True, metavar="PYTHON", help="interpreter of the BASE environment")
     ab.add_argument("--new-python", required=True, metavar="PYTHON", help="interpreter of the NEW environment")
-    ab.add_argument("--rounds", type=int, default=4, help="rounds per pair, in the order A B B A ... "
-                    "(even; default: %(default)s)")
+    ab.add_argument("--rounds", type=int, default=6, help="rounds in the order A B B A A B ..., each in fresh "
+                    "worker processes (even, at least 4; default: %(default)s)")
+    ab.add_argument("--jobs", type=int, default=1, metavar="N", help="workers per round (default: %(default)s)")
     ab.add_argument("--out", default="reports/ab", metavar="DIR",
                     help="DIR/base, DIR/new (two runs) and DIR/compare (default: %(default)s)")
     ab.add_argument("--library", default="torch", help="the package under test (default: %(default)s)")
@@ -220,7 +225,8 @@ def _check_threads(args) -> None:
 
 
 # The options that decide what a run evaluates: kept in its journal, taken from there by --resume.
-RUN_SELECTION = ("cases", "methods", "dtype", "quick", "seed", "threads", "size", "shard", "case_file", "no_builtin")
+RUN_SELECTION = ("cases", "methods", "dtype", "quick", "seed", "threads", "size", "shard", "case_file", "no_builtin",
+                 "rounds")
 
 
 def _resume(args):
@@ -260,6 +266,9 @@ def cmd_run(args) -> int:
         raise UsageError(f"--jobs must be 0 (in this process) or a number of workers, not {args.jobs}")
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    if args.rounds < 1 or (args.rounds > 1 and args.jobs == 0):
+        raise UsageError(f"--rounds must be at least 1, and more than 1 needs worker processes (--jobs 1 or "
+                         f"more), not --rounds {args.rounds} with --jobs {args.jobs}")
     from harness.environment import now
 
     if args.seed is not None and args.seed < 0:
@@ -307,6 +316,8 @@ def cmd_run(args) -> int:
     try:
         for result in _case_results(args, plan, options, dtypes, journal):
             _add_case(document, arrays, result)
+        if args.rounds > 1:
+            _timing_rounds(args, plan, options, dtypes, document)
     except KeyboardInterrupt:
         document["partial"] = True
         print(f"jacobian-harness: interrupted; writing the finished cases (`run --resume {out}` finishes "
@@ -377,7 +388,6 @@ def _case_results(args, plan, options, dtypes, journal):
     from harness.evaluate import evaluate
     from harness.runner import run_case, run_cases
     from harness.timing import calibrate
-    from harness.worker import WorkerSetup
 
     if args.jobs == 0:
         for number, (case_id, method_ids) in enumerate(plan.items(), 1):
@@ -385,13 +395,35 @@ def _case_results(args, plan, options, dtypes, journal):
             yield run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes,
                            evaluate=journal.wrap(evaluate), calibrate=calibrate)
         return
-    setup = WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
-                        threads=args.threads, timeout_s=args.timeout)
-    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setup, wrap=journal.wrap), 1):
+    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, _worker_setup(args),
+                                              wrap=journal.wrap), 1):
         print(f"[{number}/{len(plan)}] {result.case_id}", file=sys.stderr, flush=True)
         for record in result.records:
             _progress(record)
         yield result
+
+
+def _worker_setup(args):
+    from harness.worker import WorkerSetup
+
+    return WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
+                       threads=args.threads, timeout_s=args.timeout)
+
+
+def _timing_rounds(args, plan, options, dtypes, document: dict) -> None:
+    """Rounds 2..R of --rounds: every timed pair again in fresh workers; each record keeps its per-round
+    medians (wall and CPU) and pools the samples of all rounds."""
+    from harness.ab import add_round, first_round, finish_rounds
+    from harness.runner import time_again
+    from harness.timing import pool_rounds
+
+    rounds = first_round(document)
+    for number in range(2, args.rounds + 1):
+        again = time_again(plan, options, dtypes, args.jobs, _worker_setup(args))
+        for count, (case_id, records) in enumerate(again, 1):
+            print(f"[round {number}/{args.rounds}: {count}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
+            add_round(rounds, records)
+    finish_rounds(document, rounds, pool_rounds)
 
 
 def _sort_like(document: dict, case_ids: list[str]) -> None:
@@ -409,6 +441,7 @@ def _new_document(args, options, case_ids, method_ids) -> dict:
             "options": {"dtype": args.dtype, "quick": args.quick, "seed": options.seed, "threads": options.threads,
                         "jobs": getattr(args, "jobs", 0), "shard": getattr(args, "shard", None),
                         "size": options.size, "max_memory": options.max_memory,
+                        "rounds": getattr(args, "rounds", 1),
                         "timing": vars(options.timing), "cases": args.cases, "methods": args.methods,
                         "case_files": args.case_file, "selected_methods": method_ids},
             "cases": {}, "results": []}
@@ -636,21 +669,24 @@ def cmd_merge(args) -> int:
 
 
 def cmd_ab(args) -> int:
-    from harness.ab import run_case_ab
+    from harness.ab import add_round, first_round, finish_rounds, round_order
     from harness.adapters import METHODS, load_adapters
     from harness.evaluate import Options
-    from harness.runner import SelectionError, plan_pairs, select
-    from harness.timing import DEFAULT, QUICK
+    from harness.runner import SelectionError, plan_pairs, run_cases, select, time_again
+    from harness.timing import DEFAULT, QUICK, pool_rounds
     from harness.worker import Worker, WorkerSetup
 
-    if args.rounds < 2 or args.rounds % 2:
-        raise UsageError(f"--rounds must be an even number of at least 2, not {args.rounds}")
+    if args.rounds < 4 or args.rounds % 2:
+        raise UsageError(f"--rounds must be an even number of at least 4 (two fresh processes a side), "
+                         f"not {args.rounds}")
     for name in ("base_python", "new_python"):
         path = getattr(args, name)
         if not (Path(path).is_file() and os.access(path, os.X_OK)):
             raise UsageError(f"--{name.replace('_', '-')} {path}: not an executable file")
     if not args.timeout > 0:
         raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     _check_threads(args)
     case_ids = _load_cases(args)
     load_adapters()
@@ -665,31 +701,40 @@ def cmd_ab(args) -> int:
                       seed=args.seed, size=args.size, max_memory=_max_memory(args))
     out = _prepare_out(args.out)
     case_files = tuple(str(Path(p).resolve()) for p in args.case_file)
-    workers = tuple(Worker(WorkerSetup(builtin=not args.no_builtin, case_files=case_files, threads=args.threads,
-                                       timeout_s=args.timeout, python=python))
-                    for python in (args.base_python, args.new_python))
-    args.jobs, args.shard = 1, None
-    documents, arrays = [], [{}, {}]
-    try:
-        for worker, python in zip(workers, (args.base_python, args.new_python), strict=True):
+    setups = [WorkerSetup(builtin=not args.no_builtin, case_files=case_files, threads=args.threads,
+                          timeout_s=args.timeout, python=python) for python in (args.base_python, args.new_python)]
+    args.shard = None
+    documents, arrays, rounds = [], [{}, {}], [None, None]
+    for setup in setups:
+        with Worker(setup) as worker:
             environment = worker.environment()
-            if not environment:
-                raise UsageError(f"{python} cannot run harness.worker: is jacobian-harness installed there?")
-            document = _new_document(args, options, list(plan), sorted({m for ms in plan.values() for m in ms}))
-            document["environment"] = environment
-            document["options"]["ab_rounds"] = args.rounds
-            documents.append(document)
-        for number, (case_id, method_ids) in enumerate(plan.items(), 1):
-            print(f"[{number}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
-            for side, result in enumerate(run_case_ab(case_id, method_ids, options, dtypes, workers, args.rounds)):
-                _add_case(documents[side], arrays[side], result)
+        if not environment:
+            raise UsageError(f"{setup.python} cannot run harness.worker: is jacobian-harness installed there?")
+        document = _new_document(args, options, list(plan), sorted({m for ms in plan.values() for m in ms}))
+        document["environment"] = environment
+        document["options"].update(rounds=args.rounds // 2, ab_rounds=args.rounds)
+        documents.append(document)
+    try:
+        for number, side in enumerate(round_order(args.rounds), 1):
+            label = "AB"[side]
+            if rounds[side] is None:  # this side's first round: the whole run, verdicts and Jacobians
+                for count, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setups[side]), 1):
+                    print(f"[round {number}/{args.rounds} {label}: {count}/{len(plan)}] {result.case_id}",
+                          file=sys.stderr, flush=True)
+                    _add_case(documents[side], arrays[side], result)
+                rounds[side] = first_round(documents[side])
+                continue
+            for count, (case_id, records) in enumerate(time_again(plan, options, dtypes, args.jobs, setups[side]), 1):
+                print(f"[round {number}/{args.rounds} {label}: {count}/{len(plan)}] {case_id}",
+                      file=sys.stderr, flush=True)
+                add_round(rounds[side], records)
     except KeyboardInterrupt:
         for document in documents:
             document["partial"] = True
-    finally:
-        for worker in workers:
-            worker.close()
     for side, name in enumerate(("base", "new")):
+        _sort_like(documents[side], list(plan))
+        if rounds[side]:
+            finish_rounds(documents[side], rounds[side], pool_rounds)
         _prepare_out(str(out / name))
         _write_run(out / name, documents[side], arrays[side])
     return main(["compare", str(out / "base"), str(out / "new"), "--out", str(out / "compare"),

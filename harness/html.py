@@ -172,12 +172,15 @@ def write_compare_html(document: dict, directory: Path) -> Path:
                       "ratio": _number(speed.get("ratio")),
                       "interval": f"[{speed['low']:.3g}, {speed['high']:.3g}]" if speed else "",
                       "speed": "control" if p.get("control") else speed.get("verdict", "")})
+    cases = [{**c, "ratio": _number(c.get("ratio")),
+              "interval": f"[{c['low']:.3g}, {c['high']:.3g}]" if c.get("low") is not None else ""}
+             for c in document.get("cases", [])]
     speed_png = _speed_plot(document["pairs"])
     text = _template("compare.html.j2").render(
         style=_STYLE, sort_script=_SORT, summary=document["summary"], base=document["base"], new=document["new"],
         library=library, base_version=document["base"]["environment"].get("versions", {}).get(library),
         new_version=document["new"]["environment"].get("versions", {}).get(library),
-        warnings=document["environment_warnings"], pairs=pairs, speed_png=_b64(speed_png))
+        warnings=document["environment_warnings"], pairs=pairs, cases=cases, speed_png=_b64(speed_png))
     _save(directory, "speed.png", speed_png)
     atomic_write(directory / "compare.html", lambda handle: handle.write(text.encode()))
     return directory / "compare.html"

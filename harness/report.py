@@ -226,6 +226,8 @@ def _mode_rule_section(document: dict) -> list[str]:
 def _speed_cell(speed: dict | None) -> str:
     if not speed:
         return ""
+    if speed.get("low") is None:
+        return f"{speed['ratio']:.3g}"
     return f"{speed['ratio']:.3g} [{speed['low']:.3g}, {speed['high']:.3g}]"
 
 
@@ -247,16 +249,10 @@ def render_comparison(document: dict) -> str:
              f"- speed: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} same, "
              f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE "
              + (f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a")
-             + f" ({summary.get('control_pairs', 0)} pairs of other frameworks served as controls)",
-             "",
-             f"Speed: a change is called when NEW/BASE passes {settings['min_effect']:.0%} and a one-sided "
-             f"Mann-Whitney U test at alpha {settings['alpha']:g} on the raw samples; intervals are 95% "
-             f"bootstrap intervals of the ratio of medians, widened by the run-to-run noise of the suite "
-             f"({settings.get('noise_z', 3):g} robust standard deviations of log NEW/BASE per decade of time). "
-             f"NEW samples are first divided by how much slower the machine was during their case: the median "
-             f"NEW/BASE of the case's control pairs (the other frameworks' methods, unchanged by the upgrade), "
-             f"or without controls the ratio of a fixed NumPy calibration workload timed before the case "
-             f"(whole runs: {_seconds(base['calibration_s'])} vs {_seconds(new['calibration_s'])}).", ""]
+             + f" (not counting {summary.get('control_pairs', 0)} pairs of other frameworks)",
+             f"- speed by case: {summary.get('slower_cases', 0)} cases slower, {summary.get('faster_cases', 0)} "
+             f"faster (all of a case's {library} pairs together)",
+             "", _speed_method(settings, base, new), ""]
     for side in (base, new):
         if side.get("partial"):
             lines += [f"**{side['label']} did not finish: only its finished pairs are compared.**", ""]
@@ -270,6 +266,10 @@ def render_comparison(document: dict) -> str:
         ("Fixes", [p for p in pairs if p["correctness"] == "fix"], _status_row),
         ("Other verdict changes", [p for p in pairs if p["correctness"] == "changed"], _status_row),
         ("Numerics drift", [p for p in pairs if p["drift"]], _drift_row),
+        ("Slower cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "slower"),
+                                key=lambda c: -c["ratio"]), _case_row),
+        ("Faster cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "faster"),
+                                key=lambda c: c["ratio"]), _case_row),
         ("Slower", sorted((p for p in pairs if _speed_verdict(p) == "slower"),
                           key=lambda p: -p["speed"]["ratio"]), _speed_row),
         ("Faster", sorted((p for p in pairs if _speed_verdict(p) == "faster"),
@@ -277,7 +277,8 @@ def render_comparison(document: dict) -> str:
     ]
     headers = {_status_row: ["case", "method", "dtype", "BASE", "NEW", "NEW message"],
                _drift_row: ["case", "method", "dtype", "max abs change", "max rel change", "worst element"],
-               _speed_row: ["case", "method", "dtype", "NEW/BASE [95% interval]", "p"]}
+               _speed_row: ["case", "method", "dtype", "NEW/BASE [95% interval]", "p"],
+               _case_row: ["case", f"{library} pairs", "NEW/BASE [95% interval]", "p"]}
     for title, rows, row in sections:
         lines += [f"## {title} ({len(rows)})", ""]
         lines += markdown_table(headers[row], [row(p) for p in rows]) if rows else ["None.", ""]
@@ -302,6 +303,27 @@ def render_comparison(document: dict) -> str:
     return "\n".join(lines)
 
 
+def _speed_method(settings: dict, base: dict, new: dict) -> str:
+    clock = {"cpu": "process CPU time (time spent descheduled by other jobs on the machine does not count)",
+             "wall": "wall-clock time"}[settings.get("clock", "wall")]
+    return (f"Speed is compared on {clock}. A change is called when NEW/BASE passes "
+            f"{settings['min_effect']:.0%} and a one-sided test at alpha {settings['alpha']:g}. Pairs timed in "
+            f"rounds of fresh processes (`run --rounds`) are tested on their per-round medians (Welch's t on "
+            f"the logs), with p-values Holm-adjusted for the number of pairs (and, apart, of cases), so that "
+            f"unchanged code is called changed with probability below alpha in the whole comparison. Pairs "
+            f"of single runs are tested on their raw samples (Mann-Whitney U) with 95% bootstrap intervals "
+            f"widened by the suite's run-to-run spread ({settings.get('noise_z', 3):g} robust sd per decade of "
+            f"time); on a shared machine such verdicts are indicative only. Wall-clock samples are divided by "
+            f"the ratio of a NumPy calibration workload timed before each case (whole runs: "
+            f"{_seconds(base['calibration_s'])} vs {_seconds(new['calibration_s'])}).")
+
+
+def _case_row(c: dict) -> list[str]:
+    p_value = c.get("p_slower_adjusted", c.get("p_slower")) if c["ratio"] >= 1 else \
+        c.get("p_faster_adjusted", c.get("p_faster"))
+    return [f"`{c['case']}`", str(c["pairs"]), _speed_cell(c), "" if p_value is None else f"{p_value:.2g}"]
+
+
 def _speed_verdict(pair: dict) -> str | None:
     return None if pair.get("control") or not pair["speed"] else pair["speed"]["verdict"]
 
@@ -324,12 +346,13 @@ def _drift_row(p: dict) -> list[str]:
 
 def _speed_row(p: dict) -> list[str]:
     s = p["speed"]
-    p_value = s["p_slower"] if s["ratio"] >= 1 else s["p_faster"]
+    p_value = (s.get("p_slower_adjusted", s["p_slower"]) if s["ratio"] >= 1
+               else s.get("p_faster_adjusted", s["p_faster"]))
     return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], _speed_cell(s), f"{p_value:.2g}"]
 
 
 # -- CI outputs ---------------------------------------------------------------------------------------------
-JUNIT_SKIPPED = frozenset({"unsupported", "unavailable"})
+JUNIT_SKIPPED = frozenset({"unsupported", "unavailable", "skipped"})
 
 
 def render_junit(document: dict) -> bytes:

@@ -123,11 +123,34 @@ def run_cases(plan: dict[str, list[str]], options: Options, dtypes: list[str], j
     """Run each case's planned methods on `jobs` worker subprocesses (one case at a time each) and yield
     each CaseResult as it finishes. `setup` is a harness.worker.WorkerSetup; `wrap` wraps each worker's
     evaluate (the run's journal does). On exit (also by Ctrl-C) the workers are killed."""
+    def job(case_id, worker):
+        return run_case(case_id, plan[case_id], options, progress, dtypes, evaluate=wrap(worker.evaluate),
+                        calibrate=worker.calibrate)
+
+    return _pooled(list(plan), jobs, setup, job)
+
+
+def time_again(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int,
+               setup) -> Iterator[tuple[str, list[dict]]]:
+    """Another timing round of the planned pairs in fresh worker processes: (case id, records) per case,
+    with no reference, verdict or f timing. A pair's speed differs from one process to another (memory
+    layout, which code a compiler picked), so that rounds in fresh processes show how much."""
+    def job(case_id, worker):
+        return case_id, [worker.evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=False)).record
+                         for dtype in dtypes for method_id in plan[case_id]
+                         if METHODS[method_id].order == CASES[case_id].order]
+
+    return _pooled(list(plan), jobs, setup, job)
+
+
+def _pooled(items: list, jobs: int, setup, job: Callable) -> Iterator:
+    """job(item, worker) for every item on `jobs` fresh workers, one item at a time each; results as they
+    finish. An exception in a job is raised here; on exit the workers are killed."""
     from harness.worker import Worker
 
     todo: queue.Queue = queue.Queue()
-    for case_id in plan:
-        todo.put(case_id)
+    for item in items:
+        todo.put(item)
     done: queue.Queue = queue.Queue()
     workers = [Worker(setup) for _ in range(max(1, jobs))]
     stop = threading.Event()
@@ -135,12 +158,11 @@ def run_cases(plan: dict[str, list[str]], options: Options, dtypes: list[str], j
     def serve(worker) -> None:
         while not stop.is_set():
             try:
-                case_id = todo.get_nowait()
+                item = todo.get_nowait()
             except queue.Empty:
                 return
             try:
-                done.put(run_case(case_id, plan[case_id], options, progress, dtypes, evaluate=wrap(worker.evaluate),
-                                  calibrate=worker.calibrate))
+                done.put(job(item, worker))
             except BaseException as exc:  # handed to the caller's thread, which re-raises it
                 done.put(exc)
                 return
@@ -149,11 +171,11 @@ def run_cases(plan: dict[str, list[str]], options: Options, dtypes: list[str], j
     for thread in threads:
         thread.start()
     try:
-        for _ in plan:
-            item = done.get()
-            if isinstance(item, BaseException):
-                raise item
-            yield item
+        for _ in items:
+            result = done.get()
+            if isinstance(result, BaseException):
+                raise result
+            yield result
     finally:
         stop.set()
         for worker in workers:

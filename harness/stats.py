@@ -49,16 +49,61 @@ def speed_change(base, new, *, scale: float = 1.0, min_effect: float = MIN_EFFEC
     low, high = (float(q) for q in np.percentile(ratios, [2.5, 97.5]))
     p_slower = float(mannwhitneyu(b, a, alternative="greater").pvalue)
     p_faster = float(mannwhitneyu(b, a, alternative="less").pvalue)
+    return SpeedChange(ratio, low, high, p_slower, p_faster,
+                       _verdict(ratio, low, high, p_slower, p_faster, min_effect, alpha))
+
+
+def rounds_change(base_medians, new_medians, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> SpeedChange:
+    """Compare per-round medians, each round from a fresh process: the process, not the sample, is the unit.
+    Welch's t-test on the logs (ratios are multiplicative; the two sides' spreads may differ), one-sided
+    for each direction; the ratio is that of the geometric means, with a 95% Welch interval."""
+    from scipy import stats
+
+    a, b = np.log(np.asarray(base_medians, float)), np.log(np.asarray(new_medians, float))
+    if a.size < 2 or b.size < 2:
+        raise ValueError("rounds_change needs at least two rounds on each side")
+    difference = float(b.mean() - a.mean())
+    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
+    se = float(np.sqrt(va + vb))
+    if se == 0.0:  # identical rounds on both sides: the difference is exact, or there is none
+        low = high = difference
+        p_slower, p_faster = (0.0, 1.0) if difference > 0 else (1.0, 0.0) if difference < 0 else (1.0, 1.0)
+    else:
+        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
+        t = difference / se
+        p_slower, p_faster = float(stats.t.sf(t, df)), float(stats.t.cdf(t, df))
+        half = float(stats.t.ppf(0.975, df)) * se
+        low, high = difference - half, difference + half
+    ratio, low, high = float(np.exp(difference)), float(np.exp(low)), float(np.exp(high))
+    return SpeedChange(ratio, low, high, p_slower, p_faster, _verdict(ratio, low, high, p_slower, p_faster,
+                                                                        min_effect, alpha))
+
+
+def holm(pvalues) -> list[float]:
+    """Holm's step-down adjustment: reject where the adjusted p < alpha and the chance of any false call
+    among all these tests stays below alpha, whatever their dependence."""
+    p = np.asarray(pvalues, dtype=np.float64)
+    order = np.argsort(p)
+    steps = (p.size - np.arange(p.size)) * p[order]
+    adjusted = np.empty_like(p)
+    adjusted[order] = np.minimum(1.0, np.maximum.accumulate(steps))
+    return adjusted.tolist()
+
+
+def verdict_of(change: dict, min_effect: float, alpha: float) -> str:
+    return _verdict(change["ratio"], change["low"], change["high"], change["p_slower"], change["p_faster"],
+                    min_effect, alpha)
+
+
+def _verdict(ratio, low, high, p_slower, p_faster, min_effect, alpha) -> str:
     bound = 1.0 + min_effect
     if ratio >= bound and p_slower < alpha and low > 1.0:
-        verdict = "slower"
-    elif ratio <= 1.0 / bound and p_faster < alpha and high < 1.0:
-        verdict = "faster"
-    elif 1.0 / bound < low and high < bound:
-        verdict = "same"
-    else:
-        verdict = "inconclusive"
-    return SpeedChange(ratio, low, high, p_slower, p_faster, verdict)
+        return "slower"
+    if ratio <= 1.0 / bound and p_faster < alpha and high < 1.0:
+        return "faster"
+    if 1.0 / bound < low and high < bound:
+        return "same"
+    return "inconclusive"
 
 
 def geometric_mean(values) -> float | None:

@@ -87,6 +87,21 @@ def measure(prepare: Callable[[], Callable[[], Any]], sync: Callable[[Any], None
     return result, timing
 
 
+def pool_rounds(rounds: list[dict]) -> dict:
+    """One timing record from the records of several rounds (each from a fresh process): the first
+    round's fields, the samples of all rounds, and each round's median on both clocks."""
+    first = dict(rounds[0])
+    samples = [s for r in rounds for s in r["samples_s"]]
+    cpu = [s for r in rounds for s in r.get("cpu_samples_s") or []]
+    q1, q3 = np.percentile(samples, [25, 75])
+    first.update(samples_s=samples, cpu_samples_s=cpu if len(cpu) == len(samples) else [],
+                 median_s=float(np.median(samples)), iqr_s=float(q3 - q1), repeats=len(samples),
+                 round_medians_s=[float(np.median(r["samples_s"])) for r in rounds],
+                 round_cpu_medians_s=[float(np.median(r["cpu_samples_s"])) for r in rounds
+                                      if r.get("cpu_samples_s")])
+    return first
+
+
 CALIBRATION = TimingPolicy(budget_s=0.02, min_repeats=5, warmup=1)
 
 

@@ -107,3 +107,46 @@ def test_speed_change_needs_both_effect_and_significance():
     assert speed_change(base, base * 1.05).verdict == "same"           # significant, below the 10% effect
     assert speed_change(base, base * 1.5).verdict == "slower"
     assert speed_change(base[:3], base[:3] * 1.5).verdict == "inconclusive"  # 3 samples: no p below 0.05
+
+
+def rounds_run(seed: int, rounds: int = 3, cases: int = 30, slow_case: str | None = None, factor: float = 1.25,
+               process_sd: float = 0.1) -> tuple[dict, dict]:
+    """A `run --rounds` result: each round a fresh process, each pair off its truth by process_sd in each
+    (the spread measured here between processes), a whole case slower by `factor` if planted."""
+    document, arrays = synthetic_run(seed, cases=cases)
+    rng = np.random.default_rng(seed + 1000)
+    truth = np.random.default_rng(0)
+    for record in document["results"]:
+        true_s = 10 ** truth.uniform(-5, -3) * (factor if record["case"] == slow_case and record["backend"] == "torch"
+                                                else 1.0)
+        medians = list(true_s * np.exp(rng.normal(0, process_sd, rounds)))
+        record["time"]["round_medians_s"] = medians
+    return document, arrays
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4, 5])
+def test_rounds_of_the_same_code_flag_no_pair_and_no_case(seed):
+    result = compare(rounds_run(1), rounds_run(seed))
+    pairs = [p for p in result["pairs"] if not p["control"]]
+    assert {p["speed"]["test"] for p in pairs} == {"rounds"}
+    assert result["summary"]["slower"] == result["summary"]["faster"] == 0
+    assert result["summary"]["slower_cases"] == result["summary"]["faster_cases"] == 0
+    assert not result["summary"]["failed"]
+
+
+def test_a_case_slowed_by_25_percent_is_found_at_the_case_level_and_nothing_else():
+    result = compare(rounds_run(1, rounds=5, process_sd=0.05), rounds_run(2, rounds=5, process_sd=0.05,
+                                                                          slow_case="case7"))
+    flagged = [(c["case"], c["verdict"]) for c in result["cases"] if c["verdict"] in ("slower", "faster")]
+    assert flagged == [("case7", "slower")]
+    assert result["summary"]["failed"]
+    case7 = next(c for c in result["cases"] if c["case"] == "case7")
+    assert 1.15 < case7["ratio"] < 1.35 and case7["low"] > 1.0 and case7["p_slower_adjusted"] < 0.01
+
+
+def test_a_pair_whose_speed_depends_on_the_process_is_inconclusive_not_slower():
+    base, new = rounds_run(1), rounds_run(2)
+    for document, medians in ((base, [26e-6, 50e-6, 27e-6]), (new, [51e-6, 49e-6, 50e-6])):
+        document[0]["results"][0]["time"]["round_medians_s"] = medians
+    first = compare(base, new)["pairs"][0]
+    assert first["speed"]["verdict"] == "inconclusive" and first["speed"]["test"] == "rounds"

@@ -258,3 +258,14 @@ def test_every_mistake_in_a_users_case_file_gets_a_verdict_naming_case_and_cause
     nondiff = {r["method"]: (r["status"], r["message"]) for r in by_case["bad.not-differentiable"]}
     assert nondiff["jax.jacfwd"][0] == "error" and "nextafter" in nondiff["jax.jacfwd"][1]
     assert nondiff["autograd.jacobian"][0] == "unsupported" and "nextafter" in nondiff["autograd.jacobian"][1]
+
+
+def test_rounds_time_every_pair_again_in_fresh_processes(registry, tmp_path, capsys):
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), *FAST, "--rounds", "2", "--jobs", "1") == 0
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    timed = [r for r in document["results"] if r.get("time")]
+    assert timed and all(len(r["time"]["round_medians_s"]) == len(r["time"]["round_cpu_medians_s"]) == 2
+                         for r in timed)
+    assert document["options"]["rounds"] == 2
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), "--rounds", "2", "--jobs", "0") == 2
+    assert "more than 1 needs worker processes" in capsys.readouterr().err

@@ -158,9 +158,9 @@ def test_resume_refuses_new_selection_options(registry, tmp_path, capsys, args, 
 def test_resume_refuses_a_directory_without_journal_or_with_other_versions(registry, tmp_path, capsys):
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "nothing to resume" in capsys.readouterr().err
-    Journal.start(tmp_path, {"options": {n: None for n in
-                                         ("cases", "methods", "dtype", "quick", "seed", "threads", "size",
-                                          "shard", "case_file", "no_builtin")} | {"threads": 1},
+    from harness.cli import RUN_SELECTION
+
+    Journal.start(tmp_path, {"options": dict.fromkeys(RUN_SELECTION) | {"threads": 1},
                              "versions": {"numpy": "0.0.1"}})
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "other versions now (numpy 0.0.1 in the journal" in capsys.readouterr().err
