@@ -461,6 +461,7 @@ def _add_case(document: dict, arrays: dict, result) -> None:
     summary["n_in"] = sum(math.prod(summary["input_shapes"][i]) for i in summary["wrt"]) if full else None
     summary["n_out"] = math.prod(result.out_shape) if full else None
     summary["calibration_s"] = result.calibration_s
+    summary["seed"] = case.seed if document["options"].get("seed") is None else document["options"]["seed"]
     document["cases"][case.id] = summary
     for record in result.records:
         blocks = result.jacobians.get((record["method"], record["dtype"]))

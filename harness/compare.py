@@ -3,7 +3,8 @@
 Reference: the case's analytic Jacobian when it has one. Otherwise the float64 results are grouped into
 clusters that agree within tolerance, and each cluster scores one vote per *backend* (framework) in it,
 not per method: torch's eleven methods can share one wrong formula, and must not outvote JAX and
-autograd. Finite differences break a tie between clusters; methods declared to diverge do not vote.
+autograd. Finite differences break a tie between clusters, and overrule a single framework that is the
+only one to vote (a user's torch function); methods declared to diverge do not vote.
 
 Tolerances (elementwise, |got - expected| <= atol + rtol * |expected|), anchored in published defaults:
 
@@ -151,6 +152,11 @@ def choose_reference(case: Case, evaluations: Sequence[Evaluation]) -> Reference
         return Reference(None, f"none: equally supported results disagree: {described}", value=value)
     best = ranked[0]
     backends = sorted({e.record["backend"] for e in best})
+    if len(backends) == 1 and fd and not scores[id(best)][1]:
+        # One framework alone, contradicted by finite differences: its methods may share one wrong
+        # formula (a custom backward), so the independent witness wins, at its own tolerance.
+        return Reference(fd[0].jacobian, f"finite differences ({fd[0].record['method']}): the only framework, "
+                         f"{backends[0]}, disagrees with them", "fd", value, [fd[0].record["method"]])
     support = " + finite differences" if scores[id(best)][1] else ""
     return Reference(best[0].jacobian, f"consensus of {', '.join(backends)}{support}", value=value,
                      members=[e.record["method"] for e in best])

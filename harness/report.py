@@ -313,7 +313,8 @@ def _speed_method(settings: dict, base: dict, new: dict) -> str:
             f"unchanged code is called changed with probability below alpha in the whole comparison. Pairs "
             f"of single runs are tested on their raw samples (Mann-Whitney U) with 95% bootstrap intervals "
             f"widened by the suite's run-to-run spread ({settings.get('noise_z', 3):g} robust sd per decade of "
-            f"time); on a shared machine such verdicts are indicative only. Wall-clock samples are divided by "
+            f"time); they cannot see how a pair's speed varies between processes, so they are indicative "
+            f"and never fail the comparison. Wall-clock samples are divided by "
             f"the ratio of a NumPy calibration workload timed before each case (whole runs: "
             f"{_seconds(base['calibration_s'])} vs {_seconds(new['calibration_s'])}).")
 

@@ -256,3 +256,19 @@ def test_random_elementwise_compositions_agree_in_every_framework(names, point):
     status = {r["method"]: r["status"] for r in result.records}
     assert status == dict.fromkeys(CROSS_BACKEND, "agree"), [
         (r["method"], r["message"]) for r in result.records if r["status"] != "agree"]
+
+
+def test_every_backend_sees_bit_identical_inputs_from_the_same_seed(cases):
+    from harness.adapters.base import BACKENDS
+
+    inputs = {}
+    for method_id in ("torch.func.jacrev", "jax.jacrev", "autograd.jacobian", "fd.central"):
+        evaluation = evaluate("t.two-inputs", method_id, FAST)
+        backend = BACKENDS[evaluation.record["backend"]]
+        lib = backend.load()
+        # What the backend computes on: the inputs converted to its arrays, read back bit for bit.
+        inputs[method_id] = [np.asarray(backend.to_numpy(lib, backend.asarray(lib, a, "float64"))).tobytes()
+                             for a in evaluation.inputs]
+    assert len({tuple(v) for v in inputs.values()}) == 1
+    again = evaluate("t.two-inputs", "jax.jacrev", FAST).inputs
+    assert [a.tobytes() for a in again] == [a.tobytes() for a in evaluate("t.two-inputs", "fd.central", FAST).inputs]

@@ -62,7 +62,8 @@ def test_a_planted_25_percent_slowdown_is_the_only_one_flagged():
     slower = [(p["case"], p["method"]) for p in result["pairs"]
               if p["speed"]["verdict"] == "slower" and not p["control"]]
     assert slower == [planted]
-    assert result["summary"]["failed"]
+    # A single run's speed verdict is indicative: without rounds it does not fail the comparison.
+    assert not result["summary"]["failed"] and result["summary"]["slower_backed"] == 0
 
 
 def test_a_speedup_is_listed_as_an_improvement_and_does_not_fail():

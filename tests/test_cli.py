@@ -23,6 +23,7 @@ def test_good_case_file_passes_and_writes_results(registry, tmp_path, capsys):
     assert {r["case"] for r in document["results"]} == {"user.cube", "user.softplus"}
     assert {r["status"] for r in document["results"]} == {"agree"}
     assert document["environment"]["versions"]["numpy"]
+    assert document["cases"]["user.cube"]["seed"] == 0  # the case's own seed, recorded
     assert (out / "jacobians.npz").stat().st_size > 0
     report = (out / "report.md").read_text()
     assert report.startswith("# Jacobian harness report: PASS")

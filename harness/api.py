@@ -1,0 +1,140 @@
+"""Check a user's own function in every Jacobian method, from Python: `harness.check(fn, *inputs)`.
+
+`fn` is one of three kinds:
+- "xp": `fn(xp, *inputs)` written against an array namespace, like the library's cases: it runs in every
+  backend (torch, JAX, HIPS autograd, NumPy for finite differences);
+- "torch" or "jax": `fn(*inputs)` on that framework's arrays: it runs in that framework's methods, and
+  finite differences call it through conversions to and from NumPy, as an independent reference.
+The kind is "xp" when fn's first parameter is named `xp`, else the kind given, else "torch".
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from harness import casedef
+from harness.adapters.base import BACKENDS, METHODS, load_adapters
+from harness.casedef import Case
+from harness.compare import FAILING
+from harness.evaluate import Options
+from harness.timing import QUICK, TimingPolicy
+
+_counter = itertools.count()
+
+
+@dataclass
+class CheckResult:
+    """Every method's record on one function; prints as a table, converts to a results document."""
+
+    case_id: str
+    records: list[dict]
+    reference: str
+    jacobians: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
+
+    @property
+    def failures(self) -> list[dict]:
+        return [r for r in self.records if r["status"] in FAILING]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures and any(r["status"] == "agree" for r in self.records)
+
+    @property
+    def fastest(self) -> dict | None:
+        agreeing = [r for r in self.records if r["status"] == "agree" and (r.get("time") or {}).get("median_s")]
+        return min(agreeing, key=lambda r: r["time"]["median_s"]) if agreeing else None
+
+    def __str__(self) -> str:
+        from harness.report import format_seconds
+
+        width = max(len(r["method"]) for r in self.records) if self.records else 6
+        lines = [f"{self.case_id}: reference {self.reference}",
+                 f"{'method':{width}}  {'verdict':19} {'max rel err':>11} {'median':>10}  message"]
+        for r in self.records:
+            error = r.get("max_rel_err")
+            lines.append(f"{r['method']:{width}}  {r['status']:19} "
+                         f"{'' if error is None else f'{error:.2g}':>11} "
+                         f"{format_seconds((r.get('time') or {}).get('median_s')):>10}  {r.get('message', '')[:80]}")
+        return "\n".join(lines)
+
+    def to_results(self) -> dict:
+        """A results document (harness.results schema), e.g. for `results.write_json`."""
+        from harness.environment import collect
+        from harness.results import KIND, SCHEMA_VERSION
+
+        return {"schema_version": SCHEMA_VERSION, "kind": KIND, "environment": collect(1),
+                "options": {"source": "harness.check"},
+                "cases": {self.case_id: {"description": "harness.check", "source": "harness.check"}},
+                "results": [dict(r) for r in self.records]}
+
+
+def check(fn, *inputs, kind: str | None = None, backends=None, methods=None, dtype: str = "float64",
+          timing: TimingPolicy = QUICK, wrt=None, tolerances=None, name: str | None = None) -> CheckResult:
+    """Every available Jacobian method (of `backends`, or matching the shell-style `methods` patterns) on
+    fn at `inputs` (NumPy arrays or anything np.asarray takes), judged against one reference the way
+    the library's cases are: an agreeing majority of frameworks, finite differences breaking ties."""
+    from harness.runner import run_case, select
+
+    load_adapters()
+    kind = _kind(fn, kind)
+    arrays = tuple(np.asarray(a) for a in inputs)
+    case = Case(id=f"check.{name or getattr(fn, '__name__', 'fn')}.{next(_counter)}", fn=_xp_function(fn, kind),
+                inputs=arrays, wrt=None if wrt is None else tuple(wrt), tolerances=dict(tolerances or {}),
+                source="harness.check", impls=_impls(fn, kind))
+    usable = {"fd", *(BACKENDS if kind == "xp" else (kind,))}
+    wanted = set(backends) if backends is not None else usable
+    unknown = wanted - set(BACKENDS)
+    if unknown:
+        raise ValueError(f"unknown backend {sorted(unknown)[0]!r}; known: {', '.join(sorted(BACKENDS))}")
+    # Patterns are checked against every method (a typo is an error), then kept to those that can run fn.
+    chosen = set(select(METHODS, list(methods) if methods else None, "methods"))
+    method_ids = [m for m, spec in METHODS.items()
+                  if m in chosen and spec.backend in wanted & usable and spec.order == 1]
+    casedef.CASES[case.id] = case
+    try:
+        result = run_case(case.id, method_ids, Options(dtype=dtype, timing=timing))
+    finally:
+        del casedef.CASES[case.id]
+    reference = next((r["reference"] for r in result.records if r.get("reference")), "none")
+    return CheckResult(case.id, result.records, reference,
+                       {method: blocks for (method, _), blocks in result.jacobians.items()})
+
+
+def _kind(fn, kind: str | None) -> str:
+    if kind is not None:
+        if kind != "xp" and kind not in BACKENDS:
+            raise ValueError(f"kind must be 'xp' or a backend ({', '.join(sorted(BACKENDS))}), not {kind!r}")
+        return kind
+    try:
+        first = next(iter(inspect.signature(fn).parameters), None)
+    except (TypeError, ValueError):  # builtins without a signature
+        first = None
+    return "xp" if first == "xp" else "torch"
+
+
+def _xp_function(fn, kind: str):
+    if kind == "xp":
+        return fn
+
+    def only_in_its_framework(xp, *args):
+        raise TypeError(f"this function takes {kind} arrays; it runs only in {kind} methods and finite differences")
+
+    return only_in_its_framework
+
+
+def _impls(fn, kind: str) -> dict:
+    """A framework function runs as itself in its backend, and through conversions for finite differences."""
+    if kind == "xp":
+        return {}
+    backend = BACKENDS[kind]
+
+    def through_numpy(*arrays):
+        lib = backend.load()
+        dtype = next((str(a.dtype) for a in arrays if a.dtype.kind == "f"), "float64")
+        return np.asarray(backend.to_numpy(lib, fn(*[backend.asarray(lib, a, dtype) for a in arrays])))
+
+    return {kind: fn, "fd": through_numpy}

@@ -1,0 +1,86 @@
+"""harness.check and harness.testing.assert_jacobians_agree on users' own functions."""
+
+import json
+
+import numpy as np
+import pytest
+
+import harness
+from harness.results import load_results, write_json
+from harness.testing import assert_jacobians_agree
+
+X = np.linspace(-1.0, 1.0, 4)
+FEW = ["fd.central", "torch.func.*", "torch.grad-loop", "jax.jacrev", "autograd.jacobian"]
+
+
+def test_an_xp_function_runs_in_every_framework_and_agrees():
+    result = harness.check(lambda xp, x: xp.sin(x) * xp.sum(x), X, methods=FEW)
+    assert result.ok and {r["backend"] for r in result.records} == {"fd", "torch", "jax", "autograd"}
+    assert result.fastest["status"] == "agree"
+    text = str(result)
+    assert "torch.func.jacrev" in text and "agree" in text and result.reference in text
+
+
+def test_a_torch_function_is_checked_in_torch_against_finite_differences(tmp_path):
+    import torch
+
+    result = harness.check(lambda x: torch.tanh(x) @ torch.ones(4, 2, dtype=x.dtype), X, methods=FEW)
+    assert result.ok and {r["backend"] for r in result.records} == {"fd", "torch"}
+    write_json(tmp_path / "results.json", result.to_results())
+    assert [r["method"] for r in load_results(tmp_path)["results"]] == [r["method"] for r in result.records]
+
+
+def test_a_jax_function_by_kind():
+    import jax.numpy as jnp
+
+    result = harness.check(lambda x: jnp.exp(x) * x, X, kind="jax", methods=["jax.*", "fd.central"])
+    assert result.ok and {r["backend"] for r in result.records} == {"fd", "jax"}
+
+
+def _wrong_backward():
+    import torch
+
+    class Square(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return 3 * x * grad  # should be 2 * x
+
+    return Square.apply
+
+
+def test_assert_jacobians_agree_names_the_methods_the_element_and_both_values():
+    square = _wrong_backward()
+    with pytest.raises(AssertionError) as raised:
+        assert_jacobians_agree(lambda x: square(x), np.array([1.0, 2.0]), methods=["fd.central", "torch.func.jacrev",
+                                                                                 "torch.grad-loop"])
+    message = str(raised.value)
+    # torch is the only framework here: finite differences, the independent witness, are the reference.
+    assert "reference: finite differences (fd.central)" in message
+    assert "torch.grad-loop: disagree at (0, 1, 1): got 6.0, reference 3.99999" in message
+    assert "fd.central" not in message.split("\n", 1)[1]
+
+
+def test_assert_jacobians_agree_is_silent_when_all_agree():
+    assert_jacobians_agree(lambda xp, x: x**3, X, methods=FEW)
+
+
+def test_bad_arguments_say_what_is_wrong():
+    with pytest.raises(ValueError, match="unknown backend 'tensorflow'"):
+        harness.check(lambda xp, x: x, X, backends=["tensorflow"])
+    with pytest.raises(ValueError, match="kind must be 'xp' or a backend"):
+        harness.check(lambda x: x, X, kind="numpy-ish")
+
+
+def test_check_leaves_no_case_behind():
+    from harness.casedef import CASES
+
+    before = set(CASES)
+    harness.check(lambda xp, x: x * 2, X, methods=["fd.central"])
+    assert set(CASES) == before
+    assert json.dumps(harness.check(lambda xp, x: x * 2, X, methods=["fd.central"]).to_results())
