@@ -140,6 +140,12 @@ for _relu_case in (relu, relu_at_zero):
 
         return jax.nn.relu(x)
 
+    @_relu_case.impl("tensorflow")
+    def _relu_tensorflow(x):
+        import tensorflow as tf
+
+        return tf.nn.relu(x)
+
 
 def _clamp_inputs(rng):
     x = rng.uniform(-2.0, 2.0, 6)
@@ -174,17 +180,31 @@ def _max_split(greater):
     return jacobian
 
 
+def _tie_to_first(greater):
+    def jacobian(x, y):
+        dx = np.where(greater(x, y) | (x == y), 1.0, 0.0)
+        return diag_jacobian(dx), diag_jacobian(1.0 - dx)
+    return jacobian
+
+
+_TF_TIES = "a tie of {op}(x, y): tensorflow gives the whole gradient to x, the other frameworks split it evenly"
+
+
 @case(id="op.maximum", tags={"op", "elementwise", "kink"}, inputs=_binary_ties, row_independent=True,
-      analytic=_max_split(np.greater))
+      analytic=_max_split(np.greater),
+      divergences=diverging(["tensorflow.*"], reason=_TF_TIES.format(op="maximum"),
+                            expected=_tie_to_first(np.greater)))
 def maximum(xp, x, y):
-    """maximum(x, y) with two ties: every framework splits the gradient of a tie evenly."""
+    """maximum(x, y) with two ties: torch, jax and autograd split the gradient of a tie evenly."""
     return xp.maximum(x, y)
 
 
 @case(id="op.minimum", tags={"op", "elementwise", "kink"}, inputs=_binary_ties, row_independent=True,
-      analytic=_max_split(np.less))
+      analytic=_max_split(np.less),
+      divergences=diverging(["tensorflow.*"], reason=_TF_TIES.format(op="minimum"),
+                            expected=_tie_to_first(np.less)))
 def minimum(xp, x, y):
-    """minimum(x, y) with two ties: every framework splits the gradient of a tie evenly."""
+    """minimum(x, y) with two ties: torch, jax and autograd split the gradient of a tie evenly."""
     return xp.minimum(x, y)
 
 
@@ -351,6 +371,13 @@ def _erf_autograd(x):
     return autograd.scipy.special.erf(x)
 
 
+@erf.impl("tensorflow")
+def _erf_tensorflow(x):
+    import tensorflow as tf
+
+    return tf.math.erf(x)
+
+
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
@@ -492,6 +519,9 @@ _STD = ("std of a constant row: jax and autograd compute (x - mean) / (n std) = 
           + diverging(["jax.jacfwd", "jax.jit[jacfwd]"], reason=_STD + " (forward mode: NaN in the row's output)",
                       expected=_rows_nan(_std_constant_jacobian, _constant_rows, "forward"))
           + diverging(["jax.jit[jacrev]"], reason=_STD + " (jit: NaN in the row's own block only)",
+                      expected=_rows_nan(_std_constant_jacobian, _constant_rows, "own"))
+          + diverging(["tensorflow.*"], reason=_STD.replace("jax and autograd", "tensorflow")
+                      + " (NaN in the row's own block only)",
                       expected=_rows_nan(_std_constant_jacobian, _constant_rows, "own"))))
 def std_of_constant(xp, x):
     """Row standard deviations with one constant row, where std is not differentiable (reference: the
@@ -592,7 +622,11 @@ def _cumprod_zero_inputs(rng):
 
 
 @case(id="op.cumprod-with-zeros", tags={"op", "scan", "kink"}, inputs=_cumprod_zero_inputs,
-      row_independent=True, analytic=_cumprod_jacobian)
+      row_independent=True, analytic=_cumprod_jacobian,
+      divergences=diverging(["tensorflow.*"], kind="bug",
+                            reason="tf.math.cumprod's gradient divides by the input, so an entry that is 0 "
+                                   "gets 0 instead of the product of the others; repro: tape.jacobian of "
+                                   "tf.math.cumprod([1., 0., 2.]) has d out[2] / d x[1] = 0, not 2"))
 def cumprod_with_zeros(xp, x):
     """Cumulative product with two zeros (the gradient is the product of the other entries)."""
     return xp.cumprod(x, axis=-1)

@@ -208,14 +208,24 @@ def register(new: Case) -> Case:
     return new
 
 
+CASE_GROUP = "jacobian_harness.cases"  # entry points of installed case packs
+
+
 def load_library() -> None:
-    """Import the built-in case library (the `cases` package registers its cases on import)."""
+    """Import the built-in case library (the `cases` package registers its cases on import) and the case
+    packs of installed plugins (entry point group `jacobian_harness.cases`)."""
     before = len(CASES)
     import cases
 
     if len(CASES) == before and not any(c.source == "library" for c in CASES.values()):
         raise CaseError(f"the built-in case library registered no case (found {cases!r}); "
                         f"reinstall with `pip install -e .`")
+    from harness.adapters.base import PluginError, load_plugins
+
+    try:
+        load_plugins(CASE_GROUP, "case pack")
+    except PluginError as exc:
+        raise CaseError(str(exc)) from None
 
 
 def load_case_file(path: str | Path) -> list[str]:

@@ -133,6 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(f"jacobian-harness: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:
+        from harness.adapters.base import PluginError
+
+        if not isinstance(exc, PluginError):
+            raise
+        print(f"jacobian-harness: error: {exc}", file=sys.stderr)  # an installed plugin, not our input
+        return EXIT_USAGE
     except KeyboardInterrupt:
         print("jacobian-harness: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,1 @@
+"""An example jacobian-harness plugin (see pyproject.toml for its two entry points)."""

@@ -1,0 +1,10 @@
+"""A case pack: cases defined with @case, like a case file, found through an entry point."""
+
+import numpy as np
+
+from harness import case
+
+
+@case(id="example.cubic", inputs=lambda rng: (rng.standard_normal(4),), analytic=lambda x: np.diag(3 * x**2 + 1))
+def cubic(xp, x):
+    return x**3 + x
