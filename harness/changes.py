@@ -33,7 +33,7 @@ from harness.stats import ALPHA, MIN_EFFECT, geometric_mean, holm, rounds_change
 KIND = "jacobian-harness.comparison"
 # Environment fields that must match for a fair comparison (versions: all but the library under test).
 SAME_FIELDS = ("python", "implementation", "platform", "cpu", "cpu_count", "threads")
-SAME_OPTIONS = ("quick", "threads", "jobs", "seed", "size", "timing")
+SAME_OPTIONS = ("quick", "threads", "jobs", "seed", "size", "timing", "rounds")
 
 
 @dataclass(frozen=True)

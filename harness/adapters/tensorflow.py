@@ -19,8 +19,9 @@ class TensorFlowBackend(Backend):
     import_name = "tensorflow"
 
     def load(self):
-        # TF prints start-up notices on stderr from C++ unless told not to before its import.
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        # TF logs start-up notices from C++ (and, on a machine without a GPU, a failed cuInit at ERROR
+        # level) unless told not to before its import; Python exceptions still say what went wrong.
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
         return super().load()
 
     def setup(self, tf):
