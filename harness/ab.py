@@ -10,7 +10,9 @@ result, and `compare` tests the per-round medians.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+
+from harness.timing import pool_rounds
 
 
 def round_order(rounds: int) -> list[int]:
@@ -32,9 +34,9 @@ def add_round(rounds: dict[tuple, list[dict]], records: Iterable[dict]) -> None:
             rounds[key].append(record["time"])
 
 
-def finish_rounds(document: dict, rounds: dict[tuple, list[dict]], pool: Callable[[list[dict]], dict]) -> None:
+def finish_rounds(document: dict, rounds: dict[tuple, list[dict]]) -> None:
     """Each timed record of the run gets the pooled timing of its rounds (harness.timing.pool_rounds)."""
     for record in document["results"]:
         key = (record["case"], record["method"], record["dtype"])
         if key in rounds:
-            record["time"] = pool(rounds[key])
+            record["time"] = pool_rounds(rounds[key])

@@ -28,7 +28,7 @@ import numpy as np
 
 from harness.compare import FAILING, TOLERANCES, diff
 from harness.results import SCHEMA_VERSION, jacobian_key
-from harness.stats import ALPHA, MIN_EFFECT, geometric_mean, holm, rounds_change, speed_change, verdict_of
+from harness.stats import ALPHA, MIN_EFFECT, geometric_mean, holm, judge, rounds_change, speed_change
 
 KIND = "jacobian-harness.comparison"
 # Environment fields that must match for a fair comparison (versions: all but the library under test).
@@ -172,15 +172,7 @@ def _widen(speed: dict, sigma: float, min_effect: float, alpha: float) -> dict:
     within = (np.log(speed["high"]) - np.log(speed["low"])) / 2
     half = float(np.hypot(within, NOISE_Z * sigma))
     low, high = float(np.exp(np.log(ratio) - half)), float(np.exp(np.log(ratio) + half))
-    bound = 1.0 + min_effect
-    if ratio >= bound and speed["p_slower"] < alpha and low > 1.0:
-        verdict = "slower"
-    elif ratio <= 1.0 / bound and speed["p_faster"] < alpha and high < 1.0:
-        verdict = "faster"
-    elif 1.0 / bound < low and high < bound:
-        verdict = "same"
-    else:
-        verdict = "inconclusive"
+    verdict = judge(ratio, low, high, speed["p_slower"], speed["p_faster"], min_effect, alpha)
     return {**speed, "within_low": speed["low"], "within_high": speed["high"], "low": low, "high": high,
             "run_noise_sigma": sigma, "verdict": verdict}
 
@@ -202,8 +194,8 @@ def correct_for_many(changes: list[dict], settings: Settings) -> None:
     adjusted = holm([c["p_slower"] for c in changes] + [c["p_faster"] for c in changes])
     for k, change in enumerate(changes):
         change["p_slower_adjusted"], change["p_faster_adjusted"] = adjusted[k], adjusted[len(changes) + k]
-        change["verdict"] = verdict_of({**change, "p_slower": adjusted[k], "p_faster": adjusted[len(changes) + k]},
-                                       settings.min_effect, settings.alpha)
+        change["verdict"] = judge(change["ratio"], change["low"], change["high"], adjusted[k],
+                                  adjusted[len(changes) + k], settings.min_effect, settings.alpha)
 
 
 def _round_scores(base: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -245,7 +237,6 @@ def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock:
         results.append(entry)
     spread = [np.log(e["ratio"]) for e in results if e["test"] == "spread"]
     sigma = _robust_sigma(np.asarray(spread)) if len(spread) >= NOISE_MIN_PAIRS else None
-    bound = np.log(1 + settings.min_effect)
     for entry in results:
         if entry["test"] != "spread":
             continue
@@ -253,10 +244,10 @@ def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock:
         if sigma is None:
             entry.update(low=None, high=None, verdict="inconclusive")
             continue
-        low, high = shift - CASE_Z * sigma, shift + CASE_Z * sigma
-        verdict = ("slower" if shift >= bound and low > 0 else "faster" if shift <= -bound and high < 0
-                   else "same" if -bound < low and high < bound else "inconclusive")
-        entry.update(low=float(np.exp(low)), high=float(np.exp(high)), verdict=verdict)
+        low, high = float(np.exp(shift - CASE_Z * sigma)), float(np.exp(shift + CASE_Z * sigma))
+        # No significance test here: the interval from the spread of all cases decides alone (p = 0).
+        entry.update(low=low, high=high, verdict=judge(entry["ratio"], low, high, 0.0, 0.0, settings.min_effect,
+                                                       settings.alpha))
     return results
 
 
@@ -269,9 +260,8 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     clock = _clock(settings.clock, base, new)
     run_scale = new_cal / base_cal if clock == "wall" and base_cal and new_cal else 1.0
     # The calibration workload is timed on the wall clock: it corrects wall samples only.
-    first = _case_scales(base, new, run_scale) if clock == "wall" else dict.fromkeys(
+    scales = _case_scales(base, new, run_scale) if clock == "wall" else dict.fromkeys(
         set(base.get("cases", {})) & set(new.get("cases", {})), 1.0)
-    scales = first
     pairs = []
     for key in [k for k in base_records if k in new_records]:
         b, n = base_records[key], new_records[key]

@@ -410,27 +410,32 @@ def _case_results(args, plan, options, dtypes, journal):
         yield result
 
 
-def _worker_setup(args):
+def _worker_setup(args, python: str | None = None):
     from harness.worker import WorkerSetup
 
     return WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
-                       threads=args.threads, timeout_s=args.timeout)
+                       threads=args.threads, timeout_s=args.timeout, python=python or sys.executable)
+
+
+def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: str) -> None:
+    """One more timing round of the planned pairs in fresh workers, added to `rounds` (harness.ab)."""
+    from harness.ab import add_round
+    from harness.runner import time_again
+
+    for count, (case_id, records) in enumerate(time_again(plan, options, dtypes, jobs, setup), 1):
+        print(f"[{label}: {count}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
+        add_round(rounds, records)
 
 
 def _timing_rounds(args, plan, options, dtypes, document: dict) -> None:
     """Rounds 2..R of --rounds: every timed pair again in fresh workers; each record keeps its per-round
     medians (wall and CPU) and pools the samples of all rounds."""
-    from harness.ab import add_round, first_round, finish_rounds
-    from harness.runner import time_again
-    from harness.timing import pool_rounds
+    from harness.ab import finish_rounds, first_round
 
     rounds = first_round(document)
     for number in range(2, args.rounds + 1):
-        again = time_again(plan, options, dtypes, args.jobs, _worker_setup(args))
-        for count, (case_id, records) in enumerate(again, 1):
-            print(f"[round {number}/{args.rounds}: {count}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
-            add_round(rounds, records)
-    finish_rounds(document, rounds, pool_rounds)
+        _time_round(plan, options, dtypes, args.jobs, _worker_setup(args), rounds, f"round {number}/{args.rounds}")
+    finish_rounds(document, rounds)
 
 
 def _sort_like(document: dict, case_ids: list[str]) -> None:
@@ -677,12 +682,12 @@ def cmd_merge(args) -> int:
 
 
 def cmd_ab(args) -> int:
-    from harness.ab import add_round, first_round, finish_rounds, round_order
+    from harness.ab import finish_rounds, first_round, round_order
     from harness.adapters import METHODS, load_adapters
     from harness.evaluate import Options
-    from harness.runner import SelectionError, plan_pairs, run_cases, select, time_again
-    from harness.timing import DEFAULT, QUICK, pool_rounds
-    from harness.worker import Worker, WorkerSetup
+    from harness.runner import SelectionError, plan_pairs, run_cases, select
+    from harness.timing import DEFAULT, QUICK
+    from harness.worker import Worker
 
     if args.rounds < 4 or args.rounds % 2:
         raise UsageError(f"--rounds must be an even number of at least 4 (two fresh processes a side), "
@@ -708,9 +713,7 @@ def cmd_ab(args) -> int:
     options = Options(dtype=dtypes[0], timing=QUICK if args.quick else DEFAULT, threads=args.threads,
                       seed=args.seed, size=args.size, max_memory=_max_memory(args))
     out = _prepare_out(args.out)
-    case_files = tuple(str(Path(p).resolve()) for p in args.case_file)
-    setups = [WorkerSetup(builtin=not args.no_builtin, case_files=case_files, threads=args.threads,
-                          timeout_s=args.timeout, python=python) for python in (args.base_python, args.new_python)]
+    setups = [_worker_setup(args, python) for python in (args.base_python, args.new_python)]
     args.shard = None
     documents, arrays, rounds = [], [{}, {}], [None, None]
     for setup in setups:
@@ -724,25 +727,21 @@ def cmd_ab(args) -> int:
         documents.append(document)
     try:
         for number, side in enumerate(round_order(args.rounds), 1):
-            label = "AB"[side]
+            label = f"round {number}/{args.rounds} {'AB'[side]}"
             if rounds[side] is None:  # this side's first round: the whole run, verdicts and Jacobians
                 for count, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setups[side]), 1):
-                    print(f"[round {number}/{args.rounds} {label}: {count}/{len(plan)}] {result.case_id}",
-                          file=sys.stderr, flush=True)
+                    print(f"[{label}: {count}/{len(plan)}] {result.case_id}", file=sys.stderr, flush=True)
                     _add_case(documents[side], arrays[side], result)
                 rounds[side] = first_round(documents[side])
                 continue
-            for count, (case_id, records) in enumerate(time_again(plan, options, dtypes, args.jobs, setups[side]), 1):
-                print(f"[round {number}/{args.rounds} {label}: {count}/{len(plan)}] {case_id}",
-                      file=sys.stderr, flush=True)
-                add_round(rounds[side], records)
+            _time_round(plan, options, dtypes, args.jobs, setups[side], rounds[side], label)
     except KeyboardInterrupt:
         for document in documents:
             document["partial"] = True
     for side, name in enumerate(("base", "new")):
         _sort_like(documents[side], list(plan))
         if rounds[side]:
-            finish_rounds(documents[side], rounds[side], pool_rounds)
+            finish_rounds(documents[side], rounds[side])
         _prepare_out(str(out / name))
         _write_run(out / name, documents[side], arrays[side])
     return main(["compare", str(out / "base"), str(out / "new"), "--out", str(out / "compare"),

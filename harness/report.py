@@ -319,9 +319,14 @@ def _speed_method(settings: dict, base: dict, new: dict) -> str:
             f"{_seconds(base['calibration_s'])} vs {_seconds(new['calibration_s'])}).")
 
 
+def _p_value(change: dict) -> float | None:
+    """The p-value of the change's direction, Holm-adjusted where it was (harness.changes)."""
+    side = "slower" if change["ratio"] >= 1 else "faster"
+    return change.get(f"p_{side}_adjusted", change.get(f"p_{side}"))
+
+
 def _case_row(c: dict) -> list[str]:
-    p_value = c.get("p_slower_adjusted", c.get("p_slower")) if c["ratio"] >= 1 else \
-        c.get("p_faster_adjusted", c.get("p_faster"))
+    p_value = _p_value(c)
     return [f"`{c['case']}`", str(c["pairs"]), _speed_cell(c), "" if p_value is None else f"{p_value:.2g}"]
 
 
@@ -347,9 +352,7 @@ def _drift_row(p: dict) -> list[str]:
 
 def _speed_row(p: dict) -> list[str]:
     s = p["speed"]
-    p_value = (s.get("p_slower_adjusted", s["p_slower"]) if s["ratio"] >= 1
-               else s.get("p_faster_adjusted", s["p_faster"]))
-    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], _speed_cell(s), f"{p_value:.2g}"]
+    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], _speed_cell(s), f"{_p_value(s):.2g}"]
 
 
 # -- CI outputs ---------------------------------------------------------------------------------------------

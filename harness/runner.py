@@ -137,8 +137,7 @@ def time_again(plan: dict[str, list[str]], options: Options, dtypes: list[str], 
     layout, which code a compiler picked), so that rounds in fresh processes show how much."""
     def job(case_id, worker):
         return case_id, [worker.evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=False)).record
-                         for dtype in dtypes for method_id in plan[case_id]
-                         if METHODS[method_id].order == CASES[case_id].order]
+                         for dtype in dtypes for method_id in plan[case_id]]  # plan_pairs matched orders
 
     return _pooled(list(plan), jobs, setup, job)
 

@@ -50,7 +50,7 @@ def speed_change(base, new, *, scale: float = 1.0, min_effect: float = MIN_EFFEC
     p_slower = float(mannwhitneyu(b, a, alternative="greater").pvalue)
     p_faster = float(mannwhitneyu(b, a, alternative="less").pvalue)
     return SpeedChange(ratio, low, high, p_slower, p_faster,
-                       _verdict(ratio, low, high, p_slower, p_faster, min_effect, alpha))
+                       judge(ratio, low, high, p_slower, p_faster, min_effect, alpha))
 
 
 def rounds_change(base_medians, new_medians, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> SpeedChange:
@@ -75,8 +75,8 @@ def rounds_change(base_medians, new_medians, *, min_effect: float = MIN_EFFECT, 
         half = float(stats.t.ppf(0.975, df)) * se
         low, high = difference - half, difference + half
     ratio, low, high = float(np.exp(difference)), float(np.exp(low)), float(np.exp(high))
-    return SpeedChange(ratio, low, high, p_slower, p_faster, _verdict(ratio, low, high, p_slower, p_faster,
-                                                                        min_effect, alpha))
+    return SpeedChange(ratio, low, high, p_slower, p_faster, judge(ratio, low, high, p_slower, p_faster,
+                                                                     min_effect, alpha))
 
 
 def holm(pvalues) -> list[float]:
@@ -90,12 +90,9 @@ def holm(pvalues) -> list[float]:
     return adjusted.tolist()
 
 
-def verdict_of(change: dict, min_effect: float, alpha: float) -> str:
-    return _verdict(change["ratio"], change["low"], change["high"], change["p_slower"], change["p_faster"],
-                    min_effect, alpha)
-
-
-def _verdict(ratio, low, high, p_slower, p_faster, min_effect, alpha) -> str:
+def judge(ratio, low, high, p_slower, p_faster, min_effect, alpha) -> str:
+    """The verdict rule of every speed test here: a change needs the minimum effect, its one-sided test
+    and an interval that excludes 1; "same" needs the interval inside the minimum effect."""
     bound = 1.0 + min_effect
     if ratio >= bound and p_slower < alpha and low > 1.0:
         return "slower"

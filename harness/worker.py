@@ -100,7 +100,7 @@ class Worker:
         self.process = None
         if code < 0:
             name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
-            # The kernel's out-of-memory killer sends SIGKILL; nothing else here does.
+            # SIGKILL is what the kernel's out-of-memory killer sends (a timeout's kill is reported apart).
             hint = " (out of memory? the kernel's OOM killer sends SIGKILL)" if -code == signal.SIGKILL else ""
             return f"worker died from signal {name}{hint}"
         return f"worker exited with status {code}"

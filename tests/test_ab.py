@@ -7,7 +7,6 @@ import pytest
 
 from harness.ab import add_round, finish_rounds, first_round, round_order
 from harness.cli import main
-from harness.timing import pool_rounds
 from tests.test_cli import DATA, FAST
 
 
@@ -27,7 +26,7 @@ def test_rounds_pool_every_sample_and_keep_each_round_median_on_both_clocks():
     rounds = first_round(document)
     assert list(rounds) == [("c", "m", "float64")]  # only timed pairs get rounds
     add_round(rounds, [_record("m", [5.0, 6.0, 7.0]), _record("failed", [9.0]), _record("other", [1.0])])
-    finish_rounds(document, rounds, pool_rounds)
+    finish_rounds(document, rounds)
     timing = document["results"][0]["time"]
     assert timing["samples_s"] == [1.0, 2.0, 3.0, 5.0, 6.0, 7.0] and timing["repeats"] == 6
     assert timing["round_medians_s"] == timing["round_cpu_medians_s"] == [2.0, 6.0]
