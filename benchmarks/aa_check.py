@@ -2,6 +2,8 @@
 
     python benchmarks/aa_check.py --make 4 --out reports/aa       # makes four runs, then checks them
     python benchmarks/aa_check.py RUN1 RUN2 RUN3 RUN4 [--plant CASE] [--factor 1.25]
+    python benchmarks/aa_check.py --ab 3 --out reports/aa-ab      # three interleaved A/A runs (`ab`)
+    python benchmarks/aa_check.py --ab-dirs AB1 AB2 AB3           # check `ab` outputs made before
 
 `--make N` runs the quick library's torch methods N times, one after another, each with `--rounds 3`
 (every pair timed in three fresh processes; extra run options after `--run-args`). Then it compares RUN1
@@ -10,6 +12,10 @@ same torch, any pair or case called `slower` or `faster` is a false alarm. Then 
 of RUN2 with every timing of CASE's torch pairs multiplied by --factor (samples and per-round medians, on
 both clocks: exactly what a real slowdown of those pairs would give the test), compared with RUN1. It
 prints which cases and pairs were flagged: the planted case should be, and nothing else.
+
+`--ab N` makes N interleaved A/A runs instead (`jacobian-harness ab` with this Python on both sides, --rounds
+6: three fresh processes a side, each case on both sides back to back) and compares each one's two sides;
+the slowdown is planted in the NEW side of the first.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from harness.changes import Settings, compare_runs
 from harness.results import load_jacobians, load_results
 
 RUN_ARGS = ["--quick", "--rounds", "3", "--methods", "torch.*"]
+AB_ARGS = ["--quick", "--rounds", "6", "--methods", "torch.*"]
 TIMING_LISTS = ("samples_s", "cpu_samples_s", "round_medians_s", "round_cpu_medians_s")
 
 
@@ -34,6 +41,19 @@ def make_runs(count: int, out: Path, extra: list[str]) -> list[Path]:
         target = out / f"run{k}"
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "harness", "run", "--out", str(target), *extra], check=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        print(f"made {target} in {time.perf_counter() - started:.0f} s", flush=True)
+        runs.append(target)
+    return runs
+
+
+def make_ab_runs(count: int, out: Path, extra: list[str]) -> list[Path]:
+    runs = []
+    for k in range(1, count + 1):
+        target = out / f"ab{k}"
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "harness", "ab", "--base-python", sys.executable, "--new-python",
+                        sys.executable, "--out", str(target), *extra], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(f"made {target} in {time.perf_counter() - started:.0f} s", flush=True)
         runs.append(target)
@@ -71,28 +91,37 @@ def main() -> int:
     parser.add_argument("runs", nargs="*", type=Path)
     parser.add_argument("--make", type=int, default=0, help="make this many runs first (into --out)")
     parser.add_argument("--out", type=Path, default=Path("reports/aa"))
-    parser.add_argument("--run-args", nargs=argparse.REMAINDER, default=RUN_ARGS,
-                        help=f"options of the runs --make makes (default: {' '.join(RUN_ARGS)})")
+    parser.add_argument("--ab", type=int, default=0, help="make this many interleaved A/A runs (into --out)")
+    parser.add_argument("--ab-dirs", nargs="+", type=Path, default=[], help="outputs of `ab` runs made before")
+    parser.add_argument("--run-args", nargs=argparse.REMAINDER, default=None,
+                        help=f"options of the runs --make or --ab makes (default: {' '.join(RUN_ARGS)}; with "
+                             f"--ab: {' '.join(AB_ARGS)})")
     parser.add_argument("--plant", default="seed.classifier", help="the case whose torch pairs are slowed")
     parser.add_argument("--factor", type=float, default=1.25)
     args = parser.parse_args()
-    runs = args.runs or make_runs(args.make, args.out, args.run_args)
-    if len(runs) < 2:
-        parser.error("give at least two runs (or --make N)")
+    if args.ab or args.ab_dirs:
+        made = args.ab_dirs or make_ab_runs(args.ab, args.out, args.run_args or AB_ARGS)
+        sides = [(d / "base", d / "new") for d in made]
+    else:
+        runs = args.runs or make_runs(args.make, args.out, args.run_args or RUN_ARGS)
+        sides = [(runs[0], later) for later in runs[1:]]
+    if not sides:
+        parser.error("give at least two runs (or --make N, --ab N, --ab-dirs)")
     pair_alarms = case_alarms = 0
-    for later in runs[1:]:
-        comparison = compare(runs[0], later)
+    for base, new in sides:
+        comparison = compare(base, new)
         pairs, cases = flagged(comparison)
         pair_alarms += len(pairs)
         case_alarms += len(cases)
         s = comparison["summary"]
-        print(f"A/A {runs[0].name} vs {later.name} ({comparison['settings']['clock']} clock): "
+        print(f"A/A {base} vs {new} ({comparison['settings']['clock']} clock): "
               f"{s['pairs']} pairs: {s['slower']} slower, {s['faster']} faster, {s['same']} same, "
               f"{s['inconclusive']} inconclusive; cases: {s['slower_cases']} slower, {s['faster_cases']} faster"
               + (f"; flagged: {(pairs + cases)[:5]}" if pairs or cases else ""))
-    print(f"false alarms over {len(runs) - 1} A/A comparisons: {pair_alarms} pairs, {case_alarms} cases")
-    planted_document, planted_pairs = plant(load_results(runs[1]), args.plant, args.factor)
-    comparison = compare(runs[0], runs[1], planted_document)
+    print(f"false alarms over {len(sides)} A/A comparisons: {pair_alarms} pairs, {case_alarms} cases")
+    base, new = sides[0]
+    planted_document, planted_pairs = plant(load_results(new), args.plant, args.factor)
+    comparison = compare(base, new, planted_document)
     pairs, cases = flagged(comparison)
     case = next((c for c in comparison["cases"] if c["case"] == args.plant), None)
     found_pairs = [(c, m) for c, m, v in pairs if (c, m) in planted_pairs and v == "slower"]

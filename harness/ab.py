@@ -1,11 +1,11 @@
-"""Interleaved A/B: the same pairs in two Python environments, in rounds A B B A A B ..., each round in fresh
-worker processes, so that machine drift hits both sides alike and each round is an independent process.
+"""Interleaved A/B: the same pairs in two Python environments, case by case, in rounds of fresh processes.
 
 Two separate runs are minutes apart, and a shared machine drifts between them; worse, a pair's speed differs
 from one process to another (memory layout, the code a compiler picked), which samples inside one process
-cannot show. Here every round of a side is a fresh process: the first round of each side is a whole run
-(verdicts, Jacobians), the later ones time the pairs again. Each side becomes an ordinary `run --rounds`
-result, and `compare` tests the per-round medians.
+cannot show. So every round starts a fresh worker per side, and each case runs on A's and on B's back to
+back (harness.runner.ab_round: A B or B A alternately), seconds apart, so that drift hits both sides alike.
+The first round is a whole run of each side (verdicts, Jacobians), the later ones time the pairs again. Each
+side becomes an ordinary `run --rounds` result, and `compare` tests the per-round medians.
 """
 
 from __future__ import annotations
@@ -13,11 +13,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from harness.timing import pool_rounds
-
-
-def round_order(rounds: int) -> list[int]:
-    """0 = A, 1 = B, in the balanced order A B B A A B B A ... (`rounds` even)."""
-    return [(0, 1, 1, 0)[k % 4] for k in range(rounds)]
 
 
 def first_round(document: dict) -> dict[tuple, list[dict]]:

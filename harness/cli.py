@@ -59,8 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     _pair_options(ab)
     ab.add_argument("--base-python", required=True, metavar="PYTHON", help="interpreter of the BASE environment")
     ab.add_argument("--new-python", required=True, metavar="PYTHON", help="interpreter of the NEW environment")
-    ab.add_argument("--rounds", type=int, default=6, help="rounds in the order A B B A A B ..., each in fresh "
-                    "worker processes (even, at least 4; default: %(default)s)")
+    ab.add_argument("--rounds", type=int, default=6, help="rounds in all, half a side (even, at least 4; default: "
+                    "%(default)s); each round runs every case on a fresh worker of each side, back to back, "
+                    "A B or B A alternately")
     ab.add_argument("--jobs", type=int, default=1, metavar="N", help="workers per round (default: %(default)s)")
     ab.add_argument("--out", default="reports/ab", metavar="DIR",
                     help="DIR/base, DIR/new (two runs) and DIR/compare (default: %(default)s)")
@@ -682,10 +683,10 @@ def cmd_merge(args) -> int:
 
 
 def cmd_ab(args) -> int:
-    from harness.ab import finish_rounds, first_round, round_order
+    from harness.ab import add_round, finish_rounds, first_round
     from harness.adapters import METHODS, load_adapters
     from harness.evaluate import Options
-    from harness.runner import SelectionError, plan_pairs, run_cases, select
+    from harness.runner import SelectionError, ab_round, plan_pairs, select
     from harness.timing import DEFAULT, QUICK
     from harness.worker import Worker
 
@@ -723,18 +724,22 @@ def cmd_ab(args) -> int:
             raise UsageError(f"{setup.python} cannot run harness.worker: is jacobian-harness installed there?")
         document = _new_document(args, options, list(plan), sorted({m for ms in plan.values() for m in ms}))
         document["environment"] = environment
-        document["options"].update(rounds=args.rounds // 2, ab_rounds=args.rounds)
+        document["options"].update(rounds=args.rounds // 2, ab_rounds=args.rounds, ab_interleave="case")
         documents.append(document)
     try:
-        for number, side in enumerate(round_order(args.rounds), 1):
-            label = f"round {number}/{args.rounds} {'AB'[side]}"
-            if rounds[side] is None:  # this side's first round: the whole run, verdicts and Jacobians
-                for count, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setups[side]), 1):
-                    print(f"[{label}: {count}/{len(plan)}] {result.case_id}", file=sys.stderr, flush=True)
-                    _add_case(documents[side], arrays[side], result)
-                rounds[side] = first_round(documents[side])
-                continue
-            _time_round(plan, options, dtypes, args.jobs, setups[side], rounds[side], label)
+        for number in range(1, args.rounds // 2 + 1):
+            whole = number == 1  # the first round of each side is the whole run: verdicts and Jacobians
+            rounds_done = enumerate(ab_round(plan, options, dtypes, args.jobs, tuple(setups), number, whole), 1)
+            for count, (case_id, results) in rounds_done:
+                print(f"[round {number}/{args.rounds // 2} A+B: {count}/{len(plan)}] {case_id}", file=sys.stderr,
+                      flush=True)
+                for side, result in enumerate(results):
+                    if whole:
+                        _add_case(documents[side], arrays[side], result)
+                    else:
+                        add_round(rounds[side], result)
+            if whole:
+                rounds = [first_round(document) for document in documents]
     except KeyboardInterrupt:
         for document in documents:
             document["partial"] = True

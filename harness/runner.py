@@ -117,17 +117,27 @@ def plan_pairs(case_ids: list[str], method_ids: list[str],
     return plan
 
 
+def _whole_case(worker, case_id: str, plan, options: Options, dtypes: list[str], progress=None,
+                wrap: Callable[[Evaluator], Evaluator] = lambda evaluate: evaluate) -> CaseResult:
+    return run_case(case_id, plan[case_id], options, progress, dtypes, evaluate=wrap(worker.evaluate),
+                    calibrate=worker.calibrate)
+
+
+def _timing_only(worker, case_id: str, plan, options: Options, dtypes: list[str]) -> list[dict]:
+    return [worker.evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=False)).record
+            for dtype in dtypes for method_id in plan[case_id]]  # plan_pairs matched orders
+
+
 def run_cases(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int,
               setup, progress: Callable[[dict], None] | None = None,
               wrap: Callable[[Evaluator], Evaluator] = lambda evaluate: evaluate) -> Iterator[CaseResult]:
     """Run each case's planned methods on `jobs` worker subprocesses (one case at a time each) and yield
     each CaseResult as it finishes. `setup` is a harness.worker.WorkerSetup; `wrap` wraps each worker's
     evaluate (the run's journal does). On exit (also by Ctrl-C) the workers are killed."""
-    def job(case_id, worker):
-        return run_case(case_id, plan[case_id], options, progress, dtypes, evaluate=wrap(worker.evaluate),
-                        calibrate=worker.calibrate)
+    def job(case_id, workers):
+        return _whole_case(workers[0], case_id, plan, options, dtypes, progress, wrap)
 
-    return _pooled(list(plan), jobs, setup, job)
+    return _pooled(list(plan), jobs, (setup,), job)
 
 
 def time_again(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int,
@@ -135,38 +145,61 @@ def time_again(plan: dict[str, list[str]], options: Options, dtypes: list[str], 
     """Another timing round of the planned pairs in fresh worker processes: (case id, records) per case,
     with no reference, verdict or f timing. A pair's speed differs from one process to another (memory
     layout, which code a compiler picked), so that rounds in fresh processes show how much."""
-    def job(case_id, worker):
-        return case_id, [worker.evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=False)).record
-                         for dtype in dtypes for method_id in plan[case_id]]  # plan_pairs matched orders
+    def job(case_id, workers):
+        return case_id, _timing_only(workers[0], case_id, plan, options, dtypes)
 
-    return _pooled(list(plan), jobs, setup, job)
+    return _pooled(list(plan), jobs, (setup,), job)
 
 
-def _pooled(items: list, jobs: int, setup, job: Callable) -> Iterator:
-    """job(item, worker) for every item on `jobs` fresh workers, one item at a time each; results as they
-    finish. An exception in a job is raised here; on exit the workers are killed."""
+def side_order(case_index: int, round_number: int) -> tuple[int, int]:
+    """Which side of an A/B round runs a case first: A B and B A alternately over cases and over rounds, so
+    that neither side is always the one that runs right after the other (a warmer cache, a cooler CPU)."""
+    return (0, 1) if (case_index + round_number) % 2 == 0 else (1, 0)
+
+
+def ab_round(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int, setups: tuple,
+             round_number: int, whole: bool) -> Iterator[tuple[str, list]]:
+    """One round of both sides of an A/B (setups = (A, B)) in fresh workers, interleaved case by case: each
+    case runs on A's worker and on B's back to back (`side_order`), so that whatever the machine does
+    meanwhile (another job starting, a slower minute) hits both sides alike. Yields (case id, [A's, B's]):
+    CaseResults when `whole` (verdicts, Jacobians), else timing records."""
+    index = {case_id: k for k, case_id in enumerate(plan)}
+
+    def job(case_id, workers):
+        results = [None, None]
+        for side in side_order(index[case_id], round_number):
+            results[side] = (_whole_case if whole else _timing_only)(workers[side], case_id, plan, options, dtypes)
+        return case_id, results
+
+    return _pooled(list(plan), jobs, setups, job)
+
+
+def _pooled(items: list, jobs: int, setups: tuple, job: Callable) -> Iterator:
+    """job(item, workers) for every item on `jobs` sets of fresh workers (one worker per setup in a set), one
+    item at a time each; results as they finish. An exception in a job is raised here; on exit the workers
+    are killed."""
     from harness.worker import Worker
 
     todo: queue.Queue = queue.Queue()
     for item in items:
         todo.put(item)
     done: queue.Queue = queue.Queue()
-    workers = [Worker(setup) for _ in range(max(1, jobs))]
+    teams = [tuple(Worker(setup) for setup in setups) for _ in range(max(1, jobs))]
     stop = threading.Event()
 
-    def serve(worker) -> None:
+    def serve(team) -> None:
         while not stop.is_set():
             try:
                 item = todo.get_nowait()
             except queue.Empty:
                 return
             try:
-                done.put(job(item, worker))
+                done.put(job(item, team))
             except BaseException as exc:  # handed to the caller's thread, which re-raises it
                 done.put(exc)
                 return
 
-    threads = [threading.Thread(target=serve, args=(w,), daemon=True) for w in workers]
+    threads = [threading.Thread(target=serve, args=(team,), daemon=True) for team in teams]
     for thread in threads:
         thread.start()
     try:
@@ -177,5 +210,5 @@ def _pooled(items: list, jobs: int, setup, job: Callable) -> Iterator:
             yield result
     finally:
         stop.set()
-        for worker in workers:
+        for worker in (w for team in teams for w in team):
             worker.close()

@@ -5,14 +5,17 @@ import sys
 
 import pytest
 
-from harness.ab import add_round, finish_rounds, first_round, round_order
+from harness.ab import add_round, finish_rounds, first_round
 from harness.cli import main
+from harness.runner import side_order
 from tests.test_cli import DATA, FAST
 
 
-def test_rounds_alternate_a_b_b_a():
-    assert round_order(4) == [0, 1, 1, 0]
-    assert round_order(6) == [0, 1, 1, 0, 0, 1]
+def test_sides_alternate_over_cases_and_over_rounds():
+    assert [side_order(case, 1) for case in range(4)] == [(1, 0), (0, 1), (1, 0), (0, 1)]
+    assert [side_order(0, number) for number in (1, 2, 3)] == [(1, 0), (0, 1), (1, 0)]
+    # Over two rounds every case runs first once on each side.
+    assert all({side_order(case, 1)[0], side_order(case, 2)[0]} == {0, 1} for case in range(5))
 
 
 def _record(method, samples, status="agree"):
