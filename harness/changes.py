@@ -9,9 +9,10 @@ Speed, on the process CPU clock where both runs recorded it (a process deschedul
 shared machine does not accumulate CPU time; wall-clock samples are divided by a calibration ratio):
 - with rounds (`run --rounds R`, `ab`): each round ran in fresh processes, so the per-round medians are
   independent measurements of the pair, process-to-process variation included (measured here: a
-  compiled Jacobian that takes 26 us in one process and 50 us in the next). Welch's t-test on their logs,
-  Holm-adjusted over all pairs (and, apart, all cases), so that a comparison of a thousand unchanged pairs
-  calls none of them changed with probability 1 - alpha;
+  compiled Jacobian that takes 26 us in one process and 50 us in the next). A t-test on their logs with
+  each pair's variance moderated towards that of all pairs (harness.stats.rounds_changes: three rounds a
+  side alone give 4 degrees of freedom), Holm-adjusted over all pairs (and, apart, all cases), so that a
+  comparison of a thousand unchanged pairs calls none of them changed with probability 1 - alpha;
 - without rounds: a rank test on the raw samples, with the interval widened by the spread of log(NEW/BASE)
   over the whole suite (`noise_floor`). Samples from one process cannot show process-to-process
   variation, so these verdicts are indicative only;
@@ -28,7 +29,7 @@ import numpy as np
 
 from harness.compare import FAILING, TOLERANCES, diff
 from harness.results import SCHEMA_VERSION, jacobian_key
-from harness.stats import ALPHA, MIN_EFFECT, geometric_mean, holm, judge, rounds_change, speed_change
+from harness.stats import ALPHA, MIN_EFFECT, geometric_mean, holm, judge, rounds_changes, speed_change
 
 KIND = "jacobian-harness.comparison"
 # Environment fields that must match for a fair comparison (versions: all but the library under test).
@@ -178,7 +179,8 @@ def _widen(speed: dict, sigma: float, min_effect: float, alpha: float) -> dict:
 
 
 TEST_DESCRIPTION = (
-    "pairs timed in rounds of fresh processes (run --rounds): Welch's t-test on the log round medians; "
+    "pairs timed in rounds of fresh processes (run --rounds, ab): t-test on the log round medians with "
+    "variances moderated across all pairs (empirical Bayes, Smyth 2004), Holm-adjusted; "
     "otherwise one-sided Mann-Whitney U on the raw samples with a 95% bootstrap interval of the ratio of "
     "medians, widened by the suite's run-to-run noise. Wall-clock samples are first divided by the case's "
     "calibration ratio. Cases: the library's pairs of a case together, by the same two routes.")
@@ -217,7 +219,7 @@ def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock:
     for pair in timed:
         if not pair["control"]:
             by_case.setdefault(pair["case"], []).append(pair)
-    results = []
+    results, scores = [], []
     for case_id, members in by_case.items():
         if len(members) < CASE_MIN_PAIRS:
             continue
@@ -227,14 +229,17 @@ def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock:
         entry = {"case": case_id, "pairs": len(members)}
         if all(base_rounds) and all(new_rounds) and len({len(r) for r in base_rounds}) == 1 \
                 and len({len(r) for r in new_rounds}) == 1:
-            base_scores, new_scores = _round_scores(np.log(np.asarray(base_rounds)),
-                                                    np.log(np.asarray(new_rounds) / scales.get(case_id, 1.0)))
-            entry.update(rounds_change(base_scores, new_scores, min_effect=settings.min_effect,
-                                       alpha=settings.alpha).as_record(), test="rounds")
+            scores.append((entry, *_round_scores(np.log(np.asarray(base_rounds)),
+                                                 np.log(np.asarray(new_rounds) / scales.get(case_id, 1.0)))))
+            entry["test"] = "rounds"
         else:
             entry.update(ratio=float(np.exp(np.median([np.log(p["speed"]["ratio"]) for p in members]))),
                          test="spread")
         results.append(entry)
+    changes = rounds_changes([(b, n) for _, b, n in scores], min_effect=settings.min_effect,
+                             alpha=settings.alpha) if scores else []
+    for (entry, _, _), change in zip(scores, changes, strict=True):
+        entry.update(change.as_record())
     spread = [np.log(e["ratio"]) for e in results if e["test"] == "spread"]
     sigma = _robust_sigma(np.asarray(spread)) if len(spread) >= NOISE_MIN_PAIRS else None
     for entry in results:
@@ -262,7 +267,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     # The calibration workload is timed on the wall clock: it corrects wall samples only.
     scales = _case_scales(base, new, run_scale) if clock == "wall" else dict.fromkeys(
         set(base.get("cases", {})) & set(new.get("cases", {})), 1.0)
-    pairs = []
+    pairs, rounds_tests = [], []
     for key in [k for k in base_records if k in new_records]:
         b, n = base_records[key], new_records[key]
         pair = {"case": key[0], "method": key[1], "dtype": key[2], "base_status": b["status"],
@@ -275,13 +280,18 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         base_rounds, new_rounds = _rounds(b, clock), _rounds(n, clock)
         scale = scales.get(key[0], run_scale)
         if base_rounds and new_rounds:
-            pair["speed"] = {**rounds_change(base_rounds, [m / scale for m in new_rounds],
-                                             min_effect=settings.min_effect, alpha=settings.alpha).as_record(),
-                             "test": "rounds", "rounds": [len(base_rounds), len(new_rounds)]}
+            pair["speed"] = {"test": "rounds", "rounds": [len(base_rounds), len(new_rounds)]}
+            rounds_tests.append((pair, base_rounds, [m / scale for m in new_rounds]))
         elif base_samples and new_samples:
             pair["speed"] = {**speed_change(base_samples, new_samples, scale=scale, min_effect=settings.min_effect,
                                             alpha=settings.alpha).as_record(), "test": "samples"}
         pairs.append(pair)
+    for control in (False, True):  # the library's pairs and the controls: two families, two priors
+        family = [t for t in rounds_tests if t[0]["control"] is control]
+        changes = rounds_changes([(b, n) for _, b, n in family], min_effect=settings.min_effect,
+                                 alpha=settings.alpha) if family else []
+        for (pair, _, _), change in zip(family, changes, strict=True):
+            pair["speed"] = {**change.as_record(), **pair["speed"]}
     timed = [p for p in pairs if p["speed"]]
     floor = noise_floor(timed, base_records)
     for pair in timed:
@@ -309,6 +319,10 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     # speed varies between processes, and on a shared machine they call hundreds of unchanged pairs slower.
     summary["slower_backed"] = (sum(s["verdict"] == "slower" and s["test"] == "rounds" for s in speeds)
                                 + sum(c["verdict"] == "slower" and c["test"] == "rounds" for c in cases))
+    mixed = [label for label, document in ((base_label, base), (new_label, new))
+             if len(document.get("environment", {}).get("machines") or []) > 1]
+    if mixed:  # parts timed on different CPUs: no speed verdict can fail the comparison
+        summary["slower_backed"] = 0
     summary["failed"] = bool(summary["regressions"] or summary["drift"] or summary["slower_backed"])
     return {
         "schema_version": SCHEMA_VERSION, "kind": KIND,
@@ -318,7 +332,9 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         "base": _side(base, base_label, base_cal), "new": _side(new, new_label, new_cal),
         "calibration_scale": run_scale,
         "noise_floor": {str(decade): sigma for decade, sigma in sorted(floor.items())},
-        "environment_warnings": environment_warnings(base, new, settings.library),
+        "environment_warnings": environment_warnings(base, new, settings.library) + [
+            f"{label} was merged from parts run on different machines: speed changes are shown, not judged"
+            for label in mixed],
         "only_in_base": [list(k) for k in base_records if k not in new_records],
         "only_in_new": [list(k) for k in new_records if k not in base_records],
         "summary": summary, "cases": cases, "pairs": pairs,

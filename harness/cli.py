@@ -91,6 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
     merge = commands.add_parser("merge", help="join the results of `run --shard` parts into one run")
     merge.add_argument("parts", nargs="+", metavar="DIR", help="result directories of the parts")
     merge.add_argument("--out", required=True, metavar="DIR", help="where the merged run goes")
+    merge.add_argument("--allow-different-machines", action="store_true",
+                       help="accept parts run on different CPUs (CI runners of one job matrix often are): "
+                            "verdicts and values still compare, speed is then not judged")
 
     report = commands.add_parser("report", help="render report.md again from a results directory")
     report.add_argument("results", metavar="DIR", help="a results directory or its results.json")
@@ -633,6 +636,9 @@ def cmd_compare(args) -> int:
     return EXIT_FAIL if summary["failed"] else EXIT_OK
 
 
+MACHINE_WARNINGS = ("environment cpu ", "environment cpu_count ")
+
+
 def cmd_merge(args) -> int:
     from harness.changes import environment_warnings
     from harness.report import passed, render_markdown, step_summary
@@ -648,7 +654,8 @@ def cmd_merge(args) -> int:
     first_path, first, _ = parts[0]
     for path, document, _ in parts[1:]:
         # Shards of one run share everything but their shard: any other difference is two different runs.
-        differences = environment_warnings(first, document, library="")
+        differences = [d for d in environment_warnings(first, document, library="")
+                       if not (args.allow_different_machines and d.startswith(MACHINE_WARNINGS))]
         differences += [f"run option {name} differs" for name in ("dtype", "selected_methods", "case_files")
                         if first["options"].get(name) != document["options"].get(name)]
         if differences:
@@ -656,6 +663,9 @@ def cmd_merge(args) -> int:
     merged = {key: value for key, value in first.items() if key not in ("cases", "results")}
     merged["environment"] = dict(first["environment"])
     merged["options"] = {**first["options"], "shard": None, "merged_from": [p for p, _, _ in parts]}
+    machines = sorted({str(document["environment"].get("cpu")) for _, document, _ in parts})
+    if len(machines) > 1:  # their speeds are not comparable: `compare` says so and judges no speed
+        merged["environment"].update(cpu=f"{len(machines)} machines", machines=machines)
     merged["cases"], merged["results"], arrays, seen = {}, [], {}, set()
     for path, document, part_arrays in parts:
         for record in document["results"]:

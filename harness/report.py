@@ -308,8 +308,8 @@ def _speed_method(settings: dict, base: dict, new: dict) -> str:
              "wall": "wall-clock time"}[settings.get("clock", "wall")]
     return (f"Speed is compared on {clock}. A change is called when NEW/BASE passes "
             f"{settings['min_effect']:.0%} and a one-sided test at alpha {settings['alpha']:g}. Pairs timed in "
-            f"rounds of fresh processes (`run --rounds`) are tested on their per-round medians (Welch's t on "
-            f"the logs), with p-values Holm-adjusted for the number of pairs (and, apart, of cases), so that "
+            f"rounds of fresh processes (`run --rounds`, `ab`) are tested on their per-round medians (a t-test on "
+            f"the logs, each pair's variance moderated towards that of all pairs), with p-values Holm-adjusted for the number of pairs (and, apart, of cases), so that "
             f"unchanged code is called changed with probability below alpha in the whole comparison. Pairs "
             f"of single runs are tested on their raw samples (Mann-Whitney U) with 95% bootstrap intervals "
             f"widened by the suite's run-to-run spread ({settings.get('noise_z', 3):g} robust sd per decade of "

@@ -1,4 +1,5 @@
-"""Is NEW slower than BASE? Ratio of medians with a bootstrap interval, and a rank test on the raw samples.
+"""Is NEW slower than BASE? Per-round medians tested as a family (`rounds_changes`), or, for single runs, the
+ratio of medians with a bootstrap interval and a rank test on the raw samples (`speed_change`).
 
 A speed change is called only when it passes both a minimum effect (default 10%) and a one-sided
 Mann-Whitney U test at `alpha`: timing samples are skewed and heavy-tailed (a few preempted calls),
@@ -54,29 +55,85 @@ def speed_change(base, new, *, scale: float = 1.0, min_effect: float = MIN_EFFEC
 
 
 def rounds_change(base_medians, new_medians, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> SpeedChange:
-    """Compare per-round medians, each round from a fresh process: the process, not the sample, is the unit.
-    Welch's t-test on the logs (ratios are multiplicative; the two sides' spreads may differ), one-sided
-    for each direction; the ratio is that of the geometric means, with a 95% Welch interval."""
+    """One test of per-round medians alone: `rounds_changes` with nothing to borrow from (a pooled t-test)."""
+    return rounds_changes([(base_medians, new_medians)], min_effect=min_effect, alpha=alpha)[0]
+
+
+def rounds_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
+    """Compare per-round medians, each round from a fresh process (the process, not the sample, is the
+    unit), for a family of tests at once: every pair of a comparison, or every case. `tests` is a list of
+    (base medians, new medians), at least two a side.
+
+    A t-test on the logs (ratios are multiplicative), with each test's round-to-round variance moderated
+    towards the family's (Smyth's empirical Bayes t, as in limma): with three rounds a side a test has 4
+    degrees of freedom, so its own variance is a poor estimate (three rounds can look precise by chance)
+    and its t-quantiles are wide; the family of a hundred cases or a thousand pairs tells how variances are
+    spread, and lends each test the degrees of freedom of that prior. A test whose variance the prior cannot
+    explain (a compiled function that is fast in some processes only) is tested on its own, as if alone.
+    The ratio is that of the geometric means, with a 95% interval."""
     from scipy import stats
 
-    a, b = np.log(np.asarray(base_medians, float)), np.log(np.asarray(new_medians, float))
-    if a.size < 2 or b.size < 2:
+    logs = [(np.log(np.asarray(b, float)), np.log(np.asarray(n, float))) for b, n in tests]
+    if any(a.size < 2 or b.size < 2 for a, b in logs):
         raise ValueError("rounds_change needs at least two rounds on each side")
-    difference = float(b.mean() - a.mean())
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se = float(np.sqrt(va + vb))
-    if se == 0.0:  # identical rounds on both sides: the difference is exact, or there is none
-        low = high = difference
-        p_slower, p_faster = (0.0, 1.0) if difference > 0 else (1.0, 0.0) if difference < 0 else (1.0, 1.0)
+    df_own = np.array([a.size + b.size - 2 for a, b in logs], float)
+    own = np.array([(((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()) for a, b in logs]) / df_own
+    prior_df, prior_variance = variance_prior(own, df_own)
+    if np.isinf(prior_df):
+        moderated, df = np.full_like(own, prior_variance), np.full_like(own, np.inf)
     else:
-        df = (va + vb) ** 2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-        t = difference / se
-        p_slower, p_faster = float(stats.t.sf(t, df)), float(stats.t.cdf(t, df))
-        half = float(stats.t.ppf(0.975, df)) * se
-        low, high = difference - half, difference + half
-    ratio, low, high = float(np.exp(difference)), float(np.exp(low)), float(np.exp(high))
-    return SpeedChange(ratio, low, high, p_slower, p_faster, judge(ratio, low, high, p_slower, p_faster,
-                                                                     min_effect, alpha))
+        moderated = (prior_df * prior_variance + df_own * own) / (prior_df + df_own)
+        df = prior_df + df_own
+    # A test far noisier than the prior can explain (its variance over the prior's beyond the 99.9% point of
+    # F(own df, d0)) is an outlier, not a draw from it: it keeps its own variance and degrees of freedom.
+    if prior_variance > 0 and np.isfinite(prior_df) and prior_df > 0:
+        outlier = own / prior_variance > stats.f.ppf(1 - OUTLIER_P, df_own, prior_df)
+    elif prior_variance > 0:
+        outlier = own / prior_variance > stats.chi2.ppf(1 - OUTLIER_P, df_own) / df_own
+    else:
+        outlier = np.ones(own.shape, bool)
+    variances, df = np.where(outlier, own, moderated), np.where(outlier, df_own, df)
+    changes = []
+    for (a, b), variance, dof in zip(logs, variances, df, strict=True):
+        difference = float(b.mean() - a.mean())
+        se = float(np.sqrt(variance * (1 / a.size + 1 / b.size)))
+        if se == 0.0:  # identical rounds on both sides: the difference is exact, or there is none
+            low = high = difference
+            p_slower, p_faster = (0.0, 1.0) if difference > 0 else (1.0, 0.0) if difference < 0 else (1.0, 1.0)
+        else:
+            t = difference / se
+            p_slower, p_faster = float(stats.t.sf(t, dof)), float(stats.t.cdf(t, dof))
+            half = float(stats.t.ppf(0.975, dof)) * se
+            low, high = difference - half, difference + half
+        ratio, low, high = float(np.exp(difference)), float(np.exp(low)), float(np.exp(high))
+        changes.append(SpeedChange(ratio, low, high, p_slower, p_faster,
+                                   judge(ratio, low, high, p_slower, p_faster, min_effect, alpha)))
+    return changes
+
+
+OUTLIER_P = 0.001     # a variance beyond this upper quantile of the prior's F distribution is an outlier
+PRIOR_MIN_TESTS = 10  # fewer tests than this tell too little about how variances are spread: no moderation
+
+
+def variance_prior(variances, dfs) -> tuple[float, float]:
+    """(d0, s0^2) of the scaled inverse chi-square prior of the tests' variances, fitted by moments of the
+    log variances (Smyth 2004, limma's fitFDist): d0 = 0 lends nothing, d0 = inf means every test has one
+    common variance. Tests with a zero variance (rounds identical to the recorded digits) are left out."""
+    from scipy.optimize import brentq
+    from scipy.special import digamma, polygamma
+
+    variances, dfs = np.asarray(variances, float), np.asarray(dfs, float)
+    keep = variances > 0
+    if keep.sum() < PRIOR_MIN_TESTS:
+        return 0.0, 0.0
+    v, d = variances[keep], dfs[keep]
+    e = np.log(v) - digamma(d / 2) + np.log(d / 2)
+    spread = float(e.var(ddof=1) - polygamma(1, d / 2).mean())
+    if spread <= 1e-8:
+        return float("inf"), float(np.exp(e.mean()))
+    half = brentq(lambda x: float(polygamma(1, x)) - spread, 1e-8, 1e8)
+    d0 = 2 * half
+    return d0, float(np.exp(e.mean() + digamma(half) - np.log(half)))
 
 
 def holm(pvalues) -> list[float]:

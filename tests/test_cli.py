@@ -209,6 +209,29 @@ def test_merge_refuses_the_same_part_twice_and_parts_of_different_runs(registry,
     assert not (tmp_path / "m1").exists() and not (tmp_path / "m2").exists()
 
 
+def test_parts_from_different_machines_merge_only_when_allowed_and_their_speed_is_not_judged(registry, tmp_path,
+                                                                                             capsys):
+    good = ["--case-file", str(DATA / "good.py"), *FAST, "--jobs", "0"]
+    for k in (1, 2):
+        registry.clear()
+        assert run(tmp_path / f"part{k}", *good, "--shard", f"{k}/2") == 0
+    second = tmp_path / "part2" / "out" / "results.json"
+    document = json.loads(second.read_text())
+    document["environment"]["cpu"] = "another CPU"  # a CI runner of the same job matrix on other hardware
+    second.write_text(json.dumps(document))
+    parts = [str(tmp_path / f"part{k}" / "out") for k in (1, 2)]
+    capsys.readouterr()
+    assert main(["merge", *parts, "--out", str(tmp_path / "m1")]) == 2
+    assert "environment cpu differs" in capsys.readouterr().err
+    assert main(["merge", *parts, "--out", str(tmp_path / "m2"), "--allow-different-machines"]) == 0
+    merged = json.loads((tmp_path / "m2" / "results.json").read_text())
+    assert merged["environment"]["cpu"] == "2 machines" and "another CPU" in merged["environment"]["machines"]
+    assert main(["compare", str(tmp_path / "m2"), str(tmp_path / "m2"), "--out", str(tmp_path / "c")]) == 0
+    comparison = json.loads((tmp_path / "c" / "compare.json").read_text())
+    assert any("different machines" in w for w in comparison["environment_warnings"])
+    assert comparison["summary"]["slower_backed"] == 0
+
+
 def test_junit_and_github_step_summary(registry, tmp_path, monkeypatch):
     from xml.etree import ElementTree
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.stats import geometric_mean, rounds_change, speed_change
+from harness.stats import geometric_mean, holm, rounds_change, rounds_changes, speed_change, variance_prior
 
 
 def test_samples_from_the_same_distribution_are_not_a_change():
@@ -51,3 +51,46 @@ def test_rounds_of_the_same_code_are_rarely_called_a_change():
 def test_geometric_mean_skips_missing_values():
     assert geometric_mean([2.0, 8.0, None, float("nan")]) == pytest.approx(4.0)
     assert geometric_mean([]) is None
+
+
+def _family(rng, tests, rounds=3, sd=0.05):
+    return [(np.exp(rng.normal(0, sd, rounds)), np.exp(rng.normal(0, sd, rounds))) for _ in range(tests)]
+
+
+def test_the_variance_prior_is_recovered_from_a_family():
+    # Variances drawn from the prior limma assumes: s0^2 d0 / chi2(d0), then each observed with 4 df.
+    rng = np.random.default_rng(1)
+    true = 0.01 * 8 / rng.chisquare(8, 4000)
+    observed = true * rng.chisquare(4, 4000) / 4
+    d0, s0_squared = variance_prior(observed, np.full(4000, 4.0))
+    assert 6 < d0 < 11 and 0.008 < s0_squared < 0.012
+    assert variance_prior([0.01] * 5, [4.0] * 5) == (0.0, 0.0)  # too few tests to say: nothing lent
+
+
+def test_three_tight_rounds_in_a_noisy_family_are_not_called_a_change():
+    # Rounds of unchanged code vary by 10% between processes; one test's six rounds happen to be tight.
+    rng = np.random.default_rng(2)
+    family = _family(rng, 200, sd=0.10) + [([1.0, 1.001, 0.999], [1.15, 1.151, 1.149])]
+    alone = rounds_change(*family[-1])
+    moderated = rounds_changes(family)[-1]
+    assert alone.p_slower < 1e-5          # alone, its own tiny variance makes 15% look certain
+    assert moderated.p_slower > 1e-3  # a thousand times less sure: no family correction could call it
+
+
+def test_a_test_noisier_than_its_family_keeps_its_own_variance():
+    rng = np.random.default_rng(3)
+    noisy = ([26e-6, 50e-6, 27e-6], [51e-6, 49e-6, 50e-6])  # fast in some processes only
+    moderated = rounds_changes(_family(rng, 200, sd=0.02) + [noisy])[-1]
+    alone = rounds_change(*noisy)
+    assert moderated.verdict == "inconclusive" and moderated.p_slower == pytest.approx(alone.p_slower)
+    assert (moderated.low, moderated.high) == pytest.approx((alone.low, alone.high))
+
+
+def test_a_family_finds_a_25_percent_change_among_a_hundred_tests():
+    rng = np.random.default_rng(4)
+    family = _family(rng, 100, sd=0.03)
+    slowed = (family[0][0], family[0][1] * 1.25)
+    changes = rounds_changes([slowed] + family[1:])
+    adjusted = holm([c.p_slower for c in changes] + [c.p_faster for c in changes])
+    assert adjusted[0] < 0.01 and changes[0].verdict == "slower"
+    assert all(p > 0.01 for p in adjusted[1:])
