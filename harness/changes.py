@@ -29,7 +29,8 @@ import numpy as np
 
 from harness.compare import FAILING, TOLERANCES, diff
 from harness.results import SCHEMA_VERSION, jacobian_key
-from harness.stats import ALPHA, MIN_EFFECT, geometric_mean, holm, judge, rounds_changes, speed_change
+from harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, judge, log_ratio_changes, paired_rounds_changes,
+                           rounds_changes, speed_change)
 
 KIND = "jacobian-harness.comparison"
 # Environment fields that must match for a fair comparison (versions: all but the library under test).
@@ -200,6 +201,12 @@ def correct_for_many(changes: list[dict], settings: Settings) -> None:
                                   adjusted[len(changes) + k], settings.min_effect, settings.alpha)
 
 
+def side_by_side(base: dict, new: dict) -> bool:
+    """Both runs are the two sides of one `ab`: round r of each pair ran on both sides back to back."""
+    run = base.get("options", {}).get("ab_id")
+    return bool(run) and run == new.get("options", {}).get("ab_id")
+
+
 def _round_scores(base: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per round, how fast the case's pairs ran relative to their own typical time: each pair (row, log
     round medians) centred on its mean over both sides, then the median over pairs. The median keeps one
@@ -209,12 +216,13 @@ def _round_scores(base: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.nda
 
 
 def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock: str, scales: dict,
-                settings: Settings) -> list[dict]:
+                settings: Settings, paired: bool = False) -> list[dict]:
     """A speed verdict per case over its library pairs together: a change of the library that slows a whole
     case shows here even when each pair alone is too noisy to call. With rounds, each round's score is the
     median over the case's pairs of their centred log medians (`_round_scores`; one process ran them all),
-    tested like a pair's rounds; without,
-    the case's median log ratio is judged against the spread of all cases' (CASE_Z robust sd)."""
+    tested like a pair's rounds; for the two sides of one `ab` (`paired`), each round's score is the median
+    over the pairs of log(new / base), tested like a pair's paired rounds; without rounds, the case's
+    median log ratio is judged against the spread of all cases' (CASE_Z robust sd)."""
     by_case: dict[str, list[dict]] = {}
     for pair in timed:
         if not pair["control"]:
@@ -229,15 +237,19 @@ def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock:
         entry = {"case": case_id, "pairs": len(members)}
         if all(base_rounds) and all(new_rounds) and len({len(r) for r in base_rounds}) == 1 \
                 and len({len(r) for r in new_rounds}) == 1:
-            scores.append((entry, *_round_scores(np.log(np.asarray(base_rounds)),
-                                                 np.log(np.asarray(new_rounds) / scales.get(case_id, 1.0)))))
+            scores.append((entry, np.log(np.asarray(base_rounds)),
+                           np.log(np.asarray(new_rounds) / scales.get(case_id, 1.0))))
             entry["test"] = "rounds"
         else:
             entry.update(ratio=float(np.exp(np.median([np.log(p["speed"]["ratio"]) for p in members]))),
                          test="spread")
         results.append(entry)
-    changes = rounds_changes([(b, n) for _, b, n in scores], min_effect=settings.min_effect,
-                             alpha=settings.alpha) if scores else []
+    if paired:  # per round, the median over the case's pairs of log(new / base), both timed side by side
+        changes = log_ratio_changes([np.median(n - b, axis=0) for _, b, n in scores],
+                                    min_effect=settings.min_effect, alpha=settings.alpha) if scores else []
+    else:
+        changes = rounds_changes([_round_scores(b, n) for _, b, n in scores], min_effect=settings.min_effect,
+                                 alpha=settings.alpha) if scores else []
     for (entry, _, _), change in zip(scores, changes, strict=True):
         entry.update(change.as_record())
     spread = [np.log(e["ratio"]) for e in results if e["test"] == "spread"]
@@ -286,12 +298,14 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
             pair["speed"] = {**speed_change(base_samples, new_samples, scale=scale, min_effect=settings.min_effect,
                                             alpha=settings.alpha).as_record(), "test": "samples"}
         pairs.append(pair)
+    paired = side_by_side(base, new) and all(len(b) == len(n) for _, b, n in rounds_tests)
     for control in (False, True):  # the library's pairs and the controls: two families, two priors
         family = [t for t in rounds_tests if t[0]["control"] is control]
-        changes = rounds_changes([(b, n) for _, b, n in family], min_effect=settings.min_effect,
-                                 alpha=settings.alpha) if family else []
+        test = paired_rounds_changes if paired else rounds_changes
+        changes = test([(b, n) for _, b, n in family], min_effect=settings.min_effect,
+                       alpha=settings.alpha) if family else []
         for (pair, _, _), change in zip(family, changes, strict=True):
-            pair["speed"] = {**change.as_record(), **pair["speed"]}
+            pair["speed"] = {**change.as_record(), **pair["speed"], "paired": paired}
     timed = [p for p in pairs if p["speed"]]
     floor = noise_floor(timed, base_records)
     for pair in timed:
@@ -300,7 +314,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
             pair["speed"] = _widen(pair["speed"], sigma, settings.min_effect, settings.alpha)
     correct_for_many([p["speed"] for p in timed if not p["control"] and p["speed"]["test"] == "rounds"], settings)
     speeds = [p["speed"] for p in timed if not p["control"]]
-    cases = case_speeds(timed, base_records, new_records, clock, scales, settings)
+    cases = case_speeds(timed, base_records, new_records, clock, scales, settings, paired)
     correct_for_many([c for c in cases if c["test"] == "rounds"], settings)
     summary = {
         "pairs": len(pairs),

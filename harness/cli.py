@@ -6,6 +6,7 @@ import argparse
 import math
 import json
 import os
+import secrets
 import sys
 import time
 from pathlib import Path
@@ -727,6 +728,7 @@ def cmd_ab(args) -> int:
     setups = [_worker_setup(args, python) for python in (args.base_python, args.new_python)]
     args.shard = None
     documents, arrays, rounds = [], [{}, {}], [None, None]
+    ab_id = secrets.token_hex(8)  # marks the two sides of this A/B, whose rounds `compare` pairs
     for setup in setups:
         with Worker(setup) as worker:
             environment = worker.environment()
@@ -734,7 +736,7 @@ def cmd_ab(args) -> int:
             raise UsageError(f"{setup.python} cannot run harness.worker: is jacobian-harness installed there?")
         document = _new_document(args, options, list(plan), sorted({m for ms in plan.values() for m in ms}))
         document["environment"] = environment
-        document["options"].update(rounds=args.rounds // 2, ab_rounds=args.rounds, ab_interleave="case")
+        document["options"].update(rounds=args.rounds // 2, ab_rounds=args.rounds, ab_id=ab_id)
         documents.append(document)
     try:
         for number in range(1, args.rounds // 2 + 1):

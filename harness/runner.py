@@ -159,16 +159,27 @@ def side_order(case_index: int, round_number: int) -> tuple[int, int]:
 
 def ab_round(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int, setups: tuple,
              round_number: int, whole: bool) -> Iterator[tuple[str, list]]:
-    """One round of both sides of an A/B (setups = (A, B)) in fresh workers, interleaved case by case: each
-    case runs on A's worker and on B's back to back (`side_order`), so that whatever the machine does
-    meanwhile (another job starting, a slower minute) hits both sides alike. Yields (case id, [A's, B's]):
-    CaseResults when `whole` (verdicts, Jacobians), else timing records."""
+    """One round of both sides of an A/B (setups = (A, B)) in fresh workers, interleaved: each case (in a
+    `whole` round: verdicts, Jacobians) or each pair (in a timing round) runs on A's worker and on B's back to
+    back (`side_order`), so that whatever the machine does meanwhile (another job starting, a slower
+    minute) hits both sides alike. Yields (case id, [A's, B's]): CaseResults when `whole`, else timing
+    records."""
     index = {case_id: k for k, case_id in enumerate(plan)}
 
     def job(case_id, workers):
-        results = [None, None]
-        for side in side_order(index[case_id], round_number):
-            results[side] = (_whole_case if whole else _timing_only)(workers[side], case_id, plan, options, dtypes)
+        if whole:
+            results = [None, None]
+            for side in side_order(index[case_id], round_number):
+                results[side] = _whole_case(workers[side], case_id, plan, options, dtypes)
+            return case_id, results
+        # Timing rounds go pair by pair: the machine's state (another job on the other core) lasts seconds,
+        # so two timings a few milliseconds apart see the same machine.
+        results = [[], []]
+        pairs = [(dtype, method_id) for dtype in dtypes for method_id in plan[case_id]]
+        for k, (dtype, method_id) in enumerate(pairs):
+            for side in side_order(index[case_id] + k, round_number):
+                evaluation = workers[side].evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=False))
+                results[side].append(evaluation.record)
         return case_id, results
 
     return _pooled(list(plan), jobs, setups, job)

@@ -62,22 +62,46 @@ def rounds_change(base_medians, new_medians, *, min_effect: float = MIN_EFFECT, 
 def rounds_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
     """Compare per-round medians, each round from a fresh process (the process, not the sample, is the
     unit), for a family of tests at once: every pair of a comparison, or every case. `tests` is a list of
-    (base medians, new medians), at least two a side.
-
-    A t-test on the logs (ratios are multiplicative), with each test's round-to-round variance moderated
-    towards the family's (Smyth's empirical Bayes t, as in limma): with three rounds a side a test has 4
-    degrees of freedom, so its own variance is a poor estimate (three rounds can look precise by chance)
-    and its t-quantiles are wide; the family of a hundred cases or a thousand pairs tells how variances are
-    spread, and lends each test the degrees of freedom of that prior. A test whose variance the prior cannot
-    explain (a compiled function that is fast in some processes only) is tested on its own, as if alone.
-    The ratio is that of the geometric means, with a 95% interval."""
-    from scipy import stats
-
+    (base medians, new medians), at least two a side: a t-test on the logs (ratios are multiplicative), the
+    ratio that of the geometric means, with a 95% interval; variances moderated as in `_moderated_t`."""
     logs = [(np.log(np.asarray(b, float)), np.log(np.asarray(n, float))) for b, n in tests]
     if any(a.size < 2 or b.size < 2 for a, b in logs):
         raise ValueError("rounds_change needs at least two rounds on each side")
-    df_own = np.array([a.size + b.size - 2 for a, b in logs], float)
-    own = np.array([(((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()) for a, b in logs]) / df_own
+    return _moderated_t([(b.mean() - a.mean(), (((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum())
+                          / (a.size + b.size - 2), a.size + b.size - 2, 1 / a.size + 1 / b.size) for a, b in logs],
+                        min_effect, alpha)
+
+
+def paired_rounds_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
+    """As `rounds_changes`, for rounds run side by side (`ab`: in round r, each pair ran on BASE's worker
+    and on NEW's back to back): a t-test on the per-round log ratios log(new_r / base_r), so that whatever
+    the machine did during round r (another job on the other core) cancels. `tests`: (base medians, new
+    medians) of equal length, at least two."""
+    if any(len(b) != len(n) for b, n in tests):
+        raise ValueError("paired rounds need as many rounds on each side")
+    return log_ratio_changes([np.log(np.asarray(n, float)) - np.log(np.asarray(b, float)) for b, n in tests],
+                             min_effect=min_effect, alpha=alpha)
+
+
+def log_ratio_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
+    """The paired test on per-round log ratios given directly (e.g. a case's, over its pairs)."""
+    ratios = [np.asarray(d, float) for d in tests]
+    if any(d.size < 2 for d in ratios):
+        raise ValueError("paired rounds need at least two rounds")
+    return _moderated_t([(d.mean(), d.var(ddof=1), d.size - 1, 1 / d.size) for d in ratios], min_effect, alpha)
+
+
+def _moderated_t(tests, min_effect: float, alpha: float) -> list[SpeedChange]:
+    """t-tests of log differences, each test (difference, own variance, its df, SE factor: SE^2 = variance x
+    factor), with each variance moderated towards the family's (Smyth's empirical Bayes t, as in limma).
+    With three rounds a side a test has 2 to 4 degrees of freedom alone, so its own variance is a poor
+    estimate (three rounds can look precise by chance) and its t-quantiles are wide; the family of a
+    hundred cases or a thousand pairs tells how variances are spread, and lends each test the degrees of
+    freedom of that prior. A test whose variance the prior cannot explain (a compiled function that is
+    fast in some processes only) is tested on its own, as if alone."""
+    from scipy import stats
+
+    differences, own, df_own, factors = (np.array(column, float) for column in zip(*tests, strict=True))
     prior_df, prior_variance = variance_prior(own, df_own)
     if np.isinf(prior_df):
         moderated, df = np.full_like(own, prior_variance), np.full_like(own, np.inf)
@@ -94,9 +118,8 @@ def rounds_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPH
         outlier = np.ones(own.shape, bool)
     variances, df = np.where(outlier, own, moderated), np.where(outlier, df_own, df)
     changes = []
-    for (a, b), variance, dof in zip(logs, variances, df, strict=True):
-        difference = float(b.mean() - a.mean())
-        se = float(np.sqrt(variance * (1 / a.size + 1 / b.size)))
+    for difference, variance, dof, factor in zip(differences, variances, df, factors, strict=True):
+        difference, se = float(difference), float(np.sqrt(variance * factor))
         if se == 0.0:  # identical rounds on both sides: the difference is exact, or there is none
             low = high = difference
             p_slower, p_faster = (0.0, 1.0) if difference > 0 else (1.0, 0.0) if difference < 0 else (1.0, 1.0)

@@ -50,6 +50,9 @@ def test_a_a_through_the_cli_changes_no_verdict_and_no_value(registry, tmp_path)
     jacrev = next(r for r in base["results"] if r["method"] == "torch.func.jacrev")
     assert len(jacrev["time"]["round_medians_s"]) == 2  # rounds A B B A: two fresh processes a side
     assert {p["speed"]["test"] for p in comparison["pairs"] if p["speed"]} == {"rounds"}
+    new = json.loads((tmp_path / "new" / "results.json").read_text())
+    assert base["options"]["ab_id"] == new["options"]["ab_id"]  # one A/B: compare pairs its rounds
+    assert all(p["speed"]["paired"] for p in comparison["pairs"] if p["speed"])
 
 
 @pytest.mark.parametrize("option, message", [(["--rounds", "3"], "--rounds must be an even"),

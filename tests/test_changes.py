@@ -151,3 +151,39 @@ def test_a_pair_whose_speed_depends_on_the_process_is_inconclusive_not_slower():
         document[0]["results"][0]["time"]["round_medians_s"] = medians
     first = compare(base, new)["pairs"][0]
     assert first["speed"]["verdict"] == "inconclusive" and first["speed"]["test"] == "rounds"
+
+
+def ab_sides(seed: int, rounds: int = 3, cases: int = 30, slow_case: str | None = None, factor: float = 1.25,
+             machine_sd: float = 0.3) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
+    """The two sides of one `ab`: in round r both sides' pairs ran back to back, so the machine's state
+    that round (lognormal, machine_sd, per case and round) is shared; each side has its own 3% process noise."""
+    base, new = synthetic_run(seed), synthetic_run(seed + 1)
+    rng = np.random.default_rng(seed + 2000)
+    truth = np.random.default_rng(0)
+    machine = {f"case{c}": np.exp(rng.normal(0, machine_sd, rounds)) for c in range(cases)}
+    for b, n in zip(base[0]["results"], new[0]["results"], strict=True):
+        true_s = 10 ** truth.uniform(-5, -3)
+        slowed = factor if b["case"] == slow_case and b["backend"] == "torch" else 1.0
+        b["time"]["round_medians_s"] = list(true_s * machine[b["case"]] * np.exp(rng.normal(0, 0.03, rounds)))
+        n["time"]["round_medians_s"] = list(true_s * slowed * machine[b["case"]]
+                                            * np.exp(rng.normal(0, 0.03, rounds)))
+    for side in (base, new):
+        side[0]["options"]["ab_id"] = f"ab{seed}"
+    return base, new
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4])
+def test_the_two_sides_of_an_ab_are_paired_round_by_round(seed):
+    base, new = ab_sides(seed)
+    result = compare(base, new)
+    assert all(p["speed"]["paired"] for p in result["pairs"] if p["speed"])
+    assert result["summary"]["slower"] == result["summary"]["faster"] == 0
+    assert result["summary"]["slower_cases"] == result["summary"]["faster_cases"] == 0
+    base, new = ab_sides(seed, slow_case="case7")
+    result = compare(base, new)
+    flagged = [(c["case"], c["verdict"]) for c in result["cases"] if c["verdict"] in ("slower", "faster")]
+    assert flagged == [("case7", "slower")] and result["summary"]["failed"]
+    new[0]["options"]["ab_id"] = "another ab"  # two separate runs: the machine's rounds no longer cancel
+    apart = compare(base, new)
+    assert not any(p["speed"]["paired"] for p in apart["pairs"] if p["speed"])
+    assert next(c for c in apart["cases"] if c["case"] == "case7")["verdict"] == "inconclusive"

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from harness.stats import geometric_mean, holm, rounds_change, rounds_changes, speed_change, variance_prior
+from harness.stats import (geometric_mean, holm, paired_rounds_changes, rounds_change, rounds_changes, speed_change,
+                           variance_prior)
 
 
 def test_samples_from_the_same_distribution_are_not_a_change():
@@ -94,3 +95,20 @@ def test_a_family_finds_a_25_percent_change_among_a_hundred_tests():
     adjusted = holm([c.p_slower for c in changes] + [c.p_faster for c in changes])
     assert adjusted[0] < 0.01 and changes[0].verdict == "slower"
     assert all(p > 0.01 for p in adjusted[1:])
+
+
+def test_side_by_side_rounds_cancel_what_the_machine_did_in_each_round():
+    # Each round the machine is up to 2x slower for both sides alike (a job on the other core); NEW is 25%
+    # slower. Apart, the rounds cannot tell; paired, the machine cancels.
+    rng = np.random.default_rng(5)
+    family = []
+    for _ in range(100):
+        machine = np.exp(rng.uniform(0, 0.7, 3))
+        family.append((machine * np.exp(rng.normal(0, 0.03, 3)), machine * np.exp(rng.normal(0, 0.03, 3))))
+    family[0] = (family[0][0], family[0][1] * 1.25)
+    paired, apart = paired_rounds_changes(family), rounds_changes(family)
+    adjusted = holm([c.p_slower for c in paired] + [c.p_faster for c in paired])
+    assert paired[0].verdict == "slower" and adjusted[0] < 0.01 and all(p > 0.01 for p in adjusted[1:])
+    assert apart[0].verdict == "inconclusive"
+    with pytest.raises(ValueError, match="as many rounds"):
+        paired_rounds_changes([([1.0, 1.0], [1.0, 1.0, 1.0])])
