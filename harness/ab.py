@@ -1,11 +1,12 @@
-"""Interleaved A/B: the same pairs in two Python environments, case by case, in rounds of fresh processes.
+"""Interleaved A/B: the same pairs in two Python environments, pair by pair, in rounds of fresh processes.
 
 Two separate runs are minutes apart, and a shared machine drifts between them; worse, a pair's speed differs
 from one process to another (memory layout, the code a compiler picked), which samples inside one process
 cannot show. So every round starts a fresh worker per side, and each case runs on A's and on B's back to
-back (harness.runner.ab_round: A B or B A alternately), seconds apart, so that drift hits both sides alike.
-The first round is a whole run of each side (verdicts, Jacobians), the later ones time the pairs again. Each
-side becomes an ordinary `run --rounds` result, and `compare` tests the per-round medians.
+back (harness.runner.ab_round: A B or B A alternately), so that drift hits both sides alike. First comes a
+whole run of each side (verdicts, Jacobians), interleaved case by case; then the timing rounds, interleaved
+pair by pair (a few milliseconds apart), whose per-round medians are the pairs' timings. Each side becomes
+an ordinary `run --rounds` result with one `ab_id`, and `compare` tests the per-round log ratios.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ def first_round(document: dict) -> dict[tuple, list[dict]]:
             if (r.get("time") or {}).get("samples_s")}
 
 
+def timed_pairs(document: dict) -> dict[tuple, list[dict]]:
+    """key -> no timings yet, for every timed record of a whole run (`ab` times them in later rounds only)."""
+    return {key: [] for key in first_round(document)}
+
+
 def add_round(rounds: dict[tuple, list[dict]], records: Iterable[dict]) -> None:
     """The timings of another round's records, for the pairs timed in the first round."""
     for record in records:
@@ -33,5 +39,5 @@ def finish_rounds(document: dict, rounds: dict[tuple, list[dict]]) -> None:
     """Each timed record of the run gets the pooled timing of its rounds (harness.timing.pool_rounds)."""
     for record in document["results"]:
         key = (record["case"], record["method"], record["dtype"])
-        if key in rounds:
+        if rounds.get(key):  # a pair that failed in every round keeps the timing it has
             record["time"] = pool_rounds(rounds[key])

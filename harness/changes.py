@@ -10,7 +10,7 @@ shared machine does not accumulate CPU time; wall-clock samples are divided by a
 - with rounds (`run --rounds R`, `ab`): each round ran in fresh processes, so the per-round medians are
   independent measurements of the pair, process-to-process variation included (measured here: a
   compiled Jacobian that takes 26 us in one process and 50 us in the next). A t-test on their logs with
-  each pair's variance moderated towards that of all pairs (harness.stats.rounds_changes: three rounds a
+  each pair's variance moderated towards that of all pairs (harness.stats.moderated_changes: three rounds a
   side alone give 4 degrees of freedom), Holm-adjusted over all pairs (and, apart, all cases), so that a
   comparison of a thousand unchanged pairs calls none of them changed with probability 1 - alpha;
 - without rounds: a rank test on the raw samples, with the interval widened by the spread of log(NEW/BASE)
@@ -29,8 +29,8 @@ import numpy as np
 
 from harness.compare import FAILING, TOLERANCES, diff
 from harness.results import SCHEMA_VERSION, jacobian_key
-from harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, judge, log_ratio_changes, paired_rounds_changes,
-                           rounds_changes, speed_change)
+from harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, judge, log_ratio_test, moderated_changes,
+                           paired_test, rounds_test, speed_change)
 
 KIND = "jacobian-harness.comparison"
 # Environment fields that must match for a fair comparison (versions: all but the library under test).
@@ -244,12 +244,10 @@ def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock:
             entry.update(ratio=float(np.exp(np.median([np.log(p["speed"]["ratio"]) for p in members]))),
                          test="spread")
         results.append(entry)
-    if paired:  # per round, the median over the case's pairs of log(new / base), both timed side by side
-        changes = log_ratio_changes([np.median(n - b, axis=0) for _, b, n in scores],
-                                    min_effect=settings.min_effect, alpha=settings.alpha) if scores else []
-    else:
-        changes = rounds_changes([_round_scores(b, n) for _, b, n in scores], min_effect=settings.min_effect,
-                                 alpha=settings.alpha) if scores else []
+    # Side by side (one ab): per round, the median over the case's pairs of log(new / base).
+    tests = [log_ratio_test(np.median(n - b, axis=0)) if paired and b.shape == n.shape
+             else rounds_test(*_round_scores(b, n)) for _, b, n in scores]
+    changes = moderated_changes(tests, min_effect=settings.min_effect, alpha=settings.alpha)
     for (entry, _, _), change in zip(scores, changes, strict=True):
         entry.update(change.as_record())
     spread = [np.log(e["ratio"]) for e in results if e["test"] == "spread"]
@@ -298,14 +296,13 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
             pair["speed"] = {**speed_change(base_samples, new_samples, scale=scale, min_effect=settings.min_effect,
                                             alpha=settings.alpha).as_record(), "test": "samples"}
         pairs.append(pair)
-    paired = side_by_side(base, new) and all(len(b) == len(n) for _, b, n in rounds_tests)
+    paired = side_by_side(base, new)
     for control in (False, True):  # the library's pairs and the controls: two families, two priors
         family = [t for t in rounds_tests if t[0]["control"] is control]
-        test = paired_rounds_changes if paired else rounds_changes
-        changes = test([(b, n) for _, b, n in family], min_effect=settings.min_effect,
-                       alpha=settings.alpha) if family else []
-        for (pair, _, _), change in zip(family, changes, strict=True):
-            pair["speed"] = {**change.as_record(), **pair["speed"], "paired": paired}
+        tests = [paired_test(b, n) if paired and len(b) == len(n) else rounds_test(b, n) for _, b, n in family]
+        changes = moderated_changes(tests, min_effect=settings.min_effect, alpha=settings.alpha)
+        for (pair, b, n), change in zip(family, changes, strict=True):
+            pair["speed"] = {**change.as_record(), **pair["speed"], "paired": paired and len(b) == len(n)}
     timed = [p for p in pairs if p["speed"]]
     floor = noise_floor(timed, base_records)
     for pair in timed:

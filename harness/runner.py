@@ -123,9 +123,13 @@ def _whole_case(worker, case_id: str, plan, options: Options, dtypes: list[str],
                     calibrate=worker.calibrate)
 
 
-def _timing_only(worker, case_id: str, plan, options: Options, dtypes: list[str]) -> list[dict]:
-    return [worker.evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=False)).record
-            for dtype in dtypes for method_id in plan[case_id]]  # plan_pairs matched orders
+def _timed_pairs(case_id: str, plan, dtypes: list[str]) -> list[tuple[str, str]]:
+    return [(dtype, method_id) for dtype in dtypes for method_id in plan[case_id]]  # a whole run's order
+
+
+def _time_pair(worker, case_id: str, method_id: str, dtype: str, options: Options) -> dict:
+    """A timing record only: no reference, verdict or f timing."""
+    return worker.evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=False)).record
 
 
 def run_cases(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int,
@@ -146,7 +150,8 @@ def time_again(plan: dict[str, list[str]], options: Options, dtypes: list[str], 
     with no reference, verdict or f timing. A pair's speed differs from one process to another (memory
     layout, which code a compiler picked), so that rounds in fresh processes show how much."""
     def job(case_id, workers):
-        return case_id, _timing_only(workers[0], case_id, plan, options, dtypes)
+        return case_id, [_time_pair(workers[0], case_id, method_id, dtype, options)
+                         for dtype, method_id in _timed_pairs(case_id, plan, dtypes)]
 
     return _pooled(list(plan), jobs, (setup,), job)
 
@@ -175,11 +180,9 @@ def ab_round(plan: dict[str, list[str]], options: Options, dtypes: list[str], jo
         # Timing rounds go pair by pair: the machine's state (another job on the other core) lasts seconds,
         # so two timings a few milliseconds apart see the same machine.
         results = [[], []]
-        pairs = [(dtype, method_id) for dtype in dtypes for method_id in plan[case_id]]
-        for k, (dtype, method_id) in enumerate(pairs):
+        for k, (dtype, method_id) in enumerate(_timed_pairs(case_id, plan, dtypes)):
             for side in side_order(index[case_id] + k, round_number):
-                evaluation = workers[side].evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=False))
-                results[side].append(evaluation.record)
+                results[side].append(_time_pair(workers[side], case_id, method_id, dtype, options))
         return case_id, results
 
     return _pooled(list(plan), jobs, setups, job)

@@ -1,4 +1,4 @@
-"""Is NEW slower than BASE? Per-round medians tested as a family (`rounds_changes`), or, for single runs, the
+"""Is NEW slower than BASE? Per-round medians tested as a family (`moderated_changes`), or, for single runs, the
 ratio of medians with a bootstrap interval and a rank test on the raw samples (`speed_change`).
 
 A speed change is called only when it passes both a minimum effect (default 10%) and a one-sided
@@ -55,45 +55,63 @@ def speed_change(base, new, *, scale: float = 1.0, min_effect: float = MIN_EFFEC
 
 
 def rounds_change(base_medians, new_medians, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> SpeedChange:
-    """One test of per-round medians alone: `rounds_changes` with nothing to borrow from (a pooled t-test)."""
-    return rounds_changes([(base_medians, new_medians)], min_effect=min_effect, alpha=alpha)[0]
+    """One test of per-round medians alone: nothing to borrow from (a pooled t-test)."""
+    return moderated_changes([rounds_test(base_medians, new_medians)], min_effect=min_effect, alpha=alpha)[0]
 
 
 def rounds_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
-    """Compare per-round medians, each round from a fresh process (the process, not the sample, is the
-    unit), for a family of tests at once: every pair of a comparison, or every case. `tests` is a list of
-    (base medians, new medians), at least two a side: a t-test on the logs (ratios are multiplicative), the
-    ratio that of the geometric means, with a 95% interval; variances moderated as in `_moderated_t`."""
-    logs = [(np.log(np.asarray(b, float)), np.log(np.asarray(n, float))) for b, n in tests]
-    if any(a.size < 2 or b.size < 2 for a, b in logs):
-        raise ValueError("rounds_change needs at least two rounds on each side")
-    return _moderated_t([(b.mean() - a.mean(), (((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum())
-                          / (a.size + b.size - 2), a.size + b.size - 2, 1 / a.size + 1 / b.size) for a, b in logs],
-                        min_effect, alpha)
+    """`rounds_test` of each (base medians, new medians), as one family (`moderated_changes`)."""
+    return moderated_changes([rounds_test(b, n) for b, n in tests], min_effect=min_effect, alpha=alpha)
 
 
 def paired_rounds_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
-    """As `rounds_changes`, for rounds run side by side (`ab`: in round r, each pair ran on BASE's worker
-    and on NEW's back to back): a t-test on the per-round log ratios log(new_r / base_r), so that whatever
-    the machine did during round r (another job on the other core) cancels. `tests`: (base medians, new
-    medians) of equal length, at least two."""
-    if any(len(b) != len(n) for b, n in tests):
+    """`paired_test` of each (base medians, new medians), as one family (`moderated_changes`)."""
+    return moderated_changes([paired_test(b, n) for b, n in tests], min_effect=min_effect, alpha=alpha)
+
+
+# A test, as `moderated_changes` takes it: (difference of mean logs, own variance, its degrees of freedom,
+# SE factor), where SE^2 = variance x factor.
+Test = tuple[float, float, float, float]
+
+
+def rounds_test(base_medians, new_medians) -> Test:
+    """Per-round medians of two sides, each round from a fresh process (the process, not the sample, is the
+    unit), at least two a side: their logs (ratios are multiplicative) compared as two samples."""
+    a, b = np.log(np.asarray(base_medians, float)), np.log(np.asarray(new_medians, float))
+    if a.size < 2 or b.size < 2:
+        raise ValueError("rounds_change needs at least two rounds on each side")
+    df = a.size + b.size - 2
+    return (float(b.mean() - a.mean()), float((((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()) / df),
+            df, 1 / a.size + 1 / b.size)
+
+
+def paired_test(base_medians, new_medians) -> Test:
+    """Rounds run side by side (`ab`: in round r, each pair ran on BASE's worker and on NEW's back to back):
+    the per-round log ratios log(new_r / base_r), so that whatever the machine did during round r (another
+    job on the other core) cancels."""
+    if len(base_medians) != len(new_medians):
         raise ValueError("paired rounds need as many rounds on each side")
-    return log_ratio_changes([np.log(np.asarray(n, float)) - np.log(np.asarray(b, float)) for b, n in tests],
-                             min_effect=min_effect, alpha=alpha)
+    return log_ratio_test(np.log(np.asarray(new_medians, float)) - np.log(np.asarray(base_medians, float)))
 
 
-def log_ratio_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
-    """The paired test on per-round log ratios given directly (e.g. a case's, over its pairs)."""
-    ratios = [np.asarray(d, float) for d in tests]
-    if any(d.size < 2 for d in ratios):
+def log_ratio_test(log_ratios) -> Test:
+    """Per-round log ratios given directly (e.g. a case's: the median over its pairs, round by round)."""
+    d = np.asarray(log_ratios, float)
+    if d.size < 2:
         raise ValueError("paired rounds need at least two rounds")
-    return _moderated_t([(d.mean(), d.var(ddof=1), d.size - 1, 1 / d.size) for d in ratios], min_effect, alpha)
+    return float(d.mean()), float(d.var(ddof=1)), d.size - 1, 1 / d.size
 
 
-def _moderated_t(tests, min_effect: float, alpha: float) -> list[SpeedChange]:
-    """t-tests of log differences, each test (difference, own variance, its df, SE factor: SE^2 = variance x
-    factor), with each variance moderated towards the family's (Smyth's empirical Bayes t, as in limma).
+def moderated_changes(tests: list[Test], *, min_effect: float = MIN_EFFECT,
+                      alpha: float = ALPHA) -> list[SpeedChange]:
+    """A family of tests (every pair of a comparison, or every case), each a t-test of a log difference,
+    ratio exp(difference) with a 95% interval; see `_moderated_t`."""
+    return _moderated_t(tests, min_effect, alpha) if tests else []
+
+
+def _moderated_t(tests: list[Test], min_effect: float, alpha: float) -> list[SpeedChange]:
+    """t-tests of log differences, with each variance moderated towards the family's (Smyth's empirical
+    Bayes t, as in limma).
     With three rounds a side a test has 2 to 4 degrees of freedom alone, so its own variance is a poor
     estimate (three rounds can look precise by chance) and its t-quantiles are wide; the family of a
     hundred cases or a thousand pairs tells how variances are spread, and lends each test the degrees of

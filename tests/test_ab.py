@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from harness.ab import add_round, finish_rounds, first_round
+from harness.ab import add_round, finish_rounds, first_round, timed_pairs
 from harness.cli import main
 from harness.runner import side_order
 from tests.test_cli import DATA, FAST
@@ -37,6 +37,17 @@ def test_rounds_pool_every_sample_and_keep_each_round_median_on_both_clocks():
     assert document["results"][1]["time"] is None
 
 
+def test_ab_rounds_start_empty_and_a_pair_never_timed_again_keeps_its_whole_run_timing():
+    document = {"results": [_record("m", [1.0, 2.0, 3.0]), _record("crashed later", [4.0])]}
+    rounds = timed_pairs(document)
+    assert rounds == {("c", "m", "float64"): [], ("c", "crashed later", "float64"): []}
+    add_round(rounds, [_record("m", [5.0, 6.0, 7.0])])
+    add_round(rounds, [_record("m", [7.0, 8.0, 9.0])])
+    finish_rounds(document, rounds)
+    assert document["results"][0]["time"]["round_medians_s"] == [6.0, 8.0]  # the whole run's timing is no round
+    assert document["results"][1]["time"]["samples_s"] == [4.0]
+
+
 @pytest.mark.slow
 def test_a_a_through_the_cli_changes_no_verdict_and_no_value(registry, tmp_path):
     code = main(["ab", "--base-python", sys.executable, "--new-python", sys.executable, "--no-builtin",
@@ -48,7 +59,7 @@ def test_a_a_through_the_cli_changes_no_verdict_and_no_value(registry, tmp_path)
     assert comparison["summary"]["pairs"] == 10
     base = json.loads((tmp_path / "base" / "results.json").read_text())
     jacrev = next(r for r in base["results"] if r["method"] == "torch.func.jacrev")
-    assert len(jacrev["time"]["round_medians_s"]) == 2  # rounds A B B A: two fresh processes a side
+    assert len(jacrev["time"]["round_medians_s"]) == 2  # --rounds 4: two timing rounds a side, fresh processes
     assert {p["speed"]["test"] for p in comparison["pairs"] if p["speed"]} == {"rounds"}
     new = json.loads((tmp_path / "new" / "results.json").read_text())
     assert base["options"]["ab_id"] == new["options"]["ab_id"]  # one A/B: compare pairs its rounds
