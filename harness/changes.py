@@ -343,7 +343,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     return {
         "schema_version": SCHEMA_VERSION, "kind": KIND,
         "settings": {"min_effect": settings.min_effect, "alpha": settings.alpha, "library": settings.library,
-                     "noise_z": NOISE_Z, "clock": clock,
+                     "noise_z": NOISE_Z, "clock": clock, "paired": paired,
                      "test": TEST_DESCRIPTION},
         "base": _side(base, base_label, base_cal), "new": _side(new, new_label, new_cal),
         "calibration_scale": run_scale,

@@ -306,12 +306,15 @@ def render_comparison(document: dict) -> str:
 def _speed_method(settings: dict, base: dict, new: dict) -> str:
     clock = {"cpu": "process CPU time (time spent descheduled by other jobs on the machine does not count)",
              "wall": "wall-clock time"}[settings.get("clock", "wall")]
+    paired = (" The two runs are the two sides of one `ab`: each round timed every pair on both sides back to "
+              "back, so pairs (and cases) are tested on their per-round log ratios NEW/BASE, in which what the "
+              "machine did during the round cancels." if settings.get("paired") else "")
     return (f"Speed is compared on {clock}. A change is called when NEW/BASE passes "
             f"{settings['min_effect']:.0%} and a one-sided test at alpha {settings['alpha']:g}. Pairs timed in "
             f"rounds of fresh processes (`run --rounds`, `ab`) are tested on their per-round medians (a t-test on "
             f"the logs, each pair's variance moderated towards that of all pairs), with p-values "
             f"Holm-adjusted for the number of pairs (and, apart, of cases), so that "
-            f"unchanged code is called changed with probability below alpha in the whole comparison. Pairs "
+            f"unchanged code is called changed with probability below alpha in the whole comparison.{paired} Pairs "
             f"of single runs are tested on their raw samples (Mann-Whitney U) with 95% bootstrap intervals "
             f"widened by the suite's run-to-run spread ({settings.get('noise_z', 3):g} robust sd per decade of "
             f"time); they cannot see how a pair's speed varies between processes, so they are indicative "

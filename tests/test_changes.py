@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from harness.changes import Settings, compare_runs, environment_warnings
+from harness.report import render_comparison
 from harness.stats import speed_change
 
 METHODS = {"torch.func.jacrev": "torch", "torch.func.jacfwd": "torch", "jax.jacrev": "jax",
@@ -183,7 +184,9 @@ def test_the_two_sides_of_an_ab_are_paired_round_by_round(seed):
     result = compare(base, new)
     flagged = [(c["case"], c["verdict"]) for c in result["cases"] if c["verdict"] in ("slower", "faster")]
     assert flagged == [("case7", "slower")] and result["summary"]["failed"]
+    assert "two sides of one `ab`" in render_comparison(result)
     new[0]["options"]["ab_id"] = "another ab"  # two separate runs: the machine's rounds no longer cancel
     apart = compare(base, new)
+    assert "two sides of one `ab`" not in render_comparison(apart)
     assert not any(p["speed"]["paired"] for p in apart["pairs"] if p["speed"])
     assert next(c for c in apart["cases"] if c["case"] == "case7")["verdict"] == "inconclusive"
