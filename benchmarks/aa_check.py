@@ -14,8 +14,9 @@ both clocks: exactly what a real slowdown of those pairs would give the test), c
 prints which cases and pairs were flagged: the planted case should be, and nothing else.
 
 `--ab N` makes N interleaved A/A runs instead (`jacobian-harness ab` with this Python on both sides, --rounds
-6: three fresh processes a side, each case on both sides back to back) and compares each one's two sides;
-the slowdown is planted in the NEW side of the first.
+8: four timing rounds a side in fresh processes, each pair on both sides back to back) and compares each
+one's two sides; the slowdown is planted in the NEW side of the first. With two or more, it also prints how
+much narrower the intervals are side by side than between separate runs (BASE of one ab vs the next's).
 """
 
 from __future__ import annotations
@@ -27,11 +28,13 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from harness.changes import Settings, compare_runs
 from harness.results import load_jacobians, load_results
 
 RUN_ARGS = ["--quick", "--rounds", "3", "--methods", "torch.*"]
-AB_ARGS = ["--quick", "--rounds", "6", "--methods", "torch.*"]
+AB_ARGS = ["--quick", "--rounds", "8", "--methods", "torch.*", "--jobs", "2"]
 TIMING_LISTS = ("samples_s", "cpu_samples_s", "round_medians_s", "round_cpu_medians_s")
 
 
@@ -71,6 +74,27 @@ def flagged(comparison: dict) -> tuple[list[tuple], list[tuple]]:
              if p["speed"] and not p["control"] and p["speed"]["verdict"] in ("slower", "faster")]
     cases = [(c["case"], c["verdict"]) for c in comparison.get("cases", []) if c["verdict"] in ("slower", "faster")]
     return pairs, cases
+
+
+def interval_widths(comparison: dict) -> tuple[float, float]:
+    """Median log-width of the 95% intervals of NEW/BASE: over the library's pairs, and over the cases."""
+    pairs = [np.log(p["speed"]["high"] / p["speed"]["low"]) for p in comparison["pairs"]
+             if p["speed"] and not p["control"] and p["speed"].get("low")]
+    cases = [np.log(c["high"] / c["low"]) for c in comparison["cases"] if c.get("low")]
+    return float(np.median(pairs)), float(np.median(cases))
+
+
+def print_interval_widths(sides: list[tuple[Path, Path]]) -> None:
+    """How much side by side narrows the intervals: each ab's two sides (paired rounds) against the BASE
+    sides of two different ab runs (separate runs, minutes apart, the same number of rounds)."""
+    paired = [interval_widths(compare(base, new)) for base, new in sides]
+    separate = [interval_widths(compare(sides[k][0], sides[k + 1][0])) for k in range(len(sides) - 1)]
+    if not separate:
+        return
+    for name, index in (("pairs", 0), ("cases", 1)):
+        side_by_side, apart = np.median([w[index] for w in paired]), np.median([w[index] for w in separate])
+        print(f"median 95% interval log-width of {name}: {side_by_side:.3f} side by side (one ab) vs "
+              f"{apart:.3f} for separate runs (BASE of one ab vs BASE of the next): {side_by_side / apart:.2f}x")
 
 
 def plant(document: dict, case_id: str, factor: float, library: str = "torch") -> tuple[dict, list]:
@@ -119,6 +143,8 @@ def main() -> int:
               f"{s['inconclusive']} inconclusive; cases: {s['slower_cases']} slower, {s['faster_cases']} faster"
               + (f"; flagged: {(pairs + cases)[:5]}" if pairs or cases else ""))
     print(f"false alarms over {len(sides)} A/A comparisons: {pair_alarms} pairs, {case_alarms} cases")
+    if args.ab_dirs or args.ab:
+        print_interval_widths(sides)
     base, new = sides[0]
     planted_document, planted_pairs = plant(load_results(new), args.plant, args.factor)
     comparison = compare(base, new, planted_document)

@@ -60,7 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     _pair_options(ab)
     ab.add_argument("--base-python", required=True, metavar="PYTHON", help="interpreter of the BASE environment")
     ab.add_argument("--new-python", required=True, metavar="PYTHON", help="interpreter of the NEW environment")
-    ab.add_argument("--rounds", type=int, default=6, help="timing rounds in all, half a side (even, at least 4; "
+    ab.add_argument("--rounds", type=int, default=8, help="timing rounds in all, half a side (even, at least 4; "
                     "default: %(default)s), after one whole run of each side; each round times every pair on a "
                     "fresh worker of each side, back to back, A B or B A alternately")
     ab.add_argument("--jobs", type=int, default=1, metavar="N", help="workers per round (default: %(default)s)")

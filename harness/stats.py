@@ -95,7 +95,7 @@ def paired_test(base_medians, new_medians) -> Test:
 
 
 def log_ratio_test(log_ratios) -> Test:
-    """Per-round log ratios given directly (e.g. a case's: the median over its pairs, round by round)."""
+    """Per-round log ratios given directly (e.g. a case's: the mean over its pairs, round by round)."""
     d = np.asarray(log_ratios, float)
     if d.size < 2:
         raise ValueError("paired rounds need at least two rounds")
