@@ -890,13 +890,32 @@ _TORCH_DET = ("torch's linalg.det backward and forward-mode rules return 0 at an
               "torch.func.jacrev(torch.linalg.det)(A) -> [[-5, 5, -5], [0, 0, 0], [5, -5, 5]]")
 
 
+# Forward mode under vmap (jacfwd and what is built on it): in 2.15 det's forward rule there solves with A.
+_TORCH_VMAPPED_FORWARD = ("torch.autograd.functional.jacobian[forward-mode]", "torch.func.jacfwd",
+                          "torch.compile[jacfwd]")
+_TORCH_DET_215 = ("torch 2.15's linalg.det forward-mode rule under vmap (torch.func.jacfwd, functional.jacobian("
+                  "strategy='forward-mode'), compile of jacfwd) raises at an exactly singular matrix, where 2.13 and "
+                  "2.14 returned zeros; the gradient (the cofactor matrix) is finite, and torch.func.jacrev gives "
+                  "it. torch.forward_ad outside vmap still returns zeros. Repro (torch 2.15.0): A = torch.tensor([[2., "
+                  "1., -1.], [1., 3., 2.], [2., 1., -1.]], dtype=torch.float64); "
+                  "torch.func.jacfwd(torch.linalg.det)(A) -> _LinAlgError 'torch.linalg.solve: (Batch element 0): The "
+                  "solver failed because the input matrix "
+                  "is singular.' (found by the harness's 2.14.1 -> 2.15.0 run)")
+
+
 @case(id="op.det-singular", tags={"op", "linalg", "kink"}, inputs=_singular_inputs, row_independent=True,
       analytic=cofactor_matrix,
       divergences=(
           diverging([m for m in TORCH_REVERSE if m not in ("torch.func.jacrev", "torch.compile[jacrev]")]
-                    + list(TORCH_FORWARD), kind="bug", reason=_TORCH_DET,
+                    + ["torch.forward_ad"], kind="bug", reason=_TORCH_DET,
                     issue="the singular case is a TODO in pytorch/pytorch#79487",
                     expected=lambda a: np.zeros_like(a))
+          + diverging(_TORCH_VMAPPED_FORWARD, kind="bug", reason=_TORCH_DET, versions="<2.15",
+                      issue="the singular case is a TODO in pytorch/pytorch#79487",
+                      expected=lambda a: np.zeros_like(a))
+          + diverging(_TORCH_VMAPPED_FORWARD, kind="bug", reason=_TORCH_DET_215, versions=">=2.15",
+                      issue="the singular case is a TODO in pytorch/pytorch#79487",
+                      raises="input matrix is singular")
           + diverging(["autograd.jacobian"], kind="bug", issue="HIPS/autograd#549",
                       reason="autograd's det gradient is det(A) * inv(A).T: inv raises LinAlgError "
                              "('Singular matrix') at a singular A, where the gradient (the cofactor matrix) "

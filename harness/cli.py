@@ -323,6 +323,7 @@ def cmd_run(args) -> int:
         selection = {name: getattr(args, name) for name in RUN_SELECTION}
         selection["case_file"] = [str(Path(p).resolve()) for p in args.case_file]  # resumable from anywhere
         journal = Journal.start(out, {"options": selection, "versions": document["environment"]["versions"]})
+        (out / WORKER_LOG).unlink(missing_ok=True)  # a new run's log; a resumed run appends to its own
     arrays: dict = {}
     started = time.perf_counter()
     try:
@@ -407,19 +408,23 @@ def _case_results(args, plan, options, dtypes, journal):
             yield run_case(case_id, method_ids, options, progress=_progress, dtypes=dtypes,
                            evaluate=journal.wrap(evaluate), calibrate=calibrate)
         return
-    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, _worker_setup(args),
-                                              wrap=journal.wrap), 1):
+    setup = _worker_setup(args, log=Path(args.out) / WORKER_LOG)
+    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setup, wrap=journal.wrap), 1):
         print(f"[{number}/{len(plan)}] {result.case_id}", file=sys.stderr, flush=True)
         for record in result.records:
             _progress(record)
         yield result
 
 
-def _worker_setup(args, python: str | None = None):
+WORKER_LOG = "workers.log"  # under --out: what the workers printed on stderr
+
+
+def _worker_setup(args, python: str | None = None, log: Path | None = None):
     from harness.worker import WorkerSetup
 
     return WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
-                       threads=args.threads, timeout_s=args.timeout, python=python or sys.executable)
+                       threads=args.threads, timeout_s=args.timeout, python=python or sys.executable,
+                       log=None if log is None else str(log))
 
 
 def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: str) -> None:
@@ -439,7 +444,8 @@ def _timing_rounds(args, plan, options, dtypes, document: dict) -> None:
 
     rounds = first_round(document)
     for number in range(2, args.rounds + 1):
-        _time_round(plan, options, dtypes, args.jobs, _worker_setup(args), rounds, f"round {number}/{args.rounds}")
+        _time_round(plan, options, dtypes, args.jobs, _worker_setup(args, log=Path(args.out) / WORKER_LOG), rounds,
+                    f"round {number}/{args.rounds}")
     finish_rounds(document, rounds)
 
 
@@ -579,6 +585,9 @@ def _print_summary(document: dict, out: Path) -> None:
         if r["status"] in FAILING:
             print(f"\n{r['status'].upper()}: {r['case']} / {r['method']}: {r['message']}")
     print(f"\nWrote {out / 'results.json'}, {out / 'jacobians.npz'}, {out / 'report.md'}")
+    log = out / WORKER_LOG
+    if log.is_file() and log.stat().st_size:
+        print(f"What the workers printed (framework start-up notices, warnings): {log}")
 
 
 def cmd_report(args) -> int:
@@ -725,7 +734,8 @@ def cmd_ab(args) -> int:
     options = Options(dtype=dtypes[0], timing=QUICK if args.quick else DEFAULT, threads=args.threads,
                       seed=args.seed, size=args.size, max_memory=_max_memory(args))
     out = _prepare_out(args.out)
-    setups = [_worker_setup(args, python) for python in (args.base_python, args.new_python)]
+    setups = [_worker_setup(args, python, log=out / f"workers-{name}.log")
+              for python, name in ((args.base_python, "base"), (args.new_python, "new"))]
     args.shard = None
     documents, arrays, rounds = [], [{}, {}], [None, None]
     ab_id = secrets.token_hex(8)  # marks the two sides of this A/B, whose rounds `compare` pairs

@@ -236,14 +236,26 @@ def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> dict:
         record.update(status="unexpected-agree",
                       message=f"declared {declared.kind} did not occur ({declared.reason}): "
                               f"the backend changed; update or remove the declaration")
+    elif declared.raises is not None:
+        record.update(status="disagree", message=f"declared to raise {declared.raises!r}, but returned a value "
+                                                 f"that differs from the reference: {_describe(result)}")
     elif declared.expected is not None and not diff(
             evaluation.jacobian, as_returned(_blocks(declared.expected(*evaluation.inputs))),
             equal_nan=case.equal_nan, **tol).ok:
         record.update(status="disagree", message=f"differs from the reference and from the declared "
                                                  f"{declared.kind} value: {_describe(result)}")
     else:
-        record.update(status="expected-divergence", message=declared.describe())
+        record.update(status="expected-divergence", message=_declared(declared, record))
     return record
+
+
+def _declared(declared, record: dict) -> str:
+    """The declaration's description, saying so when it was never confirmed on this backend version."""
+    text = declared.describe()
+    if declared.checked and not declared.was_checked_on(record.get("backend_version")):
+        text += (f" [declared from {record['backend']} {', '.join(declared.checked)}; not yet checked on "
+                 f"{record.get('backend_version')}]")
+    return text
 
 
 def _backend_divergence(case: Case, record: dict):
@@ -255,8 +267,16 @@ def _backend_divergence(case: Case, record: dict):
 def _declared_failure(case: Case, record: dict) -> dict:
     """A method that fails where a known bug is declared is an expected divergence, not an error."""
     declared = case.divergence_for(record["method"], record["backend_version"])
-    if record["status"] in ("error", "crash") and declared is not None and declared.kind == "bug":
-        record["message"] = f"{declared.describe()}; {record['message']}"
+    if record["status"] not in ("error", "crash") or declared is None or declared.kind != "bug":
+        return record
+    if declared.raises is not None and declared.raises not in record["message"]:
+        record["message"] = f"declared to raise {declared.raises!r}, but: {record['message']}"
+    elif declared.raises is None and declared.expected is not None:
+        # The bug was declared as a wrong value: failing instead is a change the maintainer must see.
+        record["message"] = (f"declared {declared.kind} returns a wrong value (see the case's declaration), "
+                             f"but this failed instead: {record['message']}")
+    else:
+        record["message"] = f"{_declared(declared, record)}; {record['message']}"
         record["status"] = "expected-divergence"
     return record
 

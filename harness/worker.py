@@ -38,6 +38,9 @@ class WorkerSetup:
     timeout_s: float | None = None
     env: dict = field(default_factory=dict)
     python: str = sys.executable  # another environment's interpreter runs another torch (the A/B mode)
+    # Where the workers' stderr goes: frameworks print start-up notices there (TensorFlow's failed cuInit on
+    # a machine without a GPU, its retracing warnings), and user code its prints. None: the parent's stderr.
+    log: str | None = None
 
 
 class Worker:
@@ -50,8 +53,12 @@ class Worker:
     def _start(self) -> subprocess.Popen:
         argv = [self.setup.python, "-m", "harness.worker", json.dumps(
             {"builtin": self.setup.builtin, "case_files": list(self.setup.case_files), "threads": self.setup.threads})]
-        return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                env={**os.environ, **self.setup.env})
+        if self.setup.log is None:
+            return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                    env={**os.environ, **self.setup.env})
+        with open(self.setup.log, "ab") as log:  # the child keeps its own copy of the descriptor
+            return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log,
+                                    env={**os.environ, **self.setup.env})
 
     def evaluate(self, case_id: str, method_id: str, options: Options = _DEFAULT_OPTIONS) -> Evaluation:
         try:

@@ -110,18 +110,30 @@ DECLARED = [case_id for case_id in LIBRARY if hc.CASES[case_id].divergences]
 
 @pytest.mark.parametrize("case_id", DECLARED)
 def test_every_declared_divergence_is_observed(case_id):
-    """Each convention or bug a case declares still happens on the installed versions: a method it covers
-    comes out expected-divergence (or unsupported), never agree/unexpected-agree (a stale declaration)."""
+    """Each convention or bug a case declares holds on the installed versions. Where a declaration applies
+    (its `versions` include the installed one), a method it covers comes out expected-divergence (or
+    unsupported): agree or unexpected-agree means it is stale. Where its `versions` exclude the installed
+    one, it does not apply, and the methods it covers must agree: otherwise its version range is wrong."""
     case = hc.CASES[case_id]
     covered = [m for m in METHODS if METHODS[m].order == case.order and METHODS[m].mode != "check"
                and case.divergence_for(m, None) is not None]
     assert covered, f"{case_id}: a declaration matches no method"
     result = run_case(case_id, covered, Options(timing=ONCE))
-    observed = {}
+    wrong = []
     for record in result.records:
+        if record["status"] == "unsupported":
+            continue
         declared = case.divergence_for(record["method"], record["backend_version"])
-        if declared is not None and record["status"] != "unsupported":
-            observed.setdefault(declared.reason, []).append((record["method"], record["status"]))
-    for reason, statuses in observed.items():
-        assert all(status == "expected-divergence" for _, status in statuses), (case_id, reason, statuses)
-    assert observed, f"{case_id}: no declared divergence applies to the installed versions"
+        if declared is not None and record["status"] != "expected-divergence":
+            wrong.append((record["method"], record["backend_version"], "applies, but", record["status"],
+                          record["message"][:300]))
+        elif declared is None and record["status"] != "agree":
+            wrong.append((record["method"], record["backend_version"], "does not apply to this version, but",
+                          record["status"], record["message"][:300]))
+    assert not wrong, (case_id, wrong)
+
+
+@pytest.mark.parametrize("case_id", DECLARED)
+def test_every_declaration_records_where_it_was_checked(case_id):
+    for divergence in hc.CASES[case_id].divergences:
+        assert divergence.checked, (case_id, divergence.methods, "no `checked` versions")

@@ -135,6 +135,21 @@ def test_crash_and_hang_cost_one_pair_each_on_two_workers(registry, tmp_path):
                                        "user.cube", "user.softplus"]
 
 
+def test_what_workers_print_goes_to_a_log_under_out_not_between_the_progress_lines(registry, tmp_path, capfd):
+    # Frameworks print there too: TensorFlow's failed cuInit on a machine without a GPU, retracing warnings.
+    assert run(tmp_path, "--case-file", str(DATA / "hostile.py"), "--cases", "hostile.chatty", "--quick",
+               "--methods", "fd.central", "--jobs", "1") == 0
+    captured = capfd.readouterr()
+    assert "stray output" not in captured.err + captured.out
+    log = tmp_path / "out" / "workers.log"
+    assert "stray output on stdout" in log.read_text()
+    assert f"What the workers printed (framework start-up notices, warnings): {log}" in captured.out
+    # A new run in the same directory starts a new log.
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), "--cases", "user.cube", "--quick",
+               "--methods", "fd.central", "--jobs", "1") == 0
+    assert "stray output" not in (log.read_text() if log.exists() else "")
+
+
 @pytest.mark.parametrize("option, message", [(["--jobs", "-1"], "--jobs must be 0"),
                                              (["--timeout", "0"], "--timeout must be a positive")])
 def test_bad_jobs_or_timeout_is_one_line_and_exit_2(registry, tmp_path, capsys, option, message):

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.casedef import Case, Divergence
+from harness.casedef import Case, CaseError, Divergence
 from harness.compare import TOLERANCES, choose_reference, diff, tolerance, verdict
 from harness.evaluate import Evaluation
 
@@ -148,6 +148,48 @@ def test_error_under_a_declared_bug_is_expected_but_other_errors_stay_errors():
     reference = choose_reference(case, [ev("jax.jacrev", "jax", [J])])
     assert verdict(case, ev("torch.a", "torch", None, status="error"), reference)["status"] == "expected-divergence"
     assert verdict(case, ev("torch.b", "torch", None, status="error"), reference)["status"] == "error"
+
+
+def _error(method, message, version="1.0"):
+    evaluation = ev(method, "torch", None, status="error", version=version)
+    evaluation.record["message"] = message
+    return evaluation
+
+
+def test_a_bug_declared_to_raise_must_raise_that_error():
+    case = make_case(analytic=lambda x: J, divergences=(
+        Divergence("torch.a", reason="raises at a singular matrix", kind="bug", raises="LinAlgError"),))
+    reference = choose_reference(case, [ev("jax.jacrev", "jax", [J])])
+    assert verdict(case, _error("torch.a", "LinAlgError: singular"), reference)["status"] == "expected-divergence"
+    other = verdict(case, _error("torch.a", "RuntimeError: shape"), reference)
+    assert other["status"] == "error" and "declared to raise 'LinAlgError'" in other["message"]
+    wrong_value = verdict(case, ev("torch.a", "torch", [WRONG]), reference)
+    assert wrong_value["status"] == "disagree" and "declared to raise" in wrong_value["message"]
+    assert verdict(case, ev("torch.a", "torch", [J]), reference)["status"] == "unexpected-agree"
+
+
+def test_a_bug_declared_as_a_wrong_value_that_now_raises_is_an_error():
+    # torch 2.15.0's forward-mode det at a singular matrix: 2.14.1 returned zeros, 2.15.0 raises.
+    case = make_case(analytic=lambda x: J, divergences=(
+        Divergence("torch.a", reason="zeros", kind="bug", expected=lambda x: np.zeros_like(J)),))
+    reference = choose_reference(case, [ev("jax.jacrev", "jax", [J])])
+    record = verdict(case, _error("torch.a", "LinAlgError: singular"), reference)
+    assert record["status"] == "error" and "failed instead" in record["message"]
+    with pytest.raises(CaseError, match="not both"):
+        Divergence("torch.a", reason="r", expected=lambda x: J, raises="LinAlgError")
+
+
+def test_a_declaration_says_when_it_was_not_checked_on_the_installed_version():
+    case = make_case(analytic=lambda x: J, divergences=(
+        Divergence("torch.a", reason="bug", kind="bug", checked=("2.13.0", "2.14.1")),))
+    reference = choose_reference(case, [ev("jax.jacrev", "jax", [J])])
+    checked = verdict(case, ev("torch.a", "torch", [WRONG], version="2.14.1+cu130"), reference)
+    assert checked["status"] == "expected-divergence" and "not yet checked" not in checked["message"]
+    unchecked = verdict(case, ev("torch.a", "torch", [WRONG], version="2.16.0"), reference)
+    assert unchecked["status"] == "expected-divergence"
+    assert "not yet checked on 2.16.0" in unchecked["message"] and "2.13.0, 2.14.1" in unchecked["message"]
+    with pytest.raises(CaseError, match="not a version"):
+        Divergence("torch.a", reason="r", checked=("two-fifteen",))
 
 
 def test_function_value_mismatch_is_flagged_before_the_jacobian():

@@ -19,7 +19,6 @@ NETWORK_IDS = ["net.mlp-narrow", "net.mlp-wide", "net.mlp-deep", "net.mlp-params
 HESSIAN_IDS = ["hessian.rosenbrock", "hessian.quadratic", "hessian.logsumexp", "hessian.mlp-loss",
                "hessian.softplus-sum"]
 PARAMS = "net.mlp-params"
-JUDGED_OK = {"agree", "expected-divergence", "unsupported"}
 
 
 def _blocks(result, method, dtype="float64"):
@@ -95,18 +94,13 @@ def test_hessian_cases_are_judged_by_hessian_methods_only():
     assert [r["method"] for r in result.records] == ["torch.func.hessian"]
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize("case_id", NETWORK_IDS + HESSIAN_IDS)
-def test_every_method_is_judged_ok(case_id, dtype):
-    result = run_case(case_id, list(METHODS), Options(dtype=dtype, timing=ONCE))
-    bad = [(r["method"], r["status"], r["message"][:200]) for r in result.records if r["status"] not in JUDGED_OK]
-    assert not bad, bad
-    if dtype == "float64":
-        hessian_methods = [m for m in METHODS if METHODS[m].order == 2]
-        if hc.CASES[case_id].order == 2:
-            # Every Hessian method must agree outright: none of these cases has a kink or a convention.
-            assert {r["method"]: r["status"] for r in result.records} == dict.fromkeys(hessian_methods, "agree")
+@pytest.mark.parametrize("case_id", HESSIAN_IDS)
+def test_every_hessian_method_agrees_outright(case_id):
+    # None of these cases has a kink or a convention: "unsupported" or a declaration would hide a gap that
+    # the library run (which accepts both) cannot see.
+    hessian_methods = [m for m in METHODS if METHODS[m].order == 2]
+    result = run_case(case_id, hessian_methods, Options(timing=ONCE))
+    assert {r["method"]: r["status"] for r in result.records} == dict.fromkeys(hessian_methods, "agree")
 
 
 @pytest.mark.slow
