@@ -258,15 +258,27 @@ def _declared(declared, record: dict) -> str:
     return text
 
 
-def _backend_divergence(case: Case, record: dict):
+def _backend_divergence(case: Case, record: dict, raising: str | None = None):
+    """A declaration that applies to another method of the record's backend; with `raising`, only one that
+    declares an error this message contains."""
     siblings = [m for m in METHODS.values() if m.backend == record["backend"] and m.id != record["method"]]
-    return next((d for m in siblings for d in case.divergences if d.applies_to(m.id, record["backend_version"])),
-                None)
+    return next((d for m in siblings for d in case.divergences if d.applies_to(m.id, record["backend_version"])
+                 and (raising is None or (d.raises is not None and d.raises in raising))), None)
 
 
 def _declared_failure(case: Case, record: dict) -> dict:
     """A method that fails where a known bug is declared is an expected divergence, not an error."""
     declared = case.divergence_for(record["method"], record["backend_version"])
+    method = METHODS.get(record["method"])
+    if declared is None and record["status"] == "error" and method is not None and method.project is not None:
+        # A check runs its backend's forward and reverse rules: a declared error of a sibling method that
+        # it raises too is the same bug, inherited (as a declared wrong value is, in `verdict`).
+        inherited = _backend_divergence(case, record, raising=record["message"])
+        if inherited is not None:
+            record.update(status="expected-divergence",
+                          message=f"inherited from the backend's declared {_declared(inherited, record)}; "
+                                  f"{record['message']}")
+            return record
     if record["status"] not in ("error", "crash") or declared is None or declared.kind != "bug":
         return record
     if declared.raises is not None and declared.raises not in record["message"]:

@@ -238,8 +238,13 @@ def per_sample_view(block: np.ndarray, out_ndim: int, case_id: str) -> np.ndarra
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    if lines[0].endswith(":") and len(lines) > 1:
+        # A header over a trace (TensorFlow's "in user code:"): the cause is its last line.
+        return f"{lines[0]} ... {lines[-1]}"
+    return lines[0]
 
 
 def _fail(evaluation: Evaluation, status: str, message: str, trace: str | None = None) -> Evaluation:

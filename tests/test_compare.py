@@ -244,6 +244,17 @@ def test_check_inherits_a_convention_declared_for_its_backend():
     assert record["status"] == "expected-divergence" and "inherited" in record["message"]
 
 
+def test_check_inherits_a_declared_error_of_its_backend_only_when_it_raises_that_error():
+    case = make_case(analytic=lambda x: J, divergences=(
+        Divergence("jax.jacfwd", reason="singular", kind="bug", raises="matrix is singular"),))
+    reference = choose_reference(case, [ev("torch.a", "torch", [J])])
+    failing = check_evaluation([1.0, 2.0])
+    failing.record.update(status="error", message="LinAlgError: the input matrix is singular")
+    assert verdict(case, failing, reference)["status"] == "expected-divergence"
+    failing.record.update(status="error", message="TypeError: something else")
+    assert verdict(case, failing, reference)["status"] == "error"
+
+
 # -- properties of the tolerance logic (hypothesis) -------------------------------------------------------
 from hypothesis import given, settings, strategies as st  # noqa: E402
 from hypothesis.extra.numpy import array_shapes, arrays  # noqa: E402

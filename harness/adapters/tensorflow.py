@@ -7,6 +7,7 @@ unchanged where TF's NumPy API has the function; where it does not, the pair is 
 
 from __future__ import annotations
 
+import functools
 import os
 
 import numpy as np
@@ -111,7 +112,10 @@ def _gradients_loop(tf, p):
         raise Unsupported(f"{n_out} outputs: the tf.gradients loop builds one subgraph per output "
                           f"(at most {GRADIENTS_LOOP_MAX} here)")
 
-    @tf.function
+    # No autograph: the loop unrolls at trace time anyway, and autograph caches its conversion of a case
+    # helper by code object, so in a long-lived worker a helper of an earlier case (same code, other closure)
+    # was called instead ("tf___skew() takes 1 positional argument but 3 were given" on op.cross).
+    @functools.partial(tf.function, autograph=False)
     def jacobian(*args):
         y = tf.reshape(p.fn(*args), [-1])
         rows = [tf.gradients(y[i], list(args), unconnected_gradients=tf.UnconnectedGradients.ZERO)
