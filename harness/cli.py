@@ -333,6 +333,11 @@ def cmd_run(args) -> int:
             _timing_rounds(args, plan, options, dtypes, document)
     except KeyboardInterrupt:
         document["partial"] = True
+        # Cases are judged whole, so the results hold the finished cases; the journal also keeps the finished
+        # pairs of the cases in flight, which `run --resume` reuses (the pairs cut off run again).
+        document["interrupted"] = {"cases_finished": len(document["cases"]), "cases_planned": len(plan),
+                                   "evaluations_journaled": len(journal.done), "resume": f"jacobian-harness run "
+                                                                                          f"--resume {out}"}
         print(f"jacobian-harness: interrupted; writing the finished cases (`run --resume {out}` finishes "
               f"the run)", file=sys.stderr)
     _sort_like(document, list(plan))
@@ -564,23 +569,26 @@ def _progress(record: dict) -> None:
 
 def _print_summary(document: dict, out: Path) -> None:
     from harness.compare import FAILING, VERDICTS
-    from harness.report import fastest_agreeing, format_seconds, row_key, summary_counts
+    from harness.report import fastest_agreeing, format_seconds, headline, row_key, summary_counts
+    from harness.timing import cost_of_calls_s
 
     records = document["results"]
     counts = summary_counts(records)
     print("\nVerdicts: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]))
-    best = fastest_agreeing(records)
+    best, once = fastest_agreeing(records), fastest_agreeing(records, calls=1)
     key = row_key(records)
     cases = list(dict.fromkeys(key(r) for r in records))
     width = max([len(c) for c in cases] + [4])
-    print(f"\n{'case':{width}}  {'fastest agreeing method':46} {'median':>10} {'J/f':>8}  failures")
+    print(f"\n{'case':{width}}  {'fastest agreeing method':46} {'median':>10} {'J/f':>8}  "
+          f"{'for one call, preparation included':46}  failures")
     for case_id in cases:
         failures = [r["method"] for r in records if key(r) == case_id and r["status"] in FAILING]
-        b = best.get(case_id)
+        b, first = best.get(case_id), once.get(case_id)
         name = b["method"] if b else "(none agrees)"
         median = format_seconds(b["time"]["median_s"]) if b else ""
         ratio = f"{b['ratio']:.3g}" if b and isinstance(b.get("ratio"), (int, float)) else ""
-        print(f"{case_id:{width}}  {name:46} {median:>10} {ratio:>8}  {', '.join(failures)}")
+        one = f"{first['method']} {format_seconds(cost_of_calls_s(first['time'], 1))}" if first else ""
+        print(f"{case_id:{width}}  {name:46} {median:>10} {ratio:>8}  {one:46}  {', '.join(failures)}")
     for r in records:
         if r["status"] in FAILING:
             print(f"\n{r['status'].upper()}: {r['case']} / {r['method']}: {r['message']}")
@@ -588,6 +596,14 @@ def _print_summary(document: dict, out: Path) -> None:
     log = out / WORKER_LOG
     if log.is_file() and log.stat().st_size:
         print(f"What the workers printed (framework start-up notices, warnings): {log}")
+    interrupted = document.get("interrupted")
+    if interrupted:
+        print(f"INTERRUPTED: {interrupted['cases_finished']} of {interrupted['cases_planned']} cases finished; "
+              f"{interrupted['evaluations_journaled']} evaluations kept in the journal: "
+              f"`{interrupted['resume']}` finishes the run")
+    else:
+        failing = sum(counts[v] for v in FAILING)
+        print(f"{headline(document)}: {failing} failing of {len(records)} (case, method) pairs")
 
 
 def cmd_report(args) -> int:

@@ -4,7 +4,12 @@ Reference: the case's analytic Jacobian when it has one. Otherwise the float64 r
 clusters that agree within tolerance, and each cluster scores one vote per *backend* (framework) in it,
 not per method: torch's eleven methods can share one wrong formula, and must not outvote JAX and
 autograd. Finite differences break a tie between clusters, and overrule a single framework that is the
-only one to vote (a user's torch function); methods declared to diverge do not vote.
+only one to vote (a user's torch function); methods declared to diverge do not vote. They also overrule
+several frameworks that agree with each other when every finite-difference scheme agrees with the others
+and f is smooth at the point (finite differences at points moved a little either way barely change):
+that is one mistake in the case's own code that every framework inherits, most often a value taken out
+of the graph (`.item()`, `float(t)`, a NumPy round trip), which every AD method differentiates as a
+constant while finite differences see the whole function.
 
 Tolerances (elementwise, |got - expected| <= atol + rtol * |expected|), anchored in published defaults:
 
@@ -24,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -115,10 +120,29 @@ class Reference:
     tolerance_key: str = "float64"
     value: np.ndarray | None = None
     members: list[str] = field(default_factory=list)
+    # Said in the verdict of every AD method that differs from a finite-difference reference chosen over an
+    # AD consensus: what the user most likely has to fix.
+    hint: str = ""
 
 
-def choose_reference(case: Case, evaluations: Sequence[Evaluation]) -> Reference:
-    """The reference Jacobian from float64 evaluations of one case (see the module docstring)."""
+# How far the smoothness probe moves each differentiated input, relative to max(1, |x|): far beyond a
+# central difference's step (eps**(1/3), 6e-6), so that a kink at the point shows as a jump, and small
+# enough that a smooth Jacobian barely changes.
+PROBE_MOVE = 1e-4
+# f is called smooth at the point when the moved Jacobians differ from the one there by less than this
+# fraction of the gap between the AD consensus and the finite differences.
+PROBE_MARGIN = 0.1
+GRAPH_BREAK_HINT = ("likely a graph break: a value taken out of the graph (.item(), float(t), .numpy(), "
+                    ".tolist(), a NumPy or math call) is differentiated as a constant; keep it a tensor")
+
+# probe(method id, relative move): that method's Jacobian blocks at the case's point moved by that much, or
+# None where it failed there.
+Probe = Callable[[str, float], "list[np.ndarray] | None"]
+
+
+def choose_reference(case: Case, evaluations: Sequence[Evaluation], probe: Probe | None = None) -> Reference:
+    """The reference Jacobian from float64 evaluations of one case (see the module docstring). Without
+    `probe`, finite differences never overrule several frameworks that agree."""
     ok = [e for e in evaluations if e.ok]
     value = _reference_value(ok)
     if case.analytic is not None and ok:
@@ -157,9 +181,48 @@ def choose_reference(case: Case, evaluations: Sequence[Evaluation]) -> Reference
         # formula (a custom backward), so the independent witness wins, at its own tolerance.
         return Reference(fd[0].jacobian, f"finite differences ({fd[0].record['method']}): the only framework, "
                          f"{backends[0]}, disagrees with them", "fd", value, [fd[0].record["method"]])
+    if fd and not scores[id(best)][1] and probe is not None:
+        smooth = _smooth_and_contradicted(case, best, fd, probe)
+        if smooth is not None:
+            schemes = ", ".join(f.record["method"] for f in fd)
+            return Reference(fd[0].jacobian, f"finite differences ({schemes}, which agree, and f is smooth here: "
+                             f"{smooth}) over the consensus of {', '.join(backends)}", "fd", value,
+                             [f.record["method"] for f in fd], hint=GRAPH_BREAK_HINT)
     support = " + finite differences" if scores[id(best)][1] else ""
     return Reference(best[0].jacobian, f"consensus of {', '.join(backends)}{support}", value=value,
                      members=[e.record["method"] for e in best])
+
+
+def _smooth_and_contradicted(case: Case, consensus: list[Evaluation], fd: list[Evaluation],
+                             probe: Probe) -> str | None:
+    """How the probe showed f smooth where every finite-difference scheme agrees with the others and all
+    contradict the AD consensus; None when they do not all agree, or a moved point jumps (a kink: there the
+    AD convention and a central difference legitimately differ) or cannot be evaluated."""
+    if len(fd) < 2:
+        return None  # one scheme alone is no evidence against several frameworks
+    tol = tolerance(case, "fd")
+    if not all(diff(f.jacobian, fd[0].jacobian, equal_nan=case.equal_nan, **tol).ok for f in fd[1:]):
+        return None
+    gap = _largest_difference(consensus[0].jacobian, fd[0].jacobian)
+    changes = []
+    for move in (PROBE_MOVE, -PROBE_MOVE):
+        moved = probe(fd[0].record["method"], move)
+        change = None if moved is None else _largest_difference(moved, fd[0].jacobian)
+        if gap is None or change is None or not change < PROBE_MARGIN * gap:
+            return None
+        changes.append(change)
+    return (f"moved by {PROBE_MOVE:g} relative, {fd[0].record['method']} changes by at most {max(changes):.2g}, "
+            f"the AD consensus differs by {gap:.2g}")
+
+
+def _largest_difference(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float | None:
+    """max |a - b| over all blocks; None unless the shapes match and every entry is finite."""
+    if len(a) != len(b) or any(np.shape(x) != np.shape(y) for x, y in zip(a, b, strict=True)):
+        return None
+    if not all(np.isfinite(x).all() and np.isfinite(y).all() for x, y in zip(a, b, strict=True)):
+        return None
+    return max((float(np.abs(np.asarray(x) - np.asarray(y)).max(initial=0.0)) for x, y in zip(a, b, strict=True)),
+               default=0.0)
 
 
 def _clusters(case: Case, evaluations: Sequence[Evaluation]) -> list[list[Evaluation]]:
@@ -232,6 +295,9 @@ def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> dict:
     if declared is None:
         record["status"] = "agree" if result.ok else "disagree"
         record["message"] = "" if result.ok else _describe(result)
+        if not result.ok and reference.hint and record["mode"] != "fd":
+            record["message"] = (f"{reference.hint}: the AD methods agree with each other, finite "
+                                 f"differences see the whole function ({_describe(result)})")
     elif result.ok:
         record.update(status="unexpected-agree",
                       message=f"declared {declared.kind} did not occur ({declared.reason}): "

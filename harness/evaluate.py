@@ -31,6 +31,9 @@ class Options:
     # False: call f once for its value but do not time it (a runner that already timed f the way this
     # method runs it fills in f_time_s and the J/f ratio itself).
     time_f: bool = True
+    # Move every differentiated input by this fraction of max(1, |x|), along a fixed pattern of signs: the
+    # comparator's smoothness probe (harness.compare.PROBE_MOVE). 0: the case's own point.
+    moved: float = 0.0
 
 
 @dataclass
@@ -80,7 +83,7 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
     backend.set_threads(lib, options.threads)
     stage = "inputs failed: "
     try:
-        evaluation.inputs = inputs = case.make_inputs(options.seed, options.size)
+        evaluation.inputs = inputs = moved_inputs(case, case.make_inputs(options.seed, options.size), options.moved)
         stage = "f itself failed: "
         fn, args = _bind(case, backend, lib, inputs, options.dtype)
         value, f_timing = measure(lambda: lambda: fn(*args), lambda v: backend.sync(lib, v),
@@ -164,6 +167,18 @@ def _fit_memory(case: Case, method, problem: Problem, itemsize: int, options: Op
 def _f_policy(policy: TimingPolicy) -> TimingPolicy:
     return TimingPolicy(budget_s=policy.budget_s / 4, min_repeats=policy.min_repeats,
                         warmup=policy.warmup, min_sample_s=policy.min_sample_s)
+
+
+def moved_inputs(case: Case, inputs: tuple[np.ndarray, ...], fraction: float) -> tuple[np.ndarray, ...]:
+    """The inputs with each differentiated one moved by `fraction` of max(1, |x|), with signs drawn once
+    (seed 0) so that the move is in no special direction; -fraction moves the other way."""
+    if not fraction:
+        return inputs
+    moved = list(inputs)
+    for k in case.wrt_indices(inputs):
+        signs = np.random.default_rng(0).choice((-1.0, 1.0), size=inputs[k].shape)
+        moved[k] = inputs[k] + fraction * signs * np.maximum(1.0, np.abs(inputs[k]))
+    return tuple(moved)
 
 
 def _bind(case: Case, backend, lib, inputs, dtype):

@@ -3,7 +3,7 @@ killed at any point (SIGKILL, Ctrl-C, power loss) loses at most the pairs in fli
 `run --resume DIR` finishes it without redoing the others.
 
     DIR/journal/records.jsonl   line 1: a header {kind, schema_version, options, versions}; then one line
-                                per finished evaluation {case, method, dtype, timing, file, status}
+                                per finished evaluation {case, method, dtype, timing, moved, file, status}
     DIR/journal/<file>.npz      that evaluation (record, Jacobian, value, inputs) in the workers' wire
                                 format (harness.worker: an npz, read with allow_pickle=False)
 
@@ -34,9 +34,10 @@ class JournalError(Exception):
     """A journal is missing, corrupt or of another run; the message names the file."""
 
 
-def _key(case_id: str, method_id: str, options: Options) -> tuple[str, str, str, str]:
-    # The timing policy tells a timed pair from the untimed reference-only evaluation of the same method.
-    return case_id, method_id, options.dtype, repr(options.timing)
+def _key(case_id: str, method_id: str, options: Options) -> tuple[str, str, str, str, float]:
+    # The timing policy tells a timed pair from the untimed reference-only evaluation of the same method,
+    # `moved` the comparator's smoothness probe from the evaluation at the case's own point.
+    return case_id, method_id, options.dtype, repr(options.timing), options.moved
 
 
 class Journal:
@@ -87,7 +88,7 @@ class Journal:
         done = {}
         for entry in entries[1:]:
             try:
-                key = (entry["case"], entry["method"], entry["dtype"], entry["timing"])
+                key = (entry["case"], entry["method"], entry["dtype"], entry["timing"], entry.get("moved", 0.0))
                 name = entry["file"]
             except (KeyError, TypeError):
                 raise JournalError(f"{path}: a journal line lacks case, method, dtype, timing or file") from None
@@ -125,9 +126,9 @@ class Journal:
             name = f"{self._next:06d}.npz"
             self._next += 1
             atomic_write(self.directory / name, lambda handle: handle.write(payload))
-            case_id, method_id, dtype, timing = key
-            self._append({"case": case_id, "method": method_id, "dtype": dtype, "timing": timing, "file": name,
-                          "status": evaluation.record.get("status")})
+            case_id, method_id, dtype, timing, moved = key
+            self._append({"case": case_id, "method": method_id, "dtype": dtype, "timing": timing, "moved": moved,
+                          "file": name, "status": evaluation.record.get("status")})
             self.done[key] = name
 
     def _append(self, entry: dict) -> None:

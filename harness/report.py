@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from harness.compare import FAILING, VERDICTS
+from harness.timing import cost_of_calls_s
 
 SYMBOLS = {"agree": "ok", "expected-divergence": "≈", "disagree": "**✗**", "unexpected-agree": "**!**",
            "error": "**E**", "crash": "**C**", "timeout": "**T**", "unsupported": "–", "unavailable": "n/a",
@@ -44,11 +45,11 @@ def passed(records: list[dict]) -> bool:
     return not any(r["status"] in FAILING for r in records)
 
 
-def _agreeing_ad(record: dict) -> bool:
+def _agreeing_ad(record: dict, calls: int | None = None) -> bool:
     # Finite differences agree only within their looser tolerance: never recommended as "the" method;
     # checks (jvp-vjp) return a projection, not a Jacobian.
     return (record["status"] == "agree" and record.get("mode") not in ("fd", "check")
-            and _number((record.get("time") or {}).get("median_s")) is not None)
+            and cost_of_calls_s(record.get("time"), calls) is not None)
 
 
 def row_key(records: list[dict]):
@@ -58,49 +59,67 @@ def row_key(records: list[dict]):
     return lambda r: r["case"]
 
 
-def fastest_agreeing(records: list[dict]) -> dict[str, dict]:
-    """Per report row, the agreeing AD method with the smallest median time."""
+def fastest_agreeing(records: list[dict], calls: int | None = None) -> dict[str, dict]:
+    """Per report row, the agreeing AD method that computes `calls` Jacobians soonest, preparation
+    included (harness.timing.cost_of_calls_s); calls None: the smallest median (warm) time."""
     key = row_key(records)
     best: dict[str, dict] = {}
     for r in records:
-        if not _agreeing_ad(r):
+        if not _agreeing_ad(r, calls):
             continue
-        if key(r) not in best or r["time"]["median_s"] < best[key(r)]["time"]["median_s"]:
+        cost = cost_of_calls_s(r["time"], calls)
+        if key(r) not in best or cost < cost_of_calls_s(best[key(r)]["time"], calls):
             best[key(r)] = r
     return best
 
 
+# How many calls the report's answer counts preparation over: one Jacobian, and a loop of a hundred.
+CALLS_SHOWN = (1, 100)
+# Statuses of a method that did not run on a case: a matrix column with only these is left out.
+NOT_RUN = ("unsupported", "unavailable", "skipped")
+
+
+def headline(document: dict) -> str:
+    """PASS, FAIL or INTERRUPTED: the report's first word."""
+    if document.get("partial"):
+        return "INTERRUPTED"
+    return "PASS" if passed(document["results"]) else "FAIL"
+
+
 def render_markdown(document: dict) -> str:
+    """report.md: the verdict, the failures and which method to use first; the details after."""
     records = document["results"]
     env = document.get("environment", {})
     options = document.get("options", {})
     key = row_key(records)
     cases = list(dict.fromkeys(key(r) for r in records))
-    methods = list(dict.fromkeys(r["method"] for r in records))
     cell = {(key(r), r["method"]): r for r in records}
     counts = summary_counts(records)
-    verdict = "PASS" if passed(records) else "FAIL"
-    lines = [f"# Jacobian harness report: {verdict}", "",
-             f"{len(records)} (case, method) pairs in {options.get('dtype', '?')}: "
-             + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) + ".",
-             f"torch {env.get('versions', {}).get('torch')}, jax {env.get('versions', {}).get('jax')}, "
-             f"autograd {env.get('versions', {}).get('autograd')}, {env.get('threads')} thread(s), "
-             f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
-             f"started {env.get('started_at')}.", ""]
-    if document.get("partial"):
-        lines += ["**This run did not finish: the report covers the pairs that did.**", ""]
-
-    lines += ["## Agreement", "", LEGEND, ""]
-    lines += markdown_table(["case"] + [f"`{m}`" for m in methods],
-                    [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
-                                   for m in methods] for c in cases])
-
     failures = [r for r in records if r["status"] in FAILING]
+    lines = [f"# Jacobian harness report: {headline(document)}", ""]
+    interrupted = document.get("interrupted")
+    if document.get("partial"):
+        finished = f"{interrupted['cases_finished']} of {interrupted['cases_planned']} cases finished" \
+            if interrupted else "Not every case finished"
+        kept = f"; {interrupted['evaluations_journaled']} evaluations are kept in the journal" if interrupted else ""
+        resume = f" `{interrupted['resume']}` finishes the run." if interrupted else ""
+        lines += [f"**Interrupted: {finished}{kept}.**{resume} What follows covers the finished cases.", ""]
+    lines += [f"{len(failures)} failing of {len(records)} (case, method) pairs on "
+              f"{len({r['case'] for r in records})} cases in {options.get('dtype', '?')}: "
+              + (", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "none") + ".",
+              f"torch {env.get('versions', {}).get('torch')}, jax {env.get('versions', {}).get('jax')}, "
+              f"autograd {env.get('versions', {}).get('autograd')}, {env.get('threads')} thread(s), "
+              f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
+              f"started {env.get('started_at')}.", ""]
     if failures:
         lines += ["## Failures", ""]
-        lines += markdown_table(["case", "method", "verdict", "max abs err", "max rel err", "message"],
-                        [[f"`{r['case']}`", f"`{r['method']}`", r["status"], _err(r.get("max_abs_err")),
-                          _err(r.get("max_rel_err")), r.get("message", "")] for r in failures])
+        lines += markdown_table(["case", "method", "verdict", "max rel err", "message"],
+                                [[f"`{r['case']}`", f"`{r['method']}`", r["status"], _err(r.get("max_rel_err")),
+                                  r.get("message", "")] for r in failures])
+    elif records:
+        lines += ["No failures: every method that ran agrees with the reference or diverges as declared.", ""]
+
+    lines += _which_method_section(records, cases, key)
 
     expected = [r for r in records if r["status"] == "expected-divergence"]
     if expected:
@@ -109,8 +128,20 @@ def render_markdown(document: dict) -> str:
                         [[f"`{r['case']}`", f"`{r['method']}`", _err(r.get("max_abs_err")), _worst(r),
                           r.get("message", "")] for r in expected])
 
+    ran = [m for m in dict.fromkeys(r["method"] for r in records)
+           if any(r["method"] == m and r["status"] not in NOT_RUN for r in records)]
+    left_out = len({r["method"] for r in records}) - len(ran)
+    lines += ["## Agreement", "", LEGEND, ""]
+    if left_out:
+        what = "method that ran on none of these cases has" if left_out == 1 else \
+            "methods that ran on none of these cases have"
+        lines += [f"{left_out} {what} no column (see Not run).", ""]
+    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
+                    [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
+                                   for m in ran] for c in cases])
+
     best = fastest_agreeing(records)
-    lines += ["## Fastest agreeing method per case", "",
+    lines += ["## Timing details", "",
               "Median of the timed samples (each sample: one call, forward pass included); J/f is that "
               "median over the median time of f itself in the same backend. Finite differences are "
               "timed but not recommended: they agree only within their looser tolerance.", ""]
@@ -127,17 +158,17 @@ def render_markdown(document: dict) -> str:
 
     lines += _mode_rule_section(document)
 
-    lines += ["## Median time per (case, method)", ""]
-    lines += markdown_table(["case"] + [f"`{m}`" for m in methods],
-                    [[f"`{c}`"] + [time_cell(cell.get((c, m)), best.get(c)) for m in methods] for c in cases])
+    lines += ["### Median time per (case, method)", ""]
+    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
+                    [[f"`{c}`"] + [time_cell(cell.get((c, m)), best.get(c)) for m in ran] for c in cases])
     lines += ["Bold: the fastest agreeing method of the case. Preparation (tracing, compilation) and the "
               "first call are timed apart, in `prepare_s` of results.json.", ""]
 
-    lines += ["## J/f cost ratio per (case, method)", ""]
-    lines += markdown_table(["case"] + [f"`{m}`" for m in methods],
-                    [[f"`{c}`"] + [_ratio(cell.get((c, m))) for m in methods] for c in cases])
+    lines += ["### J/f cost ratio per (case, method)", ""]
+    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
+                    [[f"`{c}`"] + [_ratio(cell.get((c, m))) for m in ran] for c in cases])
 
-    others = [r for r in records if r["status"] in ("unsupported", "unavailable")]
+    others = [r for r in records if r["status"] in NOT_RUN]
     if others:
         lines += ["## Not run", ""]
         lines += markdown_table(["case", "method", "status", "why"],
@@ -147,6 +178,36 @@ def render_markdown(document: dict) -> str:
     lines += markdown_table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
                     + [[f"version of {k}", f"{v}"] for k, v in env.get("versions", {}).items()])
     return "\n".join(lines)
+
+
+def _which_method_section(records: list[dict], cases: list[str], key) -> list[str]:
+    """Per case, the agreeing method to use: warm, and preparation included for a few numbers of calls."""
+    warm = fastest_agreeing(records)
+    counted = {calls: fastest_agreeing(records, calls) for calls in CALLS_SHOWN}
+    lines = ["## Which method to use", "",
+             "The agreeing method that is fastest per call once prepared, and the one that computes "
+             + " or ".join(f"{n} Jacobian{'s' if n > 1 else ''}" for n in CALLS_SHOWN)
+             + " soonest counting its preparation (tracing, compilation, the first call). Finite "
+             "differences are not recommended: they agree only within their looser tolerance.", ""]
+    rows = []
+    for c in cases:
+        b = warm.get(c)
+        if b is None:
+            rows.append([f"`{c}`", "(none agrees)", "", ""] + ["" for _ in CALLS_SHOWN])
+            continue
+        prepare = (b.get("time") or {}).get("prepare_s")
+        rows.append([f"`{c}`", f"`{b['method']}`", format_seconds(b["time"]["median_s"]),
+                     format_seconds(prepare) if isinstance(prepare, (int, float)) else ""]
+                    + [_cost_cell(counted[n].get(c), n) for n in CALLS_SHOWN])
+    header = ["case", "fastest per call", "median", "its preparation"] + [
+        f"for {n} call{'s' if n > 1 else ''} (preparation included)" for n in CALLS_SHOWN]
+    return lines + markdown_table(header, rows)
+
+
+def _cost_cell(record: dict | None, calls: int) -> str:
+    if record is None:
+        return ""
+    return f"`{record['method']}` {format_seconds(cost_of_calls_s(record['time'], calls))}"
 
 
 def _jobs(jobs) -> str:

@@ -95,7 +95,11 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     for method_id, method in METHODS.items():
         if method.reference and method.order == case.order and method_id not in float64:
             float64[method_id] = evaluate(case_id, method_id, once)
-    reference = choose_reference(case, list(float64.values()))
+    def probe(method_id: str, move: float):
+        moved = evaluate(case_id, method_id, replace(once, moved=move))
+        return moved.jacobian if moved.ok else None
+
+    reference = choose_reference(case, list(float64.values()), probe)
     records = [verdict(case, e, reference) for e in evaluations]
     inputs = next((e.inputs for e in float64.values() if e.inputs), ())
     jacobians = {(e.record["method"], e.record["dtype"]): e.jacobian for e in evaluations if e.jacobian is not None}

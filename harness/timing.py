@@ -56,6 +56,22 @@ class Timing:
                 "cpu_samples_s": list(self.cpu_samples_s)}
 
 
+def cost_of_calls_s(time_record: dict | None, calls: int | None = None) -> float | None:
+    """What `calls` Jacobians cost with one method, from its timing record: preparation (tracing,
+    compilation, and the first call, as `measure` times it) plus calls - 1 warm calls. None: one warm call
+    (the median), the cost when preparation is paid once for very many calls."""
+    record = time_record or {}
+    median = record.get("median_s")
+    if not isinstance(median, (int, float)):
+        return None
+    if calls is None:
+        return float(median)
+    prepare = record.get("prepare_s")
+    if not isinstance(prepare, (int, float)):
+        return None
+    return float(prepare) + (calls - 1) * float(median)
+
+
 def _timed(call: Callable[[], Any], sync: Callable[[Any], None]) -> tuple[Any, float]:
     start = time.perf_counter()
     result = call()

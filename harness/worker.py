@@ -17,6 +17,7 @@ import signal
 import struct
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -43,12 +44,19 @@ class WorkerSetup:
     log: str | None = None
 
 
+class WorkerClosed(Exception):
+    """The worker was closed (the run was interrupted) while a request was in flight or about to be sent:
+    the pair has no result, and must not be recorded as a crash of its own."""
+
+
 class Worker:
     """One worker subprocess; `evaluate` has the signature of harness.evaluate.evaluate."""
 
     def __init__(self, setup: WorkerSetup):
         self.setup = setup
         self.process: subprocess.Popen | None = None
+        self.closed = False  # by `close`: no new worker starts, and a request cut off by it raises WorkerClosed
+        self._starting = threading.Lock()  # `close` from another thread must not miss a worker being started
 
     def _start(self) -> subprocess.Popen:
         argv = [self.setup.python, "-m", "harness.worker", json.dumps(
@@ -67,6 +75,8 @@ class Worker:
             return failed_evaluation(case_id, method_id, options, "timeout",
                                      f"no answer within --timeout {self.setup.timeout_s:g} s; worker killed")
         except EOFError:
+            if self.closed:  # killed by close(), not by the pair: an interrupted pair, for resume to redo
+                raise WorkerClosed(f"{case_id} / {method_id}: interrupted") from None
             return failed_evaluation(case_id, method_id, options, "crash", self._death())
         return evaluation_from_bytes(payload)
 
@@ -85,19 +95,23 @@ class Worker:
         except TimeoutError:
             return None
         except EOFError:
-            self._death()
+            if not self.closed:
+                self._death()
             return None
 
     def _exchange(self, request: dict) -> bytes:
         """Send one request and wait for its answer, starting a worker if none runs. Raises TimeoutError
         (the worker was killed) or EOFError (the worker died: `_death` says how)."""
-        if self.process is None or self.process.poll() is not None:
-            self.process = self._start()
+        with self._starting:
+            if self.closed:
+                raise EOFError
+            if self.process is None or self.process.poll() is not None:
+                self.process = self._start()
         try:
             _write_message(self.process.stdin, json.dumps(request).encode())
             return _read_message(self.process.stdout, self.setup.timeout_s)
         except TimeoutError:
-            self.close()
+            self._kill()  # the next request starts a fresh worker
             raise
         except BrokenPipeError:
             raise EOFError from None
@@ -113,6 +127,12 @@ class Worker:
         return f"worker exited with status {code}"
 
     def close(self) -> None:
+        """Kill the worker; later requests raise WorkerClosed (a runner's pool is shutting down)."""
+        with self._starting:
+            self.closed = True
+        self._kill()
+
+    def _kill(self) -> None:
         if self.process is not None:
             if self.process.poll() is None:
                 self.process.kill()
@@ -233,7 +253,10 @@ def main() -> int:
             evaluation = Evaluation(collect(setup["threads"]))
         else:
             evaluation = evaluate(request["case"], request["method"], _options_from_json(request["options"]))
-        _write_message(channel, evaluation_to_bytes(evaluation))
+        try:
+            _write_message(channel, evaluation_to_bytes(evaluation))
+        except BrokenPipeError:  # the parent is gone (an interrupted run): nobody is waiting for the answer
+            return 0
 
 
 if __name__ == "__main__":

@@ -84,3 +84,29 @@ def test_check_leaves_no_case_behind():
     harness.check(lambda xp, x: x * 2, X, methods=["fd.central"])
     assert set(CASES) == before
     assert json.dumps(harness.check(lambda xp, x: x * 2, X, methods=["fd.central"]).to_results())
+
+
+def test_a_graph_break_blames_the_ad_methods_not_finite_differences():
+    # `.item()` turns s into a constant in torch and in eager JAX alike: they agree with each other, and
+    # only finite differences see the true Jacobian s*I + 2 x x^T.
+    x = np.array([0.3, -0.7, 1.1])
+    result = harness.check(lambda xp, x: x * xp.sum(x * x).item(), x,
+                           methods=["fd.*", "torch.func.jacrev", "torch.autograd.functional.jacobian", "jax.jacrev"])
+    by_method = {r["method"]: r for r in result.records}
+    assert by_method["fd.central"]["status"] == by_method["fd.richardson"]["status"] == "agree"
+    assert "over the consensus of jax, torch" in result.reference
+    for method in ("torch.func.jacrev", "jax.jacrev"):
+        assert by_method[method]["status"] == "disagree" and "graph break" in by_method[method]["message"]
+    truth = np.sum(x * x) * np.eye(3) + 2 * np.outer(x, x)
+    assert np.allclose(result.jacobians["fd.richardson"][0], truth, rtol=1e-8)
+
+
+def test_a_kink_at_the_point_is_not_called_a_graph_break():
+    # A step at 0 is a kink: AD says 0 there, central differences average the two sides (0.5); moved, the
+    # differences jump to one side, so the AD methods keep the reference and finite differences disagree.
+    result = harness.check(lambda xp, x: xp.where(x > 0, x, 0 * x), np.array([0.0, 0.5]),
+                           methods=["fd.*", "torch.func.jacrev", "jax.jacrev"])
+    by_method = {r["method"]: r for r in result.records}
+    assert result.reference.startswith("consensus of") and "finite differences" not in result.reference
+    assert by_method["torch.func.jacrev"]["status"] == by_method["jax.jacrev"]["status"] == "agree"
+    assert by_method["fd.central"]["status"] == "disagree"

@@ -27,7 +27,7 @@ def test_good_case_file_passes_and_writes_results(registry, tmp_path, capsys):
     assert (out / "jacobians.npz").stat().st_size > 0
     report = (out / "report.md").read_text()
     assert report.startswith("# Jacobian harness report: PASS")
-    assert "## Fastest agreeing method per case" in report
+    assert "## Which method to use" in report
     assert "Verdicts: 10 agree" in capsys.readouterr().out
 
 

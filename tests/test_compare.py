@@ -324,3 +324,53 @@ def test_one_framework_never_outvotes_two_whatever_its_method_count(torch_method
     reference = choose_reference(make_case(), evaluations)
     assert np.array_equal(reference.blocks[0], J)
     assert {verdict(make_case(), e, reference)["status"] for e in groups[0]} == {"disagree"}
+
+
+# -- finite differences over an AD consensus, where f is smooth (a graph break) --------------------------
+TRUE = np.array([[3.0, 1.0], [1.0, 3.0]])      # what both finite-difference schemes see
+DETACHED = np.array([[2.0, 0.0], [0.0, 2.0]])  # what every AD method sees when a factor is a constant
+
+
+def _disputed():
+    return [ev("torch.jacrev", "torch", [DETACHED]), ev("jax.jacrev", "jax", [DETACHED]),
+            ev("fd.central", "fd", [TRUE], mode="fd"), ev("fd.richardson", "fd", [TRUE], mode="fd")]
+
+
+def test_agreeing_finite_differences_at_a_smooth_point_overrule_an_ad_consensus():
+    case = make_case()
+    moves = []
+
+    def smooth(method, move):
+        moves.append((method, move))
+        return [TRUE + 1e-4]
+
+    evaluations = _disputed()
+    reference = choose_reference(case, evaluations, smooth)
+    assert reference.tolerance_key == "fd" and "over the consensus of jax, torch" in reference.source
+    assert moves == [("fd.central", 1e-4), ("fd.central", -1e-4)]
+    records = {e.record["method"]: verdict(case, e, reference) for e in evaluations}
+    assert records["fd.central"]["status"] == records["fd.richardson"]["status"] == "agree"
+    for method in ("torch.jacrev", "jax.jacrev"):
+        assert records[method]["status"] == "disagree" and "graph break" in records[method]["message"]
+        assert ".item()" in records[method]["message"]
+
+
+def test_a_kink_at_the_point_keeps_the_ad_consensus():
+    # Moved either way, the finite differences jump (a one-sided slope): the AD convention there is no bug.
+    case = make_case()
+    reference = choose_reference(case, _disputed(), lambda method, move: [TRUE + (1.0 if move > 0 else -1.0)])
+    assert reference.source == "consensus of jax, torch" and np.array_equal(reference.blocks[0], DETACHED)
+
+
+@pytest.mark.parametrize("evaluations", [
+    _disputed()[:3],                                                      # one scheme only
+    _disputed()[:3] + [ev("fd.richardson", "fd", [TRUE * 2], mode="fd")],  # schemes that disagree
+], ids=["one-scheme", "schemes-disagree"])
+def test_finite_differences_overrule_a_consensus_only_when_every_scheme_agrees(evaluations):
+    reference = choose_reference(make_case(), evaluations, lambda method, move: [TRUE])
+    assert reference.source.startswith("consensus of jax, torch")
+
+
+def test_without_a_probe_or_where_the_moved_point_fails_the_consensus_stands():
+    assert choose_reference(make_case(), _disputed()).source == "consensus of jax, torch"
+    assert choose_reference(make_case(), _disputed(), lambda method, move: None).source == "consensus of jax, torch"

@@ -44,20 +44,24 @@ def test_finished_evaluations_come_back_from_the_journal_and_are_not_run_again(t
     # The untimed reference-only evaluation of the same method is another entry.
     again("c", "m1", Options(timing=ONCE))
     assert calls == ["m1", "m2", "m1"]
+    # So is the comparator's smoothness probe at a moved point, and it is journaled as one.
+    again("c", "m1", Options(timing=ONCE, moved=1e-4))
+    assert calls == ["m1", "m2", "m1", "m1"]
+    assert Journal.open(tmp_path).load(("c", "m1", "float64", repr(ONCE), 1e-4)) is not None
 
 
 def test_a_line_cut_by_a_kill_is_ignored_and_a_missing_npz_counts_as_not_done(tmp_path):
     journal = Journal.start(tmp_path, HEADER)
-    journal.add(("c", "m1", "float64", "t"), _evaluation("m1", 1))
-    journal.add(("c", "m2", "float64", "t"), _evaluation("m2", 2))
+    journal.add(("c", "m1", "float64", "t", 0.0), _evaluation("m1", 1))
+    journal.add(("c", "m2", "float64", "t", 0.0), _evaluation("m2", 2))
     records = tmp_path / "journal" / RECORDS
-    (tmp_path / "journal" / journal.done[("c", "m2", "float64", "t")]).unlink()
+    (tmp_path / "journal" / journal.done[("c", "m2", "float64", "t", 0.0)]).unlink()
     with open(records, "ab") as handle:
         handle.write(b'{"case":"c","method":"m3","dty')
     reopened = Journal.open(tmp_path)
-    assert list(reopened.done) == [("c", "m1", "float64", "t")]
-    reopened.add(("c", "m3", "float64", "t"), _evaluation("m3", 3))  # appends after the cut line
-    assert ("c", "m3", "float64", "t") in Journal.open(tmp_path).done
+    assert list(reopened.done) == [("c", "m1", "float64", "t", 0.0)]
+    reopened.add(("c", "m3", "float64", "t", 0.0), _evaluation("m3", 3))  # appends after the cut line
+    assert ("c", "m3", "float64", "t", 0.0) in Journal.open(tmp_path).done
 
 
 @pytest.mark.parametrize("content, message", [
@@ -79,7 +83,7 @@ def _keys(document):
 
 
 @pytest.mark.slow
-def test_a_run_killed_halfway_resumes_and_keeps_every_finished_record_exactly_once(tmp_path):
+def test_a_run_killed_halfway_resumes_and_keeps_every_finished_record_exactly_once(registry, tmp_path):
     out = tmp_path / "out"
     command = [sys.executable, "-m", "harness", "run", "--no-builtin", "--case-file", str(DATA / "sleepy.py"),
                "--quick", "--jobs", "1", *METHODS, "--out", str(out)]
@@ -115,6 +119,37 @@ def test_a_run_killed_halfway_resumes_and_keeps_every_finished_record_exactly_on
     assert not (out / "journal").exists()
 
 
+@pytest.mark.slow
+def test_ctrl_c_in_a_terminal_keeps_no_cut_off_pair_and_resume_runs_them_again(registry, tmp_path):
+    # A terminal's Ctrl-C sends SIGINT to the whole process group: the parent and its workers.
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "harness", "run", "--no-builtin", "--case-file", str(DATA / "sleepy.py"),
+               "--quick", "--jobs", "2", *METHODS, "--out", str(out)]
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    records = out / "journal" / RECORDS
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if records.exists() and records.read_bytes().count(b"\n") >= 6:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be interrupted"
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130
+    assert "Traceback" not in stderr.decode() and "BrokenPipe" not in (out / "workers.log").read_text()
+    statuses = [json.loads(line).get("status") for line in records.read_text().splitlines()[1:]]
+    assert statuses and "crash" not in statuses  # the pairs cut off are not journaled: resume runs them
+    partial = json.loads((out / "results.json").read_text())
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Jacobian harness report: INTERRUPTED")
+    assert f"{len(partial['cases'])} of 6 cases finished" in report and f"--resume {out}" in report
+    assert "INTERRUPTED" in stdout.decode()
+
+    assert main(["run", "--resume", str(out), "--jobs", "1"]) == 0
+    whole = json.loads((out / "results.json").read_text())
+    assert len(_keys(whole)) == 6 * 3 and {r["status"] for r in whole["results"]} == {"agree"}
+
+
 def test_ctrl_c_writes_a_partial_run_that_resume_finishes(registry, tmp_path, monkeypatch, capsys):
     import harness.runner as runner
 
@@ -134,7 +169,8 @@ def test_ctrl_c_writes_a_partial_run_that_resume_finishes(registry, tmp_path, mo
     partial = json.loads((out / "results.json").read_text())
     assert partial["partial"] is True and {c for c, _, _ in _keys(partial)} == {"user.cube"}
     assert "run --resume" in capsys.readouterr().err
-    assert "This run did not finish" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert report.startswith("# Jacobian harness report: INTERRUPTED") and "1 of 2 cases finished" in report
 
     monkeypatch.setattr(runner, "run_case", real)
     registry.clear()  # the resumed run loads the case file again, as a new process would

@@ -31,8 +31,39 @@ def test_pass_fail_follows_failing_verdicts():
     assert passed([r for r in records if r["status"] != "disagree"])
 
 
-def test_partial_runs_are_marked():
-    assert "did not finish" in render_markdown({**fixture(), "partial": True})
+def test_partial_runs_are_headed_interrupted_and_say_how_far_they_got():
+    text = render_markdown({**fixture(), "partial": True, "interrupted": {
+        "cases_finished": 3, "cases_planned": 98, "evaluations_journaled": 40, "resume": "jacobian-harness run "
+                                                                                         "--resume out"}})
+    assert text.startswith("# Jacobian harness report: INTERRUPTED")
+    assert "3 of 98 cases finished; 40 evaluations are kept in the journal" in text
+    assert "`jacobian-harness run --resume out` finishes the run" in text
+
+
+def test_the_first_screen_is_the_verdict_the_failures_and_which_method_to_use():
+    text = render_markdown(fixture())
+    headings = [line for line in text.splitlines() if line.startswith("## ")]
+    assert headings[:3] == ["## Failures", "## Which method to use", "## Agreement"]
+    assert text.splitlines()[2].startswith("1 failing of 12 (case, method) pairs on 3 cases")
+    # torch.batched-backward ran on no case (unsupported everywhere): no matrix column, but listed as not run.
+    agreement = text.split("## Agreement", 1)[1].split("## ", 1)[0]
+    assert "`torch.batched-backward`" not in agreement and "1 method that ran on none" in agreement
+    assert "`torch.batched-backward`" in text.split("## Not run", 1)[1]
+
+
+def test_which_method_counts_preparation_for_a_few_calls():
+    # A compiled method: fastest once prepared, but 2 s of compilation; eager is the answer for one call.
+    def record(method, median, prepare):
+        return {"case": "c", "method": method, "backend": "torch", "mode": "reverse", "dtype": "float64",
+                "status": "agree", "time": {"median_s": median, "prepare_s": prepare, "samples_s": [median]}}
+
+    records = [record("torch.compile[jacrev]", 1e-4, 2.0), record("torch.func.jacrev", 1e-3, 2e-3)]
+    assert fastest_agreeing(records)["c"]["method"] == "torch.compile[jacrev]"
+    assert fastest_agreeing(records, calls=1)["c"]["method"] == "torch.func.jacrev"
+    assert fastest_agreeing(records, calls=100_000)["c"]["method"] == "torch.compile[jacrev]"
+    row = next(line for line in render_markdown({"results": records}).splitlines() if line.startswith("| `c`"))
+    assert row == ("| `c` | `torch.compile[jacrev]` | 100 µs | 2 s | `torch.func.jacrev` 2 ms "
+                   "| `torch.func.jacrev` 101 ms |")
 
 
 def test_markdown_table_cells_escape_pipes():

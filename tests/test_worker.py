@@ -50,3 +50,20 @@ def test_prints_in_user_code_do_not_corrupt_the_channel(worker):
     evaluation = worker.evaluate("hostile.chatty", "autograd.jacobian", OPTIONS)
     assert evaluation.record["status"] == "ok"
     np.testing.assert_allclose(evaluation.jacobian[0], np.diag(2 * np.ones(3)))
+
+
+def test_a_pair_cut_off_by_close_is_no_crash_and_a_closed_worker_starts_no_other(worker):
+    # What an interrupted run does: another thread closes the workers while a pair is in flight.
+    import threading
+
+    from harness.worker import WorkerClosed
+
+    assert worker.evaluate("user.cube", "fd.central", OPTIONS).ok  # the worker is up
+    closer = threading.Timer(1.0, worker.close)
+    closer.start()
+    with pytest.raises(WorkerClosed, match="hostile.hang / fd.central: interrupted"):
+        worker.evaluate("hostile.hang", "fd.central", OPTIONS)
+    closer.join()
+    with pytest.raises(WorkerClosed):
+        worker.evaluate("user.cube", "fd.central", OPTIONS)
+    assert worker.process is None
