@@ -26,6 +26,27 @@ from harness.timing import QUICK, TimingPolicy
 _counter = itertools.count()
 
 
+@dataclass(frozen=True)
+class Choice:
+    """The answer to "which method": a method, what one warm call costs and what its preparation costs."""
+
+    method: str
+    median_s: float
+    prepare_s: float | None
+    calls: int | None  # None: ranked by warm calls only (preparation paid once for very many calls)
+    cost_s: float      # what `calls` Jacobians cost with it, preparation included (the median if calls is None)
+    record: dict = field(repr=False, compare=False)
+
+    def __str__(self) -> str:
+        from harness.report import format_seconds
+
+        prepared = "" if self.prepare_s is None else f", preparation {format_seconds(self.prepare_s)}"
+        text = f"{self.method}: {format_seconds(self.median_s)} per call{prepared}"
+        if self.calls is not None:
+            text += f"; {self.calls} call{'s' if self.calls > 1 else ''} in {format_seconds(self.cost_s)}"
+        return text
+
+
 @dataclass
 class CheckResult:
     """Every method's record on one function; prints as a table, converts to a results document."""
@@ -44,9 +65,24 @@ class CheckResult:
         return not self.failures and any(r["status"] == "agree" for r in self.records)
 
     @property
-    def fastest(self) -> dict | None:
-        agreeing = [r for r in self.records if r["status"] == "agree" and (r.get("time") or {}).get("median_s")]
-        return min(agreeing, key=lambda r: r["time"]["median_s"]) if agreeing else None
+    def fastest(self) -> Choice | None:
+        """The agreeing AD method with the fastest warm call (preparation paid once for many calls)."""
+        return self.fastest_for(None)
+
+    def fastest_for(self, calls: int | None) -> Choice | None:
+        """The agreeing AD method that computes `calls` Jacobians of this function soonest, its
+        preparation (tracing, compilation, the first call) included; None: by warm calls only."""
+        from harness.report import fastest_agreeing
+        from harness.timing import cost_of_calls_s
+
+        if calls is not None and calls < 1:
+            raise ValueError(f"calls must be at least 1, not {calls}")
+        best = next(iter(fastest_agreeing(self.records, calls).values()), None)
+        if best is None:
+            return None
+        time = best["time"]
+        return Choice(best["method"], time["median_s"], time.get("prepare_s"), calls, cost_of_calls_s(time, calls),
+                      best)
 
     def __str__(self) -> str:
         from harness.report import format_seconds
@@ -56,9 +92,19 @@ class CheckResult:
                  f"{'method':{width}}  {'verdict':19} {'max rel err':>11} {'median':>10}  message"]
         for r in self.records:
             error = r.get("max_rel_err")
+            message = r.get("message", "")
             lines.append(f"{r['method']:{width}}  {r['status']:19} "
                          f"{'' if error is None else f'{error:.2g}':>11} "
-                         f"{format_seconds((r.get('time') or {}).get('median_s')):>10}  {r.get('message', '')[:80]}")
+                         f"{format_seconds((r.get('time') or {}).get('median_s')):>10}  "
+                         f"{message if len(message) <= 80 else message[:79] + '…'}")
+        # Messages are what the user acts on: each distinct failure in full, once.
+        for message in dict.fromkeys(r["message"] for r in self.failures if len(r.get("message", "")) > 80):
+            methods = [r["method"] for r in self.failures if r["message"] == message]
+            lines.append(f"{methods[0]}{f' (and {len(methods) - 1} more)' if len(methods) > 1 else ''}: {message}")
+        for calls in (None, 1):
+            choice = self.fastest_for(calls)
+            if choice is not None:
+                lines.append(f"fastest {'per call' if calls is None else 'for one call'}: {choice}")
         return "\n".join(lines)
 
     def to_results(self) -> dict:
@@ -73,10 +119,14 @@ class CheckResult:
 
 
 def check(fn, *inputs, kind: str | None = None, backends=None, methods=None, dtype: str = "float64",
-          timing: TimingPolicy = QUICK, wrt=None, tolerances=None, name: str | None = None) -> CheckResult:
+          timing: TimingPolicy = QUICK, wrt=None, tolerances=None, name: str | None = None,
+          per_sample: bool = False) -> CheckResult:
     """Every available Jacobian method (of `backends`, or matching the shell-style `methods` patterns) on
     fn at `inputs` (NumPy arrays or anything np.asarray takes), judged against one reference the way
-    the library's cases are: an agreeing majority of frameworks, finite differences breaking ties."""
+    the library's cases are: an agreeing majority of frameworks, finite differences breaking ties.
+    `per_sample`: fn maps a batch (first axis) sample by sample, and the per-sample Jacobians
+    (batch, *out, *in) are wanted, as the library's per-sample cases do (vmap'd methods, batch_jacobian).
+    The result's `fastest` and `fastest_for(calls)` say which method to use."""
     from harness.runner import run_case, select
 
     load_adapters()
@@ -84,7 +134,7 @@ def check(fn, *inputs, kind: str | None = None, backends=None, methods=None, dty
     arrays = tuple(np.asarray(a) for a in inputs)
     case = Case(id=f"check.{name or getattr(fn, '__name__', 'fn')}.{next(_counter)}", fn=_xp_function(fn, kind),
                 inputs=arrays, wrt=None if wrt is None else tuple(wrt), tolerances=dict(tolerances or {}),
-                source="harness.check", impls=_impls(fn, kind))
+                source="harness.check", impls=_impls(fn, kind), per_sample=per_sample)
     usable = {"fd", *(BACKENDS if kind == "xp" else (kind,))}
     wanted = set(backends) if backends is not None else usable
     unknown = wanted - set(BACKENDS)

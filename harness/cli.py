@@ -30,13 +30,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     listing = commands.add_parser("list", help="cases and methods, with availability")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
+    listing.add_argument("--check", action="store_true", help="import every framework to confirm that it loads "
+                         "(slow: about a minute for all of them); without it, a framework is listed as installed "
+                         "when its package is found")
     _case_source_options(listing)
 
     run = commands.add_parser("run", help="evaluate, compare and time (case, method) pairs")
     _case_source_options(run)
     _pair_options(run)
-    run.add_argument("--out", default="reports/latest", metavar="DIR",
-                     help="where results.json, jacobians.npz and report.md go (default: %(default)s)")
+    run.add_argument("--out", default=None, metavar="DIR",
+                     help="where results.json, jacobians.npz and report.md go (default: a new reports/runs/TIMESTAMP, "
+                          f"with {LATEST} pointing at the newest, so that no run overwrites another)")
     run.add_argument("--jobs", type=int, default=None, metavar="N",
                      help="worker subprocesses, one case each at a time; 0 runs everything in this process "
                           "(no crash or hang isolation); 1 gives the quietest timings (default: one per CPU, "
@@ -118,8 +122,9 @@ def _pair_options(parser):
                         help="skip a pair whose estimated peak memory is larger (e.g. 4G), or run it in chunks "
                              "where the method can (default: half the free memory, shared by the workers)")
     parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
-                        help="kill a worker whose (case, method) pair runs longer; the pair becomes `timeout` "
-                             "(default: %(default)s)")
+                        help="kill a worker whose (case, method) pair has run this long and used this much CPU "
+                             "time, so that a busy machine does not count against it (a pair waiting without CPU: "
+                             "after twice this); the pair becomes `timeout` (default: %(default)s)")
 
 
 
@@ -176,9 +181,13 @@ def cmd_list(args) -> int:
     load_adapters()
     backends = {}
     for name, backend in BACKENDS.items():
-        available, reason = backend.availability()
+        if args.check:
+            available, reason = backend.availability()
+        else:
+            available = backend.installed()
+            reason = "" if available else f"{name}: no module named {backend.import_name!r} is installed"
         backends[name] = {"available": available, "version": backend.version() if available else None,
-                          "reason": reason}
+                          "reason": reason, "checked": bool(args.check)}
     methods = [{"id": m.id, "backend": m.backend, "mode": m.mode, "order": m.order,
                 "available": backends[m.backend]["available"],
                 "dtypes": list(m.dtypes), "doc": m.doc} for m in METHODS.values()]
@@ -191,9 +200,10 @@ def cmd_list(args) -> int:
         print(json.dumps({"backends": backends, "methods": methods, "cases": cases, "families": families},
                          indent=1))
         return EXIT_OK
-    print("Backends:")
+    print("Backends:" if args.check else "Backends (installed: found, not imported; `list --check` imports them):")
     for name, info in backends.items():
-        state = f"available ({info['version']})" if info["available"] else f"UNAVAILABLE: {info['reason']}"
+        found = "available" if args.check else "installed"
+        state = f"{found} ({info['version']})" if info["available"] else f"UNAVAILABLE: {info['reason']}"
         print(f"  {name:10} {state}")
     print(f"\nMethods ({len(methods)}):")
     for m in methods:
@@ -302,6 +312,9 @@ def cmd_run(args) -> int:
         raise UsageError("no cases to run: give --case-file, or leave out --no-builtin")
     from harness.runner import plan_pairs
 
+    named = args.out is not None
+    if not named:
+        args.out = str(_new_run_directory())
     if args.junit and not (Path(args.junit).resolve().parent.is_dir()
                            or Path(args.junit).resolve().parent == Path(args.out).resolve()):
         raise UsageError(f"--junit {args.junit}: its directory does not exist")
@@ -346,6 +359,8 @@ def cmd_run(args) -> int:
     if args.resume:
         document["resumed_pairs"] = journal.reused
     _write_run(out, document, arrays)
+    if not named:
+        _point_latest_at(out)
     _print_summary(document, out)
     _ci_outputs(args, document, out)
     if document.get("partial"):
@@ -354,6 +369,32 @@ def cmd_run(args) -> int:
     from harness.report import passed
 
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
+
+
+RUNS = Path("reports/runs")    # where runs without --out go, one directory each
+LATEST = Path("reports/latest")  # a symbolic link to the newest of them
+
+
+def _new_run_directory() -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
+    candidate, number = RUNS / stamp, 1
+    while candidate.exists():  # two runs started within one second
+        number += 1
+        candidate = RUNS / f"{stamp}-{number}"
+    return candidate
+
+
+def _point_latest_at(out: Path) -> None:
+    """reports/latest -> the run just written, replaced atomically; a real directory there (written by an
+    older version) is left alone, and said so."""
+    if LATEST.exists() and not LATEST.is_symlink():
+        print(f"jacobian-harness: {LATEST} is a directory, not a link to the newest run: left as it is "
+              f"(this run is in {out})", file=sys.stderr)
+        return
+    link = LATEST.with_name(f".latest-{os.getpid()}")
+    link.unlink(missing_ok=True)
+    link.symlink_to(os.path.relpath(out.resolve(), LATEST.parent.resolve()), target_is_directory=True)
+    os.replace(link, LATEST)
 
 
 def _max_memory(args) -> int | None:
@@ -521,7 +562,7 @@ def cmd_sweep(args) -> int:
     from harness.environment import now
     from harness.evaluate import Options
     from harness.runner import SelectionError, run_case, select
-    from harness.sweep import FAMILIES, load_families, plot, point_cases, render_markdown, rule
+    from harness.sweep import FAMILIES, load_families, plot, point_cases, render_markdown, rule_lines
     from harness.timing import DEFAULT, QUICK
 
     load_families()
@@ -550,8 +591,8 @@ def cmd_sweep(args) -> int:
     has_plot = plot(document["results"], out / "sweep.png", f"{args.family}: median time vs size")
     text = render_markdown(document["results"], args.family, has_plot)
     _write_run(out, document, arrays, text)
-    for found in rule(document["results"]).values():
-        print(found["text"])
+    for line in rule_lines(document["results"]):
+        print(line[2:])
     written = ", ".join(str(out / n) for n in ("results.json", "report.md") + (("sweep.png",) if has_plot else ()))
     print(f"Wrote {written}" + ("" if has_plot else " (install matplotlib for sweep.png)"))
     from harness.report import passed

@@ -88,6 +88,7 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         fn, args = _bind(case, backend, lib, inputs, options.dtype)
         value, f_timing = measure(lambda: lambda: fn(*args), lambda v: backend.sync(lib, v),
                                   _f_policy(options.timing) if options.time_f else ONCE)
+        _check_returned_array(value, backend.name)
         evaluation.value = backend.to_numpy(lib, value)
         stage = ""  # a mistake in the case, not a failure of f: the message names the case
         _check_output(case, evaluation.value, args)
@@ -104,8 +105,9 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         evaluation.problem = problem
     except Exception as exc:  # the method's failure is the result being measured, not a harness fault
         status = backend.classify(exc)
-        return _fail(evaluation, status, f"{stage}{type(exc).__name__}: {_first_line(exc)}",
-                     traceback.format_exc() if status == "error" else None)
+        hint = backend.hint(exc)
+        message = f"{stage}{type(exc).__name__}: {_first_line(exc)}" + (f" (what to do: {hint})" if hint else "")
+        return _fail(evaluation, status, message, traceback.format_exc() if status == "error" else None)
     record["time"] = timing.as_record()
     if not options.time_f:
         return evaluation
@@ -201,6 +203,14 @@ def _bind(case: Case, backend, lib, inputs, dtype):
         return full(*all_args)
 
     return fn, tuple(converted[i] for i in wrt)
+
+
+def _check_returned_array(value, backend: str) -> None:
+    """A plain Python number from f is a value taken out of the graph: no framework can differentiate it."""
+    if isinstance(value, (bool, int, float, complex)) and type(value).__module__ == "builtins":
+        raise TypeError(f"f returned a Python {type(value).__name__}, not a {backend} array: a value taken out of "
+                        f"the graph (.item(), float(t), math.*) is a constant to every AD method; return the "
+                        f"array itself (x.sum(), not x.sum().item())")
 
 
 def _check_output(case: Case, value: np.ndarray, args: tuple) -> None:

@@ -264,7 +264,7 @@ def _ratio(record: dict | None) -> str:
 
 def _mode_rule_section(document: dict) -> list[str]:
     """Where forward mode beats reverse mode in this run's cases, as a rule on n_in and n_out."""
-    from harness.sweep import rule
+    from harness.sweep import rule_lines
 
     cases = document.get("cases", {})
 
@@ -274,13 +274,11 @@ def _mode_rule_section(document: dict) -> list[str]:
             return None
         return summary["n_in"], summary["n_out"], record["case"]
 
-    rules = rule(document["results"], sizes, unit="cases")
     lines = ["### Forward or reverse mode", "",
              "Each case with agreeing forward and reverse methods in a framework votes for the faster mode "
-             "(fastest method of each); the threshold k misclassifies the fewest cases. Preparation is not "
-             "counted. `jacobian-harness sweep` measures the same rule on a grid of sizes.", ""]
-    lines += [f"- {r['text']}" for r in rules.values()] or ["- (no case has agreeing forward and reverse results)"]
-    return lines + [""]
+             "(fastest method of each); the threshold k misclassifies the fewest cases. `jacobian-harness sweep` "
+             "measures the same rule on a grid of sizes.", ""]
+    return lines + rule_lines(document["results"], sizes, unit="cases") + [""]
 
 
 # -- comparison of two runs (harness.changes) ---------------------------------------------------------------

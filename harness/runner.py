@@ -27,15 +27,20 @@ class SelectionError(Exception):
 
 
 def select(names: Iterable[str], patterns: list[str] | None, what: str) -> list[str]:
-    """Names matching any of the shell-style patterns (all names if none), in their registry order."""
+    """Names matching any of the shell-style patterns (all names if none), in their registry order. A
+    pattern that is a name matches it exactly: read as a glob, "jax.jit[jacrev]" would not."""
     names = list(names)
     if not patterns:
         return names
+
+    def matches(name: str, pattern: str) -> bool:
+        return name == pattern or fnmatch.fnmatchcase(name, pattern)
+
     for pattern in patterns:
-        if not any(fnmatch.fnmatchcase(n, pattern) for n in names):
+        if not any(matches(n, pattern) for n in names):
             raise SelectionError(f"--{what} pattern {pattern!r} matches no {what[:-1]} "
                                  f"(`jacobian-harness list` shows them)")
-    return [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
+    return [n for n in names if any(matches(n, p) for p in patterns)]
 
 
 def f_time_key(method, dtype: str) -> tuple:

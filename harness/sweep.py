@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from harness import casedef
 from harness.casedef import Case, make_case
+from harness.timing import cost_of_calls_s
 
 FAMILIES: dict[str, Family] = {}
 
@@ -72,12 +73,12 @@ def grid_size(record: dict) -> tuple[int, int] | None:
     return (size["n_in"], size["n_out"]) if isinstance(size, dict) else None
 
 
-def _best_by_mode(records: list[dict], sizes) -> dict[tuple, dict[str, float]]:
-    """(backend, n_in, n_out, *rest of sizes(r)) -> {mode: fastest agreeing median}."""
+def _best_by_mode(records: list[dict], sizes, calls: int | None = None) -> dict[tuple, dict[str, float]]:
+    """(backend, n_in, n_out, *rest of sizes(r)) -> {mode: cost of `calls` calls of its fastest agreeing method}."""
     best: dict[tuple[str, int, int], dict[str, float]] = defaultdict(dict)
     for r in records:
-        size, median = sizes(r), (r.get("time") or {}).get("median_s")
-        if r["status"] != "agree" or size is None or not isinstance(median, (int, float)):
+        size, median = sizes(r), cost_of_calls_s(r.get("time"), calls)
+        if r["status"] != "agree" or size is None or median is None:
             continue
         if r["mode"] not in ("forward", "reverse"):
             continue
@@ -86,32 +87,60 @@ def _best_by_mode(records: list[dict], sizes) -> dict[tuple, dict[str, float]]:
     return best
 
 
-def rule(records: list[dict], sizes=grid_size, unit: str = "points") -> dict[str, dict]:
+# A threshold is stated as a rule only where it rests on this many points and this share of them follows it:
+# with two points, any threshold fits one of them.
+RULE_MIN_POINTS = 3
+RULE_MIN_SHARE = 0.8
+
+
+def rule(records: list[dict], sizes=grid_size, unit: str = "points", calls: int | None = None) -> dict[str, dict]:
     """Per backend: forward mode wins when n_in < n_out / k; the k that misclassifies fewest points.
 
     `sizes(record)` gives a record's (n_in, n_out, *more), or None to leave it out; records of equal
     sizes(r) are one point (a grid point of a sweep; one case of a run). Each point votes
     for the faster mode (fastest agreeing method of each). Candidate thresholds are the points' own
-    n_out/n_in ratios (and their geometric midpoints); the smallest error wins.
+    n_out/n_in ratios (and their geometric midpoints); the smallest error wins. `calls`: compare the modes
+    by what that many calls cost, preparation included (harness.timing.cost_of_calls_s); None: warm calls.
+    A rule with too little support (RULE_MIN_POINTS, RULE_MIN_SHARE) says so instead of stating a threshold.
     """
     points: dict[str, list[tuple[float, bool, float]]] = defaultdict(list)
-    for (backend, n_in, n_out, *_), modes in _best_by_mode(records, sizes).items():
+    for (backend, n_in, n_out, *_), modes in _best_by_mode(records, sizes, calls).items():
         if "forward" in modes and "reverse" in modes:
             points[backend].append((n_out / n_in, modes["forward"] < modes["reverse"],
                                     modes["reverse"] / modes["forward"]))
     rules = {}
     for backend, votes in points.items():
         ratios = sorted({ratio for ratio, _, _ in votes})
-        candidates = ratios + [math.sqrt(a * b) for a, b in zip(ratios, ratios[1:], strict=False)] + [ratios[-1] * 2]
+        # The ratios, their midpoints, and one beyond each end (where every point votes for one mode).
+        candidates = (ratios + [math.sqrt(a * b) for a, b in zip(ratios, ratios[1:], strict=False)]
+                      + [ratios[0] / 2, ratios[-1] * 2])
 
         def errors(k, votes=votes):
             return sum((ratio > k) != forward_wins for ratio, forward_wins, _ in votes)
 
         k = min(candidates, key=lambda c: (errors(c), abs(math.log(c))))
-        rules[backend] = {"k": k, "misclassified": errors(k), "points": len(votes),
-                          "text": f"{backend}: forward mode is faster when n_in < n_out / {k:.3g} "
-                                  f"({len(votes) - errors(k)} of {len(votes)} {unit} follow this rule)"}
+        follow, total = len(votes) - errors(k), len(votes)
+        supported = total >= RULE_MIN_POINTS and follow >= RULE_MIN_SHARE * total
+        forward = sum(forward_wins for _, forward_wins, _ in votes)
+        if supported:
+            text = (f"{backend}: forward mode is faster when n_in < n_out / {k:.3g} "
+                    f"({follow} of {total} {unit} follow this rule)")
+        else:
+            text = (f"{backend}: no rule: forward mode was faster in {forward} of {total} {unit}, and the best "
+                    f"threshold (n_in < n_out / {k:.3g}) fits only {follow} of them; a rule needs at least "
+                    f"{RULE_MIN_POINTS} {unit}, {RULE_MIN_SHARE:.0%} of them following it")
+        rules[backend] = {"k": k, "misclassified": errors(k), "points": total, "supported": supported,
+                          "text": text}
     return rules
+
+
+def rule_lines(records: list[dict], sizes=grid_size, unit: str = "points") -> list[str]:
+    """The rule for warm calls and for one call with its preparation, as Markdown list items."""
+    lines = []
+    for calls, label in ((None, "per call, once prepared"), (1, "for one call, preparation included")):
+        found = rule(records, sizes, unit, calls)
+        lines += [f"- {label}: {r['text']}" for r in found.values()]
+    return lines or ["- (not enough agreeing forward and reverse results)"]
 
 
 LINE_STYLES = {"reverse": "-", "forward": "--", "fd": ":"}
@@ -168,9 +197,8 @@ def render_markdown(records: list[dict], family_id: str, has_plot: bool) -> str:
     lines = [f"# Sweep of `{family_id}`", ""]
     if has_plot:
         lines += ["![median time vs size](sweep.png)", ""]
-    rules = rule(records)
     lines += ["## Where forward mode overtakes reverse mode", ""]
-    lines += [f"- {r['text']}" for r in rules.values()] or ["- (not enough agreeing forward and reverse results)"]
+    lines += rule_lines(records)
     lines += ["", "## Median time per point and method", ""]
     methods = list(dict.fromkeys(r["method"] for r in records))
     cases = list(dict.fromkeys(r["case"] for r in records))

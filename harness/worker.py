@@ -5,6 +5,12 @@ archive (the record as a JSON string, the arrays as arrays) over the worker's ow
 the worker's fd 1 is pointed at stderr, so prints in user code or frameworks cannot corrupt the
 stream. Nothing is pickled. A worker that dies is reported as `crash` (with the signal), one that
 does not answer in time is killed and reported as `timeout`; the next request starts a fresh worker.
+
+"In time" must not depend on how busy the machine is: a pair is over its --timeout only once it has both
+run that long and used that much CPU time (per thread it may use), so that a pair slowed down by other jobs
+is not killed for their sake, nor a pair whose compiler runs threads of its own for its CPU time alone. A
+pair that sleeps or waits (a hang uses no CPU) is killed after twice the timeout, or the timeout times the
+load per CPU where that is more.
 """
 
 from __future__ import annotations
@@ -71,9 +77,9 @@ class Worker:
     def evaluate(self, case_id: str, method_id: str, options: Options = _DEFAULT_OPTIONS) -> Evaluation:
         try:
             payload = self._exchange({"case": case_id, "method": method_id, "options": _options_to_json(options)})
-        except TimeoutError:
-            return failed_evaluation(case_id, method_id, options, "timeout",
-                                     f"no answer within --timeout {self.setup.timeout_s:g} s; worker killed")
+        except TimeoutError as exc:
+            return failed_evaluation(case_id, method_id, options, "timeout", f"ran past --timeout "
+                                     f"{self.setup.timeout_s:g} s ({exc}); worker killed")
         except EOFError:
             if self.closed:  # killed by close(), not by the pair: an interrupted pair, for resume to redo
                 raise WorkerClosed(f"{case_id} / {method_id}: interrupted") from None
@@ -109,7 +115,9 @@ class Worker:
                 self.process = self._start()
         try:
             _write_message(self.process.stdin, json.dumps(request).encode())
-            return _read_message(self.process.stdout, self.setup.timeout_s)
+            budget = None if self.setup.timeout_s is None else _Budget(self.setup.timeout_s, self.process.pid,
+                                                                        self.setup.threads)
+            return _read_message(self.process.stdout, budget)
         except TimeoutError:
             self._kill()  # the next request starts a fresh worker
             raise
@@ -152,14 +160,54 @@ def _write_message(stream, payload: bytes) -> None:
     stream.flush()
 
 
-def _read_exactly(stream, size: int, deadline: float | None) -> bytes:
+class _Budget:
+    """A pair's --timeout, counted as the module docstring says; `over()` says how it was exceeded."""
+
+    def __init__(self, timeout_s: float, pid: int, threads: int):
+        self.timeout_s, self.pid, self.threads = timeout_s, pid, max(1, threads)
+        self.started = time.monotonic()
+        self.cpu_started = _cpu_seconds(pid)
+
+    def over(self) -> str | None:
+        wall = time.monotonic() - self.started
+        if wall < self.timeout_s:
+            return None
+        cpu_now = _cpu_seconds(self.pid)
+        if cpu_now is None or self.cpu_started is None:  # no CPU clock of another process here: wall time
+            return f"{wall:.0f} s"
+        cpu = (cpu_now - self.cpu_started) / self.threads
+        if cpu >= self.timeout_s:
+            return f"{wall:.0f} s, {cpu:.0f} s of CPU time per thread"
+        load = os.getloadavg()[0] / (os.cpu_count() or 1)
+        if wall >= self.timeout_s * max(2.0, load):
+            return f"{wall:.0f} s waiting, using {cpu:.0f} s of CPU time per thread"
+        return None
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (all its threads), from /proc; None where there is no /proc."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            fields = handle.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    # After the command name: state is field 3 of stat(5); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+# How often a waiting parent checks a pair's budget.
+_BUDGET_CHECK_S = 0.5
+
+
+def _read_exactly(stream, size: int, budget: _Budget | None) -> bytes:
     chunks, left = [], size
     fd = stream.fileno()
     while left:
-        if deadline is not None:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
-                raise TimeoutError
+        if budget is not None:
+            while not select.select([fd], [], [], _BUDGET_CHECK_S)[0]:
+                reason = budget.over()
+                if reason is not None:
+                    raise TimeoutError(reason)
         chunk = os.read(fd, min(left, 1 << 20))
         if not chunk:
             raise EOFError
@@ -168,10 +216,9 @@ def _read_exactly(stream, size: int, deadline: float | None) -> bytes:
     return b"".join(chunks)
 
 
-def _read_message(stream, timeout_s: float | None) -> bytes:
-    deadline = None if timeout_s is None else time.monotonic() + timeout_s
-    (size,) = _HEADER.unpack(_read_exactly(stream, _HEADER.size, deadline))
-    return _read_exactly(stream, size, deadline)
+def _read_message(stream, budget: _Budget | None) -> bytes:
+    (size,) = _HEADER.unpack(_read_exactly(stream, _HEADER.size, budget))
+    return _read_exactly(stream, size, budget)
 
 
 def _options_to_json(options: Options) -> dict:

@@ -16,7 +16,7 @@ FEW = ["fd.central", "torch.func.*", "torch.grad-loop", "jax.jacrev", "autograd.
 def test_an_xp_function_runs_in_every_framework_and_agrees():
     result = harness.check(lambda xp, x: xp.sin(x) * xp.sum(x), X, methods=FEW)
     assert result.ok and {r["backend"] for r in result.records} == {"fd", "torch", "jax", "autograd"}
-    assert result.fastest["status"] == "agree"
+    assert result.fastest.record["status"] == "agree"
     text = str(result)
     assert "torch.func.jacrev" in text and "agree" in text and result.reference in text
 
@@ -110,3 +110,50 @@ def test_a_kink_at_the_point_is_not_called_a_graph_break():
     assert result.reference.startswith("consensus of") and "finite differences" not in result.reference
     assert by_method["torch.func.jacrev"]["status"] == by_method["jax.jacrev"]["status"] == "agree"
     assert by_method["fd.central"]["status"] == "disagree"
+
+
+def test_fastest_is_a_readable_answer_and_fastest_for_counts_preparation():
+    result = harness.check(lambda xp, x: xp.sin(x) * xp.sum(x), X, methods=FEW)
+    choice = result.fastest
+    assert choice.record["status"] == "agree" and choice.calls is None
+    assert choice.cost_s == choice.median_s == choice.record["time"]["median_s"]
+    assert str(choice).startswith(f"{choice.method}: ") and "per call" in str(choice)
+    assert "samples_s" not in repr(choice)  # printing the answer does not dump every timing sample
+    once = result.fastest_for(1)
+    assert once.cost_s == pytest.approx(once.record["time"]["prepare_s"])
+    assert all(once.cost_s <= r["time"]["prepare_s"] for r in result.records
+               if r["status"] == "agree" and r["mode"] not in ("fd", "check"))
+    many = result.fastest_for(10**6)
+    assert many.method == choice.method or many.median_s == pytest.approx(choice.median_s, rel=0.5)
+    assert "fastest per call:" in str(result) and "fastest for one call:" in str(result)
+    with pytest.raises(ValueError, match="calls must be at least 1"):
+        result.fastest_for(0)
+
+
+def test_per_sample_checks_the_per_sample_jacobians():
+    batch = np.arange(6.0).reshape(3, 2) / 6
+    result = harness.check(lambda xp, x: xp.tanh(x) * 2, batch, per_sample=True,
+                           methods=["fd.central", "torch.func.jacrev", "jax.jit[jacrev]"])
+    assert result.ok
+    assert result.jacobians["torch.func.jacrev"][0].shape == (3, 2, 2)
+
+
+def test_a_function_returning_a_python_float_says_to_return_the_tensor():
+    import torch
+
+    result = harness.check(lambda x: torch.sum(x * x).item(), X, methods=FEW)
+    torch_records = [r for r in result.records if r["backend"] == "torch"]
+    assert torch_records and all("returned a Python float" in r["message"] and "x.sum().item()" in r["message"]
+                                 for r in torch_records)
+
+
+def test_a_float32_module_in_a_float64_run_says_to_call_double():
+    import torch
+
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(4, 2)  # float32 parameters
+    result = harness.check(lambda x: layer(x), X, methods=FEW)
+    failing = [r for r in result.records if r["backend"] == "torch"]
+    assert failing and all(r["status"] == "error" for r in failing)
+    assert all("module.double()" in r["message"] and "--dtype float32" in r["message"] for r in failing)
+    assert "module.double()" in str(result)  # the printed table says it in full, not cut at 80 characters

@@ -1,4 +1,5 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -95,6 +96,23 @@ def test_list_json_reports_methods_and_availability(registry, capsys):
             "fd.central", "fd.richardson"} <= ids
     assert listing["backends"]["fd"]["available"] is True
     assert [c["id"] for c in listing["cases"]] == ["user.cube", "user.softplus"]
+
+
+def test_list_imports_no_framework_unless_asked_to_check():
+    # Importing torch, JAX and TensorFlow takes most of a minute: listing what is there must not.
+    code = ("import sys; from harness.cli import main; main(['list', '--json']); "
+            "print(sorted(m for m in ('torch', 'jax', 'tensorflow', 'autograd') if m in sys.modules), file=sys.stderr)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and result.stderr.strip().splitlines()[-1] == "[]"
+    listing = json.loads(result.stdout)
+    assert listing["backends"]["torch"]["available"] is True and listing["backends"]["torch"]["checked"] is False
+    assert listing["backends"]["torch"]["version"]
+
+
+def test_list_check_imports_each_framework(registry, capsys):
+    assert main(["list", "--check", "--no-builtin", "--case-file", str(DATA / "good.py")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Backends:\n") and "  torch      available (" in out
 
 
 def test_python_dash_m_is_the_same_cli():
@@ -308,3 +326,17 @@ def test_rounds_time_every_pair_again_in_fresh_processes(registry, tmp_path, cap
     assert document["options"]["rounds"] == 2
     assert run(tmp_path, "--case-file", str(DATA / "good.py"), "--rounds", "2", "--jobs", "0") == 2
     assert "more than 1 needs worker processes" in capsys.readouterr().err
+
+
+def test_runs_without_out_keep_each_other_and_latest_points_at_the_newest(registry, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    command = ["run", "--no-builtin", "--case-file", str(DATA / "good.py"), "--cases", "user.cube", "--quick",
+               "--methods", "fd.central", "--methods", "torch.func.jacrev", "--jobs", "0"]
+    assert main(command) == 0
+    first = Path("reports/latest").resolve()
+    registry.clear()
+    assert main(command) == 0
+    second = Path("reports/latest").resolve()
+    assert first != second and first.parent == second.parent == (tmp_path / "reports" / "runs")
+    assert (first / "results.json").is_file() and (second / "results.json").is_file()
+    assert Path("reports/latest").is_symlink() and not Path(os.readlink("reports/latest")).is_absolute()

@@ -89,4 +89,5 @@ def test_report_states_the_forward_reverse_rule_of_its_cases():
                                         "dtype": "float64", "status": "agree",
                                         "time": {"median_s": seconds, "samples_s": [seconds]}})
     text = render_markdown(document)
-    assert "- torch: forward mode is faster when n_in < n_out / 0.177 (3 of 3 cases follow this rule)" in text
+    assert ("- per call, once prepared: torch: forward mode is faster when n_in < n_out / 0.177 (3 of 3 cases "
+            "follow this rule)") in text

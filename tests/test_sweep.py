@@ -28,6 +28,26 @@ def test_rule_finds_the_crossover_ratio():
     assert found["text"].startswith("torch: forward mode is faster when n_in < n_out / ")
 
 
+def test_a_rule_with_little_support_says_there_is_none():
+    # Two points that each mode wins once, and three where the modes follow no threshold.
+    for records in (synthetic()[:2] + synthetic()[8:10],
+                    [record(m, mode, n, 16, t) for n, fwd, rev in ((2, 2, 1), (4, 1, 2), (8, 2, 1), (16, 1, 2),
+                                                                   (32, 2, 1))
+                     for m, mode, t in (("fwd", "forward", fwd), ("rev", "reverse", rev))]):
+        found = sweep.rule(records)["torch"]
+        assert not found["supported"] and found["text"].startswith("torch: no rule: forward mode was faster in ")
+
+
+def test_the_rule_can_count_preparation():
+    # Forward mode is faster per call everywhere, but costs a second of preparation: for one call, reverse wins.
+    records = []
+    for n_in in (2, 4, 8, 16):
+        records.append({**record("fwd", "forward", n_in, 16, 1e-4), "time": {"median_s": 1e-4, "prepare_s": 1.0}})
+        records.append({**record("rev", "reverse", n_in, 16, 1e-3), "time": {"median_s": 1e-3, "prepare_s": 1e-3}})
+    warm, once = sweep.rule(records)["torch"], sweep.rule(records, calls=1)["torch"]
+    assert warm["supported"] and once["supported"] and warm["k"] < 1 and once["k"] >= 8
+
+
 def test_rule_ignores_disagreeing_results():
     records = synthetic() + [record("fwd2", "forward", 2, 16, 1e-9, status="disagree")]
     assert sweep.rule(records) == sweep.rule(synthetic())
@@ -59,7 +79,8 @@ def test_sweep_command_writes_results_report_and_rule(registry, tmp_path, monkey
     assert document["options"]["sweep"]["grid"] == [dict(p) for p in grid]
     assert np.all([r["size"] in grid for r in document["results"]])
     assert "## Where forward mode overtakes reverse mode" in (out / "report.md").read_text()
-    assert "torch: forward mode is faster when" in capsys.readouterr().out
+    # Two grid points: any threshold fits one of them, so no rule is stated.
+    assert "per call, once prepared: torch: no rule: forward mode was faster in" in capsys.readouterr().out
 
 
 def test_unknown_family_is_exit_2(tmp_path, capsys):

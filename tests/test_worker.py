@@ -67,3 +67,41 @@ def test_a_pair_cut_off_by_close_is_no_crash_and_a_closed_worker_starts_no_other
     with pytest.raises(WorkerClosed):
         worker.evaluate("user.cube", "fd.central", OPTIONS)
     assert worker.process is None
+
+
+@pytest.mark.parametrize("wall, cpu, load, over", [
+    (299, 299, 0.0, None),           # inside the timeout
+    (310, 310, 0.0, "310 s, 310 s of CPU time"),
+    (400, 80, 10.0, None),           # a busy machine (load 5 per CPU) slowed it down: not its fault
+    (1600, 80, 10.0, "1600 s waiting"),  # ... but not forever
+    (610, 1, 0.0, "610 s waiting"),  # a hang: no CPU time, killed at twice the timeout
+    (200, 400, 0.0, None),           # a compiler's own threads used CPU twice as fast as the wall clock ...
+])
+def test_the_timeout_counts_cpu_time_so_that_a_busy_machine_does_not_turn_a_pair_into_a_timeout(
+        monkeypatch, wall, cpu, load, over):
+    import harness.worker as worker_module
+
+    clock = {"wall": 0.0, "cpu": 0.0}
+    monkeypatch.setattr(worker_module.time, "monotonic", lambda: clock["wall"])
+    monkeypatch.setattr(worker_module, "_cpu_seconds", lambda pid: clock["cpu"])
+    monkeypatch.setattr(worker_module.os, "getloadavg", lambda: (load, load, load))
+    monkeypatch.setattr(worker_module.os, "cpu_count", lambda: 2)
+    budget = worker_module._Budget(300, pid=1, threads=1)
+    clock.update(wall=wall, cpu=cpu)
+    reason = budget.over()
+    assert reason is None if over is None else over in reason
+
+
+def test_cpu_time_of_a_process_is_read_from_proc():
+    import os
+    import time
+
+    from harness.worker import _cpu_seconds
+
+    before = _cpu_seconds(os.getpid())
+    if before is None:
+        pytest.skip("no /proc on this system: the timeout counts wall time only")
+    end = time.process_time() + 0.2
+    while time.process_time() < end:
+        pass
+    assert 0.1 <= _cpu_seconds(os.getpid()) - before < 5

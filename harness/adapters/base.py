@@ -108,6 +108,16 @@ class Backend:
         """Configure the freshly imported framework; return what method builders receive."""
         return lib
 
+    def installed(self) -> bool:
+        """Whether the framework's package is found, without importing it (importing all of them takes a
+        minute: `availability` does)."""
+        import importlib.util
+
+        try:
+            return importlib.util.find_spec(self.import_name) is not None
+        except (ImportError, ValueError):
+            return False
+
     def availability(self) -> tuple[bool, str]:
         try:
             self.load()
@@ -143,6 +153,11 @@ class Backend:
     def classify(self, exc: BaseException) -> str:
         """'unsupported' for a failure that means "this method cannot do this op", else 'error'."""
         return "unsupported" if isinstance(exc, Unsupported) else "error"
+
+    def hint(self, exc: BaseException) -> str:
+        """What the user most likely has to do about `exc` (a failure of their function in this framework),
+        or "" where the error says it already."""
+        return ""
 
 
 ADAPTER_MODULES = (

@@ -61,49 +61,62 @@ GRADIENTS_LOOP_MAX = 256
 method = tf_backend.method
 
 
+def _graph(tf, python_function):
+    """One tf.function per (case, method), traced at the first call (preparation), as TF's guide does it:
+    eager, GradientTape.jacobian converts its pfor loop again on every call (0.7 s a call here, and a
+    retracing warning). No autograph: see _gradients_loop."""
+    return functools.partial(tf.function, autograph=False)(python_function)
+
+
 def _tape_jacobian(tf, p, use_pfor: bool):
     zero = tf.UnconnectedGradients.ZERO
 
-    def jacobian():
+    def jacobian(*args):
         with tf.GradientTape(persistent=not use_pfor) as tape:
-            for arg in p.args:
+            for arg in args:
                 tape.watch(arg)
-            y = p.fn(*p.args)
-        return tuple(tape.jacobian(y, list(p.args), experimental_use_pfor=use_pfor, unconnected_gradients=zero))
+            y = p.fn(*args)
+        return tuple(tape.jacobian(y, list(args), experimental_use_pfor=use_pfor, unconnected_gradients=zero))
 
-    return jacobian
+    graph = _graph(tf, jacobian)
+    return lambda: graph(*p.args)
 
 
-@method("tensorflow.jacobian", mode="reverse")
+def _graph_baseline(tf, fn):
+    return _graph(tf, fn)  # f as the methods run it, so that J/f compares graph with graph
+
+
+@method("tensorflow.jacobian", mode="reverse", baseline=_graph_baseline)
 def _jacobian_pfor(tf, p):
-    """tf.GradientTape.jacobian (experimental_use_pfor=True, the default: vectorized by pfor)."""
+    """tf.GradientTape.jacobian (experimental_use_pfor=True, the default: vectorized by pfor), in a tf.function."""
     return _tape_jacobian(tf, p, use_pfor=True)
 
 
-@method("tensorflow.jacobian[while-loop]", mode="reverse")
+@method("tensorflow.jacobian[while-loop]", mode="reverse", baseline=_graph_baseline)
 def _jacobian_loop(tf, p):
-    """tf.GradientTape.jacobian(experimental_use_pfor=False): one gradient per output in a tf.while_loop."""
+    """tf.GradientTape.jacobian(experimental_use_pfor=False): one gradient per output in a tf.while_loop, in a
+    tf.function."""
     return _tape_jacobian(tf, p, use_pfor=False)
 
 
-@method("tensorflow.batch_jacobian", mode="reverse")
+@method("tensorflow.batch_jacobian", mode="reverse", baseline=_graph_baseline)
 def _batch_jacobian(tf, p):
-    """tf.GradientTape.batch_jacobian: per-sample Jacobians of per-sample cases (one input)."""
+    """tf.GradientTape.batch_jacobian: per-sample Jacobians of per-sample cases (one input), in a tf.function."""
     if not p.per_sample or len(p.args) != 1 or len(p.args[0].shape) < 2 or len(p.out_shape) < 2:
         raise Unsupported("batch_jacobian needs a per-sample case with one differentiated input, and input "
                           "and output of rank 2 or more (a batch of vectors)")
 
-    def jacobian():
-        (x,) = p.args
+    def jacobian(x):
         with tf.GradientTape() as tape:
             tape.watch(x)
             y = p.fn(x)
         return (tape.batch_jacobian(y, x, unconnected_gradients=tf.UnconnectedGradients.ZERO),)
 
-    return jacobian
+    graph = _graph(tf, jacobian)
+    return lambda: graph(*p.args)
 
 
-@method("tensorflow.gradients-loop", mode="reverse")
+@method("tensorflow.gradients-loop", mode="reverse", baseline=_graph_baseline)
 def _gradients_loop(tf, p):
     """The seed thread's route: tf.gradients of each output element, in one tf.function graph."""
     n_out = int(np.prod(p.out_shape))
@@ -115,7 +128,7 @@ def _gradients_loop(tf, p):
     # No autograph: the loop unrolls at trace time anyway, and autograph caches its conversion of a case
     # helper by code object, so in a long-lived worker a helper of an earlier case (same code, other closure)
     # was called instead ("tf___skew() takes 1 positional argument but 3 were given" on op.cross).
-    @functools.partial(tf.function, autograph=False)
+    @functools.partial(_graph, tf)
     def jacobian(*args):
         y = tf.reshape(p.fn(*args), [-1])
         rows = [tf.gradients(y[i], list(args), unconnected_gradients=tf.UnconnectedGradients.ZERO)

@@ -42,6 +42,18 @@ class TorchBackend(Backend):
             return "unsupported"
         return "error"
 
+    def hint(self, exc):
+        text = str(exc)
+        # An nn.Module's parameters are float32 unless converted: in a float64 run they meet float64 inputs.
+        if isinstance(exc, RuntimeError) and any(clue in text for clue in DTYPE_MISMATCH) and (
+                "Float" in text or "float" in text):
+            return ("float32 parameters (an nn.Module is float32 until converted) met float64 inputs: call "
+                    "module.double() for this float64 run, or run it with --dtype float32")
+        return ""
+
+
+# How torch says that two operands of one op have different dtypes.
+DTYPE_MISMATCH = ("must have the same dtype", "expected scalar type", "should be the same", "found dtype")
 
 torch_backend = TorchBackend()
 method = torch_backend.method
