@@ -57,26 +57,49 @@ def _pyplot():
     return plt
 
 
+# The strip plots: one colour per framework and one marker per mode, so that the legend has a handful of
+# entries whose colours do not repeat; which method a marker is, the tables say.
+FRAMEWORK_COLOURS = {"torch": "#e65100", "jax": "#1565c0", "autograd": "#2e7d32", "tensorflow": "#6a1b9a",
+                     "fd": "#616161"}
+MODE_MARKERS = {"reverse": "o", "forward": "^", "fd": "s", "check": "x", "forward-over-reverse": "v",
+                "reverse-over-reverse": "P", "reverse-over-forward": "*", "forward-over-forward": "X"}
+OTHER_MARKER = "D"  # a mode added later, until it has its own
+
+
+def strip_legend(groups: list[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
+    """(label, colour, marker, face colour) of each legend entry for these (framework, mode) groups: one per
+    framework (its colour), then one per mode (its marker, hollow)."""
+    frameworks = list(dict.fromkeys(b for b, _ in groups))
+    modes = list(dict.fromkeys(m for _, m in groups))
+    return ([(b, FRAMEWORK_COLOURS.get(b, "#000000"), "o", FRAMEWORK_COLOURS.get(b, "#000000")) for b in frameworks]
+            + [(f"{m} mode", "#000000", MODE_MARKERS.get(m, OTHER_MARKER), "none") for m in modes])
+
+
 def _strip_plot(records: list[dict], value, label: str) -> bytes | None:
-    """One row per case, one marker per method: value(record) on a log axis."""
+    """One row per case, one marker per method: value(record) on a log axis; colour = framework, marker = mode."""
     plt = _pyplot()
-    points = [(r["case"], r["method"], value(r)) for r in records]
-    points = [p for p in points if isinstance(p[2], (int, float)) and p[2] > 0]
+    points = [(r["case"], r.get("backend"), r.get("mode"), value(r)) for r in records]
+    points = [p for p in points if isinstance(p[3], (int, float)) and p[3] > 0]
     if plt is None or not points:
         return None
-    cases = list(dict.fromkeys(c for c, _, _ in points))
-    methods = list(dict.fromkeys(m for _, m, _ in points))
+    cases = list(dict.fromkeys(c for c, _, _, _ in points))
+    groups = list(dict.fromkeys((b, m) for _, b, m, _ in points))
     figure, axis = plt.subplots(figsize=(11, 0.22 * len(cases) + 1.5))
-    for number, method in enumerate(methods):
-        xs = [v for c, m, v in points if m == method]
-        ys = [cases.index(c) for c, m, _ in points if m == method]
-        axis.scatter(xs, ys, s=12, color=plt.cm.tab20(number % 20), label=method, marker="os^D"[number // 20 % 4])
+    for backend, mode in groups:
+        xs = [v for c, b, m, v in points if (b, m) == (backend, mode)]
+        ys = [cases.index(c) for c, b, m, _ in points if (b, m) == (backend, mode)]
+        axis.scatter(xs, ys, s=14, color=FRAMEWORK_COLOURS.get(backend, "#000000"),
+                     marker=MODE_MARKERS.get(mode, OTHER_MARKER), alpha=0.8)
     axis.set_xscale("log")
     axis.set_yticks(range(len(cases)), cases, fontsize=7)
     axis.invert_yaxis()
     axis.set_xlabel(label)
     axis.grid(True, which="both", alpha=0.3)
-    axis.legend(fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], linestyle="", marker=marker, color=colour, markerfacecolor=face, label=text)
+               for text, colour, marker, face in strip_legend(groups)]
+    axis.legend(handles=handles, fontsize=7, bbox_to_anchor=(1.01, 1), loc="upper left")
     data = _png(figure)
     plt.close(figure)
     return data

@@ -311,7 +311,7 @@ def render_comparison(document: dict) -> str:
              + f" (not counting {summary.get('control_pairs', 0)} pairs of other frameworks)",
              f"- speed by case: {summary.get('slower_cases', 0)} cases slower, {summary.get('faster_cases', 0)} "
              f"faster (all of a case's {library} pairs together)",
-             "", _speed_method(settings, base, new), ""]
+             "", _speed_method(settings, base, new), "", _READING, ""]
     for side in (base, new):
         if side.get("partial"):
             lines += [f"**{side['label']} did not finish: only its finished pairs are compared.**", ""]
@@ -345,8 +345,10 @@ def render_comparison(document: dict) -> str:
     if inconclusive:
         lines += [f"## Inconclusive speed ({len(inconclusive)})", "",
                   "Too noisy, or too few samples, to call either way (widest intervals first, at most 20):", ""]
-        widest = sorted(inconclusive, key=lambda p: p["speed"]["low"] - p["speed"]["high"])[:20]
-        lines += markdown_table(headers[_speed_row], [_speed_row(p) for p in widest])
+        widest = sorted(inconclusive, key=lambda p: (p["speed"]["low"] or 0) - (p["speed"]["high"] or 0))[:20]
+        lines += markdown_table(headers[_speed_row] + ["why not called"],
+                                [_speed_row(p) + [_why_inconclusive(p["speed"], settings, len(inconclusive))]
+                                 for p in widest])
     for name in ("only_in_base", "only_in_new"):
         if document[name]:
             lines += [f"{len(document[name])} pairs only in {name[8:].upper()}: "
@@ -360,6 +362,37 @@ def render_comparison(document: dict) -> str:
     rows += [[p, str(base_versions.get(p)), str(new_versions.get(p))] for p in packages]
     lines += markdown_table(["", f"BASE {base['label']}", f"NEW {new['label']}"], rows)
     return "\n".join(lines)
+
+
+_READING = ("How to read the speed columns: NEW/BASE is the ratio of median times (above 1: NEW is slower), "
+            "with its 95% interval. `test` in compare.json says how a pair was tested: `rounds` (per-round "
+            "medians of fresh processes; round by round for both sides of an `ab`), `samples` (the raw "
+            "samples of single runs) or, for a case, `spread` (single runs: the case's median log ratio "
+            "against the spread of all cases'). Pairs with `control: true` are of the frameworks that are not "
+            "under test (the same versions on both sides): they measure the machine, are shown, and never "
+            "fail the comparison. An interval wholly below or above 1 is still `inconclusive` where the "
+            "change is smaller than --min-effect, or where its p-value, adjusted for the number of pairs "
+            "tested (Holm), is above alpha: among hundreds of unchanged pairs a few intervals exclude 1 by "
+            "chance alone.")
+
+
+def _why_inconclusive(speed: dict, settings: dict, tested: int) -> str:
+    """Why a speed change was not called, in the terms of the reading note above."""
+    low, high, ratio = speed.get("low"), speed.get("high"), speed.get("ratio")
+    if low is None or high is None:
+        return "no interval (too few pairs or samples)"
+    if low <= 1 <= high:
+        return "the interval includes 1"
+    bound = 1 + settings["min_effect"]
+    if 1 / bound < ratio < bound:
+        return f"the change is below --min-effect {settings['min_effect']:.0%}"
+    p_value = _p_value(speed)
+    if p_value is not None and p_value > settings["alpha"]:
+        return (f"the interval excludes 1, but p = {p_value:.2g} (adjusted for many pairs) is above alpha "
+                f"{settings['alpha']:g}")
+    if speed.get("test") == "samples":
+        return "single runs: indicative only (time with --rounds or `ab` to test it)"
+    return "not called at alpha"
 
 
 def _speed_method(settings: dict, base: dict, new: dict) -> str:

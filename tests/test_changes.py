@@ -190,3 +190,15 @@ def test_the_two_sides_of_an_ab_are_paired_round_by_round(seed):
     assert "two sides of one `ab`" not in render_comparison(apart)
     assert not any(p["speed"]["paired"] for p in apart["pairs"] if p["speed"])
     assert next(c for c in apart["cases"] if c["case"] == "case7")["verdict"] == "inconclusive"
+
+
+def test_compare_md_explains_its_terms_and_why_each_inconclusive_pair_was_not_called():
+    from harness.report import _why_inconclusive
+
+    text = render_comparison(compare(synthetic_run(1), synthetic_run(2, machine=1.3)))
+    assert "`control: true`" in text and "`spread`" in text and "by chance alone" in text
+    settings = {"min_effect": 0.1, "alpha": 0.01}
+    assert _why_inconclusive({"ratio": 0.95, "low": 0.9, "high": 1.02}, settings, 5) == "the interval includes 1"
+    assert "below --min-effect 10%" in _why_inconclusive({"ratio": 0.95, "low": 0.92, "high": 0.97}, settings, 5)
+    excluded = _why_inconclusive({"ratio": 0.8, "low": 0.7, "high": 0.9, "p_faster_adjusted": 0.2}, settings, 300)
+    assert "excludes 1, but p = 0.2 (adjusted for many pairs)" in excluded

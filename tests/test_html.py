@@ -35,3 +35,19 @@ def test_strings_from_results_are_escaped(tmp_path):
     comparison = compare_runs(document, document, {}, {})
     html = write_compare_html(comparison, tmp_path).read_text()
     assert HOSTILE not in html and "&lt;script&gt;" in html
+
+
+def test_the_timing_plot_legend_has_one_entry_per_framework_and_per_mode():
+    from harness.adapters import METHODS, load_adapters
+    from harness.html import strip_legend
+
+    load_adapters()
+    groups = list(dict.fromkeys((m.backend, m.mode) for m in METHODS.values()))
+    entries = strip_legend(groups)
+    frameworks = {b for b, _ in groups}
+    modes = {m for _, m in groups}
+    assert len(entries) == len(frameworks) + len(modes) < len(METHODS) / 2
+    framework_colours = [colour for label, colour, _, _ in entries if label in frameworks]
+    assert len(set(framework_colours)) == len(frameworks)  # no colour repeats
+    mode_markers = [marker for label, _, marker, _ in entries if label.endswith(" mode")]
+    assert len(set(mode_markers)) == len(modes)
