@@ -621,7 +621,7 @@ def _print_summary(document: dict, out: Path) -> None:
     cases = list(dict.fromkeys(key(r) for r in records))
     width = max([len(c) for c in cases] + [4])
     print(f"\n{'case':{width}}  {'fastest agreeing method':46} {'median':>10} {'J/f':>8}  "
-          f"{'for one call, preparation included':46}  failures")
+          f"{'fastest for one call, preparation included':46}  failures")
     for case_id in cases:
         failures = [r["method"] for r in records if key(r) == case_id and r["status"] in FAILING]
         b, first = best.get(case_id), once.get(case_id)
@@ -629,7 +629,7 @@ def _print_summary(document: dict, out: Path) -> None:
         median = format_seconds(b["time"]["median_s"]) if b else ""
         ratio = f"{b['ratio']:.3g}" if b and isinstance(b.get("ratio"), (int, float)) else ""
         one = f"{first['method']} {format_seconds(cost_of_calls_s(first['time'], 1))}" if first else ""
-        print(f"{case_id:{width}}  {name:46} {median:>10} {ratio:>8}  {one:46}  {', '.join(failures)}")
+        print(f"{case_id:{width}}  {name:46} {median:>10} {ratio:>8}  {one:46}  {', '.join(failures)}".rstrip())
     for r in records:
         if r["status"] in FAILING:
             print(f"\n{r['status'].upper()}: {r['case']} / {r['method']}: {r['message']}")
