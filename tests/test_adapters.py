@@ -275,3 +275,30 @@ def test_every_backend_sees_bit_identical_inputs_from_the_same_seed(cases):
     assert len({tuple(v) for v in inputs.values()}) == 1
     again = evaluate("t.two-inputs", "jax.jacrev", FAST).inputs
     assert [a.tobytes() for a in again] == [a.tobytes() for a in evaluate("t.two-inputs", "fd.central", FAST).inputs]
+
+
+@pytest.mark.parametrize("method_id", ["tensorflow.jacobian", "tensorflow.jacobian[while-loop]",
+                                       "tensorflow.gradients-loop"])
+def test_tensorflow_methods_trace_once_in_preparation_and_never_again(method_id):
+    # Eager GradientTape.jacobian converted its pfor loop on every call (0.4 s a call on adbench.gmm, and a
+    # retracing warning): each method builds one tf.function, traced by the first call only.
+    tf = pytest.importorskip("tensorflow", reason="the tensorflow extra is not installed")
+    from harness.adapters.base import Problem
+
+    backend = BACKENDS["tensorflow"]
+    lib = backend.load()
+    x = tf.constant(np.linspace(0.1, 1.0, 4))
+    traced = []
+
+    def fn(v):
+        traced.append(1)  # Python runs only while TensorFlow traces
+        return tf.sin(v) * tf.reduce_sum(v)
+
+    call = METHODS[method_id].build(lib, Problem(fn=fn, args=(x,), out_shape=(4,)))
+    first = call()
+    for _ in range(3):
+        again = call()
+    assert len(traced) == 1
+    np.testing.assert_allclose(again[0].numpy(), first[0].numpy())
+    expected = np.diag(np.cos(x.numpy()) * np.sum(x.numpy())) + np.sin(x.numpy())[:, None]
+    np.testing.assert_allclose(first[0].numpy(), expected, rtol=1e-12)
