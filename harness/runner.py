@@ -7,7 +7,6 @@ Evaluations.
 
 from __future__ import annotations
 
-import fnmatch
 import queue
 import threading
 from dataclasses import dataclass, field, replace
@@ -16,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 import numpy as np
 
 from harness.adapters.base import METHODS
-from harness.casedef import CASES
+from harness.casedef import CASES, id_matches
 from harness.compare import choose_reference, verdict
 from harness.evaluate import Evaluation, Options, evaluate
 from harness.timing import ONCE
@@ -27,20 +26,16 @@ class SelectionError(Exception):
 
 
 def select(names: Iterable[str], patterns: list[str] | None, what: str) -> list[str]:
-    """Names matching any of the shell-style patterns (all names if none), in their registry order. A
-    pattern that is a name matches it exactly: read as a glob, "jax.jit[jacrev]" would not."""
+    """Names matching any of the shell-style patterns (all names if none), in their registry order; a
+    pattern that is a name matches it exactly (casedef.id_matches)."""
     names = list(names)
     if not patterns:
         return names
-
-    def matches(name: str, pattern: str) -> bool:
-        return name == pattern or fnmatch.fnmatchcase(name, pattern)
-
     for pattern in patterns:
-        if not any(matches(n, pattern) for n in names):
+        if not any(id_matches(n, pattern) for n in names):
             raise SelectionError(f"--{what} pattern {pattern!r} matches no {what[:-1]} "
                                  f"(`jacobian-harness list` shows them)")
-    return [n for n in names if any(matches(n, p) for p in patterns)]
+    return [n for n in names if any(id_matches(n, p) for p in patterns)]
 
 
 def f_time_key(method, dtype: str) -> tuple:

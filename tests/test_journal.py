@@ -82,6 +82,18 @@ def _keys(document):
     return [(r["case"], r["method"], r["dtype"]) for r in document["results"]]
 
 
+def _wait_for_journal_lines(process, out, lines: int) -> Path:
+    """The run's journal once it holds `lines` lines, with the run still going (else the test fails)."""
+    records = out / "journal" / RECORDS
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if records.exists() and records.read_bytes().count(b"\n") >= lines:
+            break
+        time.sleep(0.05)
+    assert process.poll() is None, "the run finished before it could be stopped"
+    return records
+
+
 @pytest.mark.slow
 def test_a_run_killed_halfway_resumes_and_keeps_every_finished_record_exactly_once(registry, tmp_path):
     out = tmp_path / "out"
@@ -89,13 +101,7 @@ def test_a_run_killed_halfway_resumes_and_keeps_every_finished_record_exactly_on
                "--quick", "--jobs", "1", *METHODS, "--out", str(out)]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    records = out / "journal" / RECORDS
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if records.exists() and records.read_bytes().count(b"\n") >= 8:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "the run finished before it could be killed"
+    _wait_for_journal_lines(process, out, 8)
     os.killpg(process.pid, signal.SIGKILL)  # the parent and its worker, mid-run
     process.wait()
     assert not (out / "results.json").exists()
@@ -126,13 +132,7 @@ def test_ctrl_c_in_a_terminal_keeps_no_cut_off_pair_and_resume_runs_them_again(r
     command = [sys.executable, "-m", "harness", "run", "--no-builtin", "--case-file", str(DATA / "sleepy.py"),
                "--quick", "--jobs", "2", *METHODS, "--out", str(out)]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    records = out / "journal" / RECORDS
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if records.exists() and records.read_bytes().count(b"\n") >= 6:
-            break
-        time.sleep(0.05)
-    assert process.poll() is None, "the run finished before it could be interrupted"
+    records = _wait_for_journal_lines(process, out, 6)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
     assert process.returncode == 130
