@@ -72,7 +72,10 @@ def test_the_sample_uses_the_verdict_names_the_tool_prints():
 @pytest.mark.slow
 def test_the_sample_matches_a_real_run(tmp_path):
     command, body = _sample()
-    result = subprocess.run([*shlex.split(command), "--out", str(tmp_path)], capture_output=True, text=True)
+    program, *words = shlex.split(command)
+    # The interpreter's own script: the test must not depend on an activated environment (PATH).
+    script = Path(sys.executable).parent / program
+    result = subprocess.run([str(script), *words, "--out", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr[-2000:]
     verdicts = [line for line in result.stdout.splitlines() if line.startswith("Verdicts: ")]
     assert verdicts == [line for line in body.splitlines() if line.startswith("Verdicts: ")]

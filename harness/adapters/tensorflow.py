@@ -58,6 +58,9 @@ class TensorFlowBackend(Backend):
 
 tf_backend = TensorFlowBackend()
 GRADIENTS_LOOP_MAX = 256
+# The loop's graph grows as outputs x ops of f: gradbench.ode at its medium size (32 outputs x 2678 ops) took
+# 226 s to build here, while the largest small case, adbench.hand (29,664), takes seconds.
+GRADIENTS_LOOP_MAX_OPS = 50_000
 method = tf_backend.method
 
 
@@ -124,6 +127,10 @@ def _gradients_loop(tf, p):
         # One gradient subgraph per output: for adbench.hand that alone took 53 s here.
         raise Unsupported(f"{n_out} outputs: the tf.gradients loop builds one subgraph per output "
                           f"(at most {GRADIENTS_LOOP_MAX} here)")
+    ops = len(tf.function(p.fn, autograph=False).get_concrete_function(*p.args).graph.get_operations())
+    if n_out * ops > GRADIENTS_LOOP_MAX_OPS:
+        raise Unsupported(f"{n_out} outputs x {ops} graph ops of f: the tf.gradients loop builds one subgraph "
+                          f"per output (at most {GRADIENTS_LOOP_MAX_OPS} ops in all here)")
 
     # No autograph: the loop unrolls at trace time anyway, and autograph caches its conversion of a case
     # helper by code object, so in a long-lived worker a helper of an earlier case (same code, other closure)
