@@ -31,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.changes import Settings, compare_runs
-from harness.results import load_jacobians, load_results
+from harness.document import load as load_results
+from harness.results import load_jacobians
 
 RUN_ARGS = ["--quick", "--rounds", "3", "--methods", "torch.*"]
 AB_ARGS = ["--quick", "--rounds", "8", "--methods", "torch.*", "--jobs", "2"]

@@ -15,9 +15,9 @@ from collections import Counter, defaultdict
 import numpy as np
 
 from harness.adapters.base import METHODS, load_adapters
-from harness.compare import FAILING
-from harness.report import fastest_agreeing
-from harness.results import load_results
+from harness.records import FAILING
+from harness.records import fastest_agreeing
+from harness.document import load as load_results
 
 
 def table(document: dict) -> str:

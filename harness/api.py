@@ -19,7 +19,7 @@ import numpy as np
 from harness import casedef
 from harness.adapters.base import BACKENDS, METHODS, load_adapters
 from harness.casedef import Case
-from harness.compare import FAILING
+from harness.records import FAILING
 from harness.evaluate import Options
 from harness.timing import QUICK, TimingPolicy
 
@@ -38,7 +38,7 @@ class Choice:
     record: dict = field(repr=False, compare=False)
 
     def __str__(self) -> str:
-        from harness.report import format_seconds
+        from harness.render.formatting import format_seconds
 
         prepared = "" if self.prepare_s is None else f", preparation {format_seconds(self.prepare_s)}"
         text = f"{self.method}: {format_seconds(self.median_s)} per call{prepared}"
@@ -55,6 +55,7 @@ class CheckResult:
     records: list[dict]
     reference: str
     jacobians: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
+    options: Options = field(default_factory=Options, repr=False)
 
     @property
     def failures(self) -> list[dict]:
@@ -72,7 +73,7 @@ class CheckResult:
     def fastest_for(self, calls: int | None) -> Choice | None:
         """The agreeing AD method that computes `calls` Jacobians of this function soonest, its
         preparation (tracing, compilation, the first call) included; None: by warm calls only."""
-        from harness.report import fastest_agreeing
+        from harness.records import fastest_agreeing
         from harness.timing import cost_of_calls_s
 
         if calls is not None and calls < 1:
@@ -85,7 +86,7 @@ class CheckResult:
                       best)
 
     def __str__(self) -> str:
-        from harness.report import format_seconds
+        from harness.render.formatting import format_seconds
 
         width = max(len(r["method"]) for r in self.records) if self.records else 6
         lines = [f"{self.case_id}: reference {self.reference}",
@@ -108,14 +109,15 @@ class CheckResult:
         return "\n".join(lines)
 
     def to_results(self) -> dict:
-        """A results document (harness.results schema), e.g. for `results.write_json`."""
-        from harness.environment import collect
-        from harness.results import KIND, SCHEMA_VERSION
+        """A run document (harness.document's schema, options.command "check"), e.g. for
+        `results.write_json`; `jacobian-harness report` and `compare` read it."""
+        from harness.document import new_document
 
-        return {"schema_version": SCHEMA_VERSION, "kind": KIND, "environment": collect(1),
-                "options": {"source": "harness.check"},
-                "cases": {self.case_id: {"description": "harness.check", "source": "harness.check"}},
-                "results": [dict(r) for r in self.records]}
+        document = new_document("check", self.options, dtype=self.options.dtype, quick=False,
+                                selected_methods=[r["method"] for r in self.records])
+        document["cases"][self.case_id] = {"description": "harness.check", "source": "harness.check"}
+        document["results"] = [dict(r) for r in self.records]
+        return document
 
 
 def check(fn, *inputs, kind: str | None = None, backends=None, methods=None, dtype: str = "float64",
@@ -145,13 +147,14 @@ def check(fn, *inputs, kind: str | None = None, backends=None, methods=None, dty
     method_ids = [m for m, spec in METHODS.items()
                   if m in chosen and spec.backend in wanted & usable and spec.order == 1]
     casedef.CASES[case.id] = case
+    options = Options(dtype=dtype, timing=timing)
     try:
-        result = run_case(case.id, method_ids, Options(dtype=dtype, timing=timing))
+        result = run_case(case.id, method_ids, options)
     finally:
         del casedef.CASES[case.id]
     reference = next((r["reference"] for r in result.records if r.get("reference")), "none")
     return CheckResult(case.id, result.records, reference,
-                       {method: blocks for (method, _), blocks in result.jacobians.items()})
+                       {method: blocks for (method, _), blocks in result.jacobians.items()}, options)
 
 
 def _kind(fn, kind: str | None) -> str:

@@ -240,24 +240,19 @@ def register(new: Case) -> Case:
     return new
 
 
-CASE_GROUP = "jacobian_harness.cases"  # entry points of installed case packs
-
-
 def load_library() -> None:
-    """Import the built-in case library (the `cases` package registers its cases on import) and the case
-    packs of installed plugins (entry point group `jacobian_harness.cases`)."""
-    before = len(CASES)
-    import cases
-
-    if len(CASES) == before and not any(c.source == "library" for c in CASES.values()):
-        raise CaseError(f"the built-in case library registered no case (found {cases!r}); "
-                        f"reinstall with `pip install -e .`")
-    from harness.adapters.base import PluginError, load_plugins
+    """Load every case pack of the entry point group `jacobian_harness.cases`: the built-in library (the
+    pack "builtin", the `cases` package, which registers its cases on import) first, then those of
+    installed plugins."""
+    from harness.plugins import BUILTIN, CASE_GROUP, PluginError, load_plugins
 
     try:
-        load_plugins(CASE_GROUP, "case pack")
+        packs = load_plugins(CASE_GROUP, "case pack")
     except PluginError as exc:
         raise CaseError(str(exc)) from None
+    if BUILTIN not in packs:
+        raise CaseError(f"the built-in case library is not installed (no {BUILTIN!r} entry point in "
+                        f"{CASE_GROUP}); reinstall with `pip install -e .`")
 
 
 def load_case_file(path: str | Path) -> list[str]:

@@ -27,12 +27,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.compare import FAILING, TOLERANCES, diff
-from harness.results import SCHEMA_VERSION, jacobian_key
+from harness.compare import TOLERANCES, diff
+from harness.records import FAILING
+from harness.results import jacobian_key
 from harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, judge, log_ratio_test, moderated_changes,
                            paired_test, rounds_test, speed_change)
 
 KIND = "jacobian-harness.comparison"
+SCHEMA_VERSION = 1  # of the comparison document (compare.json); the run document has its own
 # Environment fields that must match for a fair comparison (versions: all but the library under test).
 SAME_FIELDS = ("python", "implementation", "platform", "cpu", "cpu_count", "threads")
 SAME_OPTIONS = ("quick", "threads", "jobs", "seed", "size", "timing", "rounds")

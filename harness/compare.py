@@ -36,13 +36,10 @@ import numpy as np
 from harness.adapters.base import METHODS
 from harness.casedef import Case
 from harness.evaluate import Evaluation
+from harness.records import Record
 
 TOLERANCES = {"float64": {"rtol": 1e-7, "atol": 1e-7}, "float32": {"rtol": 1e-4, "atol": 1e-5},
               "fd": {"rtol": 1e-3, "atol": 1e-5}}
-
-VERDICTS = ("agree", "expected-divergence", "disagree", "unexpected-agree", "error", "crash", "timeout",
-            "unsupported", "unavailable", "skipped")
-FAILING = frozenset({"disagree", "unexpected-agree", "error", "crash", "timeout"})
 
 
 def tolerance(case: Case | None, key: str) -> dict[str, float]:
@@ -252,7 +249,7 @@ def _blocks(analytic_result: Any) -> list[np.ndarray]:
     return [np.asarray(analytic_result, dtype=np.float64)]
 
 
-def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> dict:
+def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> Record:
     """The evaluation's record with its verdict and error figures filled in."""
     record = dict(evaluation.record)
     record.update({"max_abs_err": None, "max_rel_err": None, "worst_index": None, "worst": None,

@@ -8,7 +8,8 @@ import sys
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 
-PACKAGES = ("jacobian-harness", "torch", "jax", "jaxlib", "autograd", "numpy", "numdifftools", "array-api-compat")
+PACKAGES = ("jacobian-harness", "torch", "jax", "jaxlib", "autograd", "tensorflow", "numpy", "numdifftools",
+            "array-api-compat")
 # TORCHINDUCTOR_COMPILE_THREADS: inductor compiles in a pool of one process per CPU by default, which on a
 # machine shared by several workers would steal the cores the others are timing on.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TORCHINDUCTOR_COMPILE_THREADS")
@@ -82,9 +83,19 @@ def collect(threads: int) -> dict:
         "threads": threads,
         "thread_variables": {v: os.environ.get(v) for v in THREAD_VARIABLES + ("XLA_FLAGS",)},
         "versions": {p: _version(p) for p in PACKAGES},
+        "backends": backend_versions(),
         "started_at": now(),
         "command": " ".join(sys.argv),
     }
+
+
+def backend_versions() -> dict[str, str | None]:
+    """Every registered backend (the built-in adapters and installed plugins) and its installed version, or
+    None where its framework is not installed; nothing is imported."""
+    from harness.adapters.base import BACKENDS, load_adapters
+
+    load_adapters()
+    return {name: backend.version() if backend.installed() else None for name, backend in BACKENDS.items()}
 
 
 def now() -> str:

@@ -17,6 +17,7 @@ import numpy as np
 
 from harness.adapters.base import BACKENDS, BackendUnavailable, Problem, Unsupported, get_method
 from harness.casedef import CASES, Case
+from harness.records import Record, new_record
 from harness.timing import DEFAULT, ONCE, TimingPolicy, measure
 
 
@@ -38,7 +39,7 @@ class Options:
 
 @dataclass
 class Evaluation:
-    record: dict
+    record: Record
     jacobian: list[np.ndarray] | None = None
     value: np.ndarray | None = None
     inputs: tuple[np.ndarray, ...] = field(default=(), repr=False)
@@ -119,11 +120,10 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
     return evaluation
 
 
-def _new_record(case_id: str, method_id: str, options: Options) -> dict:
+def _new_record(case_id: str, method_id: str, options: Options) -> Record:
     method = get_method(method_id)
-    return {"case": case_id, "method": method_id, "backend": method.backend, "mode": method.mode,
-            "dtype": options.dtype, "size": options.size, "status": "ok", "message": "",
-            "backend_version": BACKENDS[method.backend].version(), "time": None, "f_time_s": None, "ratio": None}
+    return new_record(case_id, method_id, backend=method.backend, mode=method.mode, dtype=options.dtype,
+                      size=options.size, backend_version=BACKENDS[method.backend].version())
 
 
 def failed_evaluation(case_id: str, method_id: str, options: Options, status: str, message: str) -> Evaluation:

@@ -1,23 +1,5 @@
-"""Results on disk: versioned JSON plus the Jacobians in an .npz, both written atomically.
-
-Schema (version 1) of `results.json`:
-
-    schema_version  1
-    kind            "jacobian-harness.run"
-    environment     python, platform, cpu, threads, versions {torch, jax, jaxlib, autograd, numpy, ...},
-                    started_at / finished_at (UTC ISO 8601), command
-    options         dtype, quick, seed, threads, timing policy, cases / methods patterns
-    cases           {case id: {description, tags, source, input_shapes, wrt, divergences: [...]}}
-    results         list of records: case, method, backend, mode, dtype, status, message,
-                    backend_version, max_abs_err, max_rel_err, worst_index ([block, *index]),
-                    worst {got, expected}, reference (how it was chosen), jacobian {key, blocks} (npz keys),
-                    time {median_s, iqr_s, repeats, number, prepare_s, samples_s}, f_time_s, ratio (J time /
-                    f time, f run the way the method runs it), optional warnings, traceback, f_time_note
-
-Non-finite floats are written as the strings "nan", "inf", "-inf" so that the file stays strict JSON.
-`jacobians.npz` holds one array per Jacobian block, keyed "<case>|<method>|<dtype>|<block>", plus
-"<case>|reference|float64|<block>"; it is read with allow_pickle=False.
-"""
+"""Files on disk: strict JSON and the Jacobians in an .npz, both written atomically (a reader never sees half
+a file). What the run document holds is harness.document's; this module only writes and reads files."""
 
 from __future__ import annotations
 
@@ -29,9 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-SCHEMA_VERSION = 1
-KIND = "jacobian-harness.run"
 
 
 class ResultsError(Exception):
@@ -95,29 +74,6 @@ def jacobian_key(case_id: str, method_id: str, dtype: str, block: int | None) ->
     """The npz key of one block; with block=None, the prefix shared by a record's blocks."""
     prefix = f"{case_id}|{method_id}|{dtype}"
     return prefix if block is None else f"{prefix}|{block}"
-
-
-def load_results(path: str | Path) -> dict:
-    """Read and validate a results.json (or the directory holding one)."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "results.json"
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such results file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
-    if not isinstance(document, dict) or document.get("kind") != KIND:
-        raise ResultsError(f"{path}: not a jacobian-harness results file")
-    if document.get("schema_version") != SCHEMA_VERSION:
-        raise ResultsError(f"{path}: schema_version {document.get('schema_version')!r} is not supported "
-                           f"(this harness reads {SCHEMA_VERSION})")
-    if not isinstance(document.get("results"), list):
-        raise ResultsError(f"{path}: 'results' is missing or not a list")
-    return document
 
 
 def load_jacobians(directory: str | Path) -> dict[str, np.ndarray]:

@@ -2,7 +2,7 @@
 
 A family is a case whose input factory takes `n_in` and `n_out`; a sweep evaluates every method at each
 point of its grid, with the usual verdicts, and writes the results in the run schema (each record's
-`size` is its point). `rule()` and `plot()` read only saved records.
+`size` is its point). `rule()` reads only saved records; harness.render.sweep draws them.
 """
 
 from __future__ import annotations
@@ -45,8 +45,11 @@ def family(*, id: str, grid=DEFAULT_GRID, quick_grid=QUICK_GRID, **case_fields):
 
 
 def load_families() -> None:
-    """Import the built-in sweep families (`cases.sweeps` registers them on import)."""
-    import cases.sweeps  # noqa: F401  (imported for its registrations)
+    """Load the sweep families of the entry point group `jacobian_harness.sweeps` (the built-in ones:
+    `cases.sweeps`, which registers them on import)."""
+    from harness.plugins import SWEEP_GROUP, load_plugins
+
+    load_plugins(SWEEP_GROUP, "sweep family pack")
 
 
 def point_id(family_id: str, point: dict) -> str:
@@ -143,68 +146,3 @@ def rule_lines(records: list[dict], sizes=grid_size, unit: str = "points") -> li
     return lines or ["- (not enough agreeing forward and reverse results)"]
 
 
-LINE_STYLES = {"reverse": "-", "forward": "--", "fd": ":"}
-
-
-def plot(records: list[dict], path, title: str) -> bool:
-    """Median time vs n_in (n_out fixed) and vs n_out (n_in fixed), log-log, one line per method."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
-    series: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
-    modes = {}
-    for r in records:
-        median = (r.get("time") or {}).get("median_s")
-        if r["status"] == "agree" and isinstance(r.get("size"), dict) and isinstance(median, (int, float)):
-            series[r["method"]].append((r["size"]["n_in"], r["size"]["n_out"], median))
-            modes[r["method"]] = r["mode"]
-    sizes = [(n_in, n_out) for points in series.values() for n_in, n_out, _ in points]
-    if not sizes:
-        return False
-    # Each panel holds the other size at its most common value: the grid's two axes through a centre.
-    common_out = max({o for _, o in sizes}, key=[o for _, o in sizes].count)
-    common_in = max({i for i, _ in sizes}, key=[i for i, _ in sizes].count)
-    figure, axes = plt.subplots(1, 2, figsize=(13, 5.5), sharey=True)
-    for axis, (free, fixed_name, fixed) in zip(axes, ((0, "n_out", common_out), (1, "n_in", common_in)), strict=True):
-        for number, (method, points) in enumerate(sorted(series.items())):
-            line = sorted((p[free], p[2]) for p in points if p[1 - free] == fixed)
-            if len(line) > 1:
-                axis.plot(*zip(*line, strict=True), LINE_STYLES.get(modes[method], "-"), marker="o", markersize=3,
-                          color=plt.cm.tab20(number % 20), label=method)
-        axis.set_xscale("log", base=2)
-        axis.set_yscale("log")
-        axis.set_xlabel(("n_in", "n_out")[free] + f" ({fixed_name} = {fixed})")
-        axis.grid(True, which="both", alpha=0.3)
-    axes[0].set_ylabel("median time per Jacobian (s)")
-    labelled = {}  # one legend for both panels: a method may have a line in only one
-    for axis in axes:
-        for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
-            labelled.setdefault(label, handle)
-    if labelled:
-        figure.legend(list(labelled.values()), list(labelled), fontsize=7, loc="center right")
-        figure.subplots_adjust(right=0.78)
-    figure.suptitle(title + " (solid: reverse mode, dashed: forward mode, dotted: finite differences)")
-    figure.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(figure)
-    return True
-
-
-def render_markdown(records: list[dict], family_id: str, has_plot: bool) -> str:
-    lines = [f"# Sweep of `{family_id}`", ""]
-    if has_plot:
-        lines += ["![median time vs size](sweep.png)", ""]
-    lines += ["## Where forward mode overtakes reverse mode", ""]
-    lines += rule_lines(records)
-    lines += ["", "## Median time per point and method", ""]
-    methods = list(dict.fromkeys(r["method"] for r in records))
-    cases = list(dict.fromkeys(r["case"] for r in records))
-    cell = {(r["case"], r["method"]): r for r in records}
-    from harness.report import markdown_table, time_cell  # one table style for every report
-
-    lines += markdown_table(["point"] + [f"`{m}`" for m in methods],
-                    [[f"`{c}`"] + [time_cell(cell.get((c, m)), None) for m in methods] for c in cases])
-    return "\n".join(lines)

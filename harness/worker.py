@@ -33,6 +33,7 @@ from harness.evaluate import Evaluation, Options, failed_evaluation
 from harness.timing import TimingPolicy
 
 _HEADER = struct.Struct("<Q")
+WORKER_LOG = "workers.log"  # under a run's --out: what its workers printed on stderr
 _DEFAULT_OPTIONS = Options()
 
 

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from harness.ab import add_round, finish_rounds, first_round, timed_pairs
+from harness.rounds import add_round, finish_rounds, first_round, timed_pairs
 from harness.cli import main
 from harness.runner import side_order
 from tests.test_cli import DATA, FAST

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 import harness
-from harness.results import load_results, write_json
+from harness.document import load as load_results
+from harness.results import write_json
 from harness.testing import assert_jacobians_agree
 
 X = np.linspace(-1.0, 1.0, 4)

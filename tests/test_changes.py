@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from harness.changes import Settings, compare_runs, environment_warnings
-from harness.report import render_comparison
+from harness.render.compare_markdown import render_comparison
 from harness.stats import speed_change
 
 METHODS = {"torch.func.jacrev": "torch", "torch.func.jacfwd": "torch", "jax.jacrev": "jax",
@@ -193,7 +193,7 @@ def test_the_two_sides_of_an_ab_are_paired_round_by_round(seed):
 
 
 def test_compare_md_explains_its_terms_and_why_each_inconclusive_pair_was_not_called():
-    from harness.report import _why_inconclusive
+    from harness.render.compare_markdown import _why_inconclusive
 
     text = render_comparison(compare(synthetic_run(1), synthetic_run(2, machine=1.3)))
     assert "`control: true`" in text and "`spread`" in text and "by chance alone" in text

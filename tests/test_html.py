@@ -5,7 +5,7 @@ import re
 from pathlib import Path
 
 from harness.changes import compare_runs
-from harness.html import write_compare_html, write_run_html
+from harness.render.html import write_compare_html, write_run_html
 
 DATA = Path(__file__).parent / "data"
 HOSTILE = "<script>alert(1)</script>"
@@ -39,7 +39,7 @@ def test_strings_from_results_are_escaped(tmp_path):
 
 def test_the_timing_plot_legend_has_one_entry_per_framework_and_per_mode():
     from harness.adapters import METHODS, load_adapters
-    from harness.html import strip_legend
+    from harness.render.html import strip_legend
 
     load_adapters()
     groups = list(dict.fromkeys((m.backend, m.mode) for m in METHODS.values()))

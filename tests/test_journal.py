@@ -194,7 +194,7 @@ def test_resume_refuses_new_selection_options(registry, tmp_path, capsys, args, 
 def test_resume_refuses_a_directory_without_journal_or_with_other_versions(registry, tmp_path, capsys):
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "nothing to resume" in capsys.readouterr().err
-    from harness.cli import RUN_SELECTION
+    from harness.commands.run import RUN_SELECTION
 
     Journal.start(tmp_path, {"options": dict.fromkeys(RUN_SELECTION) | {"threads": 1},
                              "versions": {"numpy": "0.0.1"}})

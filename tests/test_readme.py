@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from harness.cli import UsageError, build_parser
-from harness.compare import VERDICTS
+from harness.records import VERDICTS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 sys.path.insert(0, str(README.parent / "benchmarks"))

@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 
-from harness.report import fastest_agreeing, format_seconds, passed, render_markdown
+from harness.records import fastest_agreeing, passed
+from harness.render.formatting import format_seconds
+from harness.render.run_markdown import render_markdown
 
 DATA = Path(__file__).parent / "data"
 
@@ -14,7 +16,7 @@ def fixture():
 
 def test_report_matches_fixture():
     # After an intended change to the report, regenerate the fixture and review the diff:
-    #   python -c "import json; from harness.report import render_markdown as r; \
+    #   python -c "import json; from harness.render.run_markdown import render_markdown as r; \
     #   print(r(json.load(open('tests/data/results_small.json'))))" > tests/data/report_small.md
     assert render_markdown(fixture()) + "\n" == (DATA / "report_small.md").read_text()
 

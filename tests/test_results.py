@@ -3,8 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from harness.results import (SCHEMA_VERSION, ResultsError, atomic_write, jacobian_key, load_jacobians,
-                             load_results, write_arrays, write_json)
+from harness.document import SCHEMA_VERSION
+from harness.document import load as load_results
+from harness.results import ResultsError, atomic_write, jacobian_key, load_jacobians, write_arrays, write_json
 
 
 def minimal(**extra):

@@ -55,7 +55,9 @@ def test_rule_ignores_disagreeing_results():
 
 def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib", reason="plots need the 'plot' extra")
-    assert sweep.plot(synthetic(), tmp_path / "s.png", "t")
+    from harness.render.sweep import plot
+
+    assert plot({"results": synthetic(), "options": {"sweep": {"family": "t"}}}, tmp_path / "s.png")
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from harness.plugins import ADAPTER_GROUP, load_plugins
+
 BACKENDS: dict[str, Backend] = {}
 METHODS: dict[str, Method] = {}
 
@@ -169,11 +171,6 @@ ADAPTER_MODULES = (
 )
 
 
-ADAPTER_GROUP = "jacobian_harness.adapters"  # entry points of third-party adapter modules
-
-
-class PluginError(Exception):
-    """An installed plugin (adapter or case pack) failed to load; the message names it."""
 
 
 def load_adapters() -> None:
@@ -182,25 +179,6 @@ def load_adapters() -> None:
     for module in ADAPTER_MODULES:
         importlib.import_module(module)
     load_plugins(ADAPTER_GROUP, "adapter")
-
-
-_LOADED: set[tuple[str, str]] = set()
-
-
-def load_plugins(group: str, what: str) -> None:
-    """Load every entry point of `group` once (importing its module registers what it defines)."""
-    from importlib.metadata import entry_points
-
-    for entry in entry_points(group=group):
-        if (group, entry.value) in _LOADED:
-            continue
-        try:
-            entry.load()
-        except Exception as exc:  # a third-party package: name it rather than fail with its traceback
-            raise PluginError(f"{what} plugin {entry.name!r} ({entry.value}, from "
-                              f"{getattr(entry.dist, 'name', '?')}) failed to load: {type(exc).__name__}: {exc}"
-                              ) from exc
-        _LOADED.add((group, entry.value))
 
 
 def get_method(method_id: str) -> Method:

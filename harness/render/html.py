@@ -11,8 +11,9 @@ import base64
 import io
 from pathlib import Path
 
-from harness.compare import FAILING, VERDICTS
-from harness.report import fastest_agreeing, format_seconds, row_key, summary_counts
+from harness.records import FAILING, VERDICTS, fastest_agreeing, passed, row_key, summary_counts
+from harness.render.formatting import format_seconds
+from harness.results import atomic_write
 
 COLOURS = {"agree": "#2e7d32", "expected-divergence": "#9ccc65", "disagree": "#c62828",
            "unexpected-agree": "#ef6c00", "error": "#6a1b9a", "crash": "#4a148c", "timeout": "#8e24aa",
@@ -133,7 +134,6 @@ def _b64(data: bytes | None) -> str | None:
 
 
 def _save(directory: Path, name: str, data: bytes | None) -> None:
-    from harness.results import atomic_write
 
     if data:
         atomic_write(directory / name, lambda handle: handle.write(data))
@@ -145,8 +145,6 @@ def _number(value, digits: str = ".3g") -> str:
 
 def write_run_html(document: dict, directory: Path) -> Path:
     """report.html (and timing.png, ratio.png) of a run, from its saved document."""
-    from harness.report import passed
-    from harness.results import atomic_write
 
     records = document["results"]
     env = document.get("environment", {})
@@ -185,7 +183,6 @@ def write_run_html(document: dict, directory: Path) -> Path:
 
 def write_compare_html(document: dict, directory: Path) -> Path:
     """compare.html (and speed.png) of a comparison, from its saved document."""
-    from harness.results import atomic_write
 
     library = document["settings"].get("library", "torch")
     pairs = []

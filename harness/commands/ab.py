@@ -1,0 +1,99 @@
+"""`ab`: the interleaved A/B of two Python environments (harness.rounds, harness.runner.ab_round): both
+sides become ordinary runs with one `ab_id`, then compared (harness.commands.compare)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from harness.commands.common import (UsageError, case_source_options, check_seed, check_threads, check_timeout,
+                                     dtypes_of, load_cases, pair_options, pair_options_of, prepare_out,
+                                     select_or_fail, worker_setup, write_run)
+from harness.commands.compare import compare
+
+
+def add_arguments(parser) -> None:
+    case_source_options(parser)
+    pair_options(parser)
+    parser.add_argument("--base-python", required=True, metavar="PYTHON", help="interpreter of the BASE environment")
+    parser.add_argument("--new-python", required=True, metavar="PYTHON", help="interpreter of the NEW environment")
+    parser.add_argument("--rounds", type=int, default=8, help="timing rounds in all, half a side (even, at least 4; "
+                        "default: %(default)s), after one whole run of each side; each round times every pair on a "
+                        "fresh worker of each side, back to back, A B or B A alternately")
+    parser.add_argument("--jobs", type=int, default=1, metavar="N", help="workers per round (default: %(default)s)")
+    parser.add_argument("--out", default="reports/ab", metavar="DIR",
+                        help="DIR/base, DIR/new (two runs) and DIR/compare (default: %(default)s)")
+    parser.add_argument("--library", default="torch", help="the package under test (default: %(default)s)")
+
+
+def run(args) -> int:
+    from harness.adapters import METHODS, load_adapters
+    from harness.document import add_case, new_document, sort_like
+    from harness.rounds import add_round, finish_rounds, timed_pairs
+    from harness.runner import ab_round, plan_pairs
+    from harness.worker import Worker
+
+    if args.rounds < 4 or args.rounds % 2:
+        raise UsageError(f"--rounds must be an even number of at least 4 (two fresh processes a side), "
+                         f"not {args.rounds}")
+    for name in ("base_python", "new_python"):
+        path = getattr(args, name)
+        if not (Path(path).is_file() and os.access(path, os.X_OK)):
+            raise UsageError(f"--{name.replace('_', '-')} {path}: not an executable file")
+    check_timeout(args)
+    if args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
+    check_seed(args)
+    check_threads(args)
+    case_ids = load_cases(args)
+    load_adapters()
+    plan = plan_pairs(select_or_fail(case_ids, args.cases, "cases"), select_or_fail(METHODS, args.methods, "methods"))
+    if not plan:
+        raise UsageError("no (case, method) pairs to run")
+    dtypes = dtypes_of(args)
+    options = pair_options_of(args, dtypes[0])
+    out = prepare_out(args.out)
+    setups = [worker_setup(args, python, log=out / f"workers-{name}.log")
+              for python, name in ((args.base_python, "base"), (args.new_python, "new"))]
+    documents, arrays, rounds = [], [{}, {}], [None, None]
+    ab_id = secrets.token_hex(8)  # marks the two sides of this A/B, whose rounds `compare` pairs
+    for setup in setups:
+        with Worker(setup) as worker:
+            environment = worker.environment()
+        if not environment:
+            raise UsageError(f"{setup.python} cannot run harness.worker: is jacobian-harness installed there?")
+        document = new_document("ab", options, dtype=args.dtype, quick=args.quick, jobs=args.jobs,
+                                rounds=args.rounds // 2, cases=args.cases, methods=args.methods,
+                                case_files=args.case_file,
+                                selected_methods=sorted({m for ms in plan.values() for m in ms}),
+                                environment=environment)
+        document["options"].update(ab_rounds=args.rounds, ab_id=ab_id)
+        documents.append(document)
+    try:
+        # Round 0 is the whole run of each side (verdicts, Jacobians), interleaved case by case; its timings
+        # are not rounds: the timing rounds after it interleave pair by pair, which pairs them much more
+        # tightly (measured here: per-round case scores of an A/A spread 19% in the whole run, 2.4% after).
+        for number in range(args.rounds // 2 + 1):
+            label = f"round {number}/{args.rounds // 2}" if number else "whole run"
+            rounds_done = enumerate(ab_round(plan, options, dtypes, args.jobs, tuple(setups), number, not number), 1)
+            for count, (case_id, results) in rounds_done:
+                print(f"[{label} A+B: {count}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
+                for side, result in enumerate(results):
+                    if number:
+                        add_round(rounds[side], result)
+                    else:
+                        add_case(documents[side], arrays[side], result)
+            if not number:
+                rounds = [timed_pairs(document) for document in documents]
+    except KeyboardInterrupt:
+        for document in documents:
+            document["partial"] = True
+    for side, name in enumerate(("base", "new")):
+        sort_like(documents[side], list(plan))
+        if rounds[side]:
+            finish_rounds(documents[side], rounds[side])
+        prepare_out(str(out / name))
+        write_run(out / name, documents[side], arrays[side])
+    return compare(str(out / "base"), str(out / "new"), str(out / "compare"), library=args.library)

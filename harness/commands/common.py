@@ -1,0 +1,174 @@
+"""What the commands share: usage errors and exit codes, the common options and their checks, where a
+run's files go. A command module (harness.commands.<name>) defines `add_arguments(parser)` and
+`run(args) -> exit code`; harness.cli only parses and dispatches."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """Bad usage or input; the message says what was wrong."""
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, as for every other bad input
+        raise UsageError(message)
+
+
+def pair_options(parser):
+    """What to evaluate and how to time it: shared by `run` and `ab`."""
+    parser.add_argument("--cases", action="append", metavar="PATTERN", help="shell-style glob on case ids (repeatable)")
+    parser.add_argument("--methods", action="append", metavar="PATTERN",
+                        help="shell-style glob on method ids, e.g. 'torch.func.*' (repeatable)")
+    parser.add_argument("--dtype", choices=("float64", "float32", "both"), default="float64",
+                        help="float32 results are judged against the float64 reference (default: %(default)s)")
+    parser.add_argument("--quick", action="store_true", help="short timing budget (3 samples or 10 ms per pair; "
+                        "default: 5 samples or 100 ms)")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads for every framework (default: 1)")
+    parser.add_argument("--seed", type=int, default=None, help="override every case's input seed")
+    parser.add_argument("--size", choices=("small", "medium", "large"), default="small",
+                        help="size preset of the cases that have them (default: %(default)s)")
+    parser.add_argument("--max-memory", default=None, metavar="SIZE",
+                        help="skip a pair whose estimated peak memory is larger (e.g. 4G), or run it in chunks "
+                             "where the method can (default: half the free memory, shared by the workers)")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS",
+                        help="kill a worker whose (case, method) pair has run this long and used this much CPU "
+                             "time, so that a busy machine does not count against it (a pair waiting without CPU: "
+                             "after twice this); the pair becomes `timeout` (default: %(default)s)")
+
+
+def case_source_options(parser):
+    parser.add_argument("--case-file", action="append", default=[], metavar="FILE",
+                        help="a Python file of @case definitions (repeatable)")
+    parser.add_argument("--no-builtin", action="store_true", help="leave out the built-in case library")
+
+
+def load_cases(args) -> list[str]:
+    from harness.casedef import CASES, CaseError, load_case_file, load_library
+
+    try:
+        if not args.no_builtin:
+            load_library()
+        for path in args.case_file:
+            load_case_file(path)
+    except CaseError as exc:
+        raise UsageError(str(exc)) from None
+    if args.no_builtin:
+        return [case_id for case_id, case in CASES.items() if case.source != "library"]
+    return list(CASES)
+
+
+def prepare_out(path: str) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {path}: cannot create directory: {exc.strerror}") from None
+    if not os.access(out, os.W_OK):
+        raise UsageError(f"--out {path}: directory is not writable")
+    return out
+
+
+def check_threads(args) -> None:
+    from harness.environment import limit_threads
+
+    if args.threads < 1:
+        raise UsageError(f"--threads must be at least 1, not {args.threads}")
+    limit_threads(args.threads)  # before any framework is imported
+
+
+def max_memory(args) -> int | None:
+    from harness.memory import default_max_memory, parse_size
+
+    if args.max_memory is None:
+        return default_max_memory(getattr(args, "jobs", 1)) or None
+    try:
+        size = parse_size(args.max_memory)
+    except ValueError as exc:
+        raise UsageError(f"--max-memory: {exc}") from None
+    if size <= 0:
+        raise UsageError(f"--max-memory must be positive, not {args.max_memory!r}")
+    return size
+
+
+def worker_setup(args, python: str | None = None, log: Path | None = None):
+    from harness.worker import WorkerSetup
+
+    return WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
+                       threads=args.threads, timeout_s=args.timeout, python=python or sys.executable,
+                       log=None if log is None else str(log))
+
+
+def print_progress(record: dict) -> None:
+    from harness.render.formatting import format_seconds
+
+    median = (record.get("time") or {}).get("median_s")
+    detail = format_seconds(median) if median is not None else record["message"][:90]
+    print(f"    {record['method']:50} {record['status']:12} {detail}", file=sys.stderr, flush=True)
+
+
+def check_timeout(args) -> None:
+    if not args.timeout > 0:
+        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
+
+
+def check_seed(args) -> None:
+    if args.seed is not None and args.seed < 0:
+        raise UsageError(f"--seed must be a non-negative integer, not {args.seed}")
+
+
+def dtypes_of(args) -> list[str]:
+    return ["float64", "float32"] if args.dtype == "both" else [args.dtype]
+
+
+def select_or_fail(names, patterns, what: str) -> list[str]:
+    """harness.runner.select, with a pattern that matches nothing as a usage error."""
+    from harness.runner import SelectionError, select
+
+    try:
+        return select(names, patterns, what)
+    except SelectionError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def pair_options_of(args, dtype: str):
+    """The evaluation options of `run` and `ab` (pair_options) for one dtype."""
+    from harness.evaluate import Options
+    from harness.timing import DEFAULT, QUICK
+
+    return Options(dtype=dtype, timing=QUICK if args.quick else DEFAULT, threads=args.threads, seed=args.seed,
+                   size=args.size, max_memory=max_memory(args))
+
+
+def write_run(out: Path, document: dict, arrays: dict, text: str | None = None) -> None:
+    """A run's files: the document and its Jacobians (harness.document.save), then its views, report.md
+    (`text`, or the run report) and report.html."""
+    from harness.document import save
+    from harness.render.html import write_run_html
+    from harness.render.run_markdown import render_markdown
+    from harness.results import atomic_write
+
+    save(out, document, arrays)
+    text = render_markdown(document) if text is None else text
+    atomic_write(out / "report.md", lambda handle: handle.write(text.encode()))
+    write_run_html(document, out)
+
+
+def load_run(path: str, jacobians: bool = True):
+    """(document, Jacobian arrays ({} without `jacobians`), directory) of a saved run; an unreadable one is a
+    usage error."""
+    from harness.document import load, load_with_jacobians
+    from harness.results import ResultsError
+
+    try:
+        if not jacobians:
+            return load(path), {}, Path(path) if Path(path).is_dir() else Path(path).parent
+        return load_with_jacobians(path)
+    except ResultsError as exc:
+        raise UsageError(str(exc)) from None

@@ -1,0 +1,54 @@
+"""`compare`: what changed from BASE to NEW (harness.changes), written as compare.json, compare.md and
+compare.html; exit 1 on a regression or drift."""
+
+from __future__ import annotations
+
+from harness.commands.common import EXIT_FAIL, EXIT_OK, UsageError, load_run, prepare_out
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("base", metavar="BASE", help="a results directory (or its results.json)")
+    parser.add_argument("new", metavar="NEW", help="a results directory (or its results.json)")
+    parser.add_argument("--out", default="reports/compare", metavar="DIR", help="default: %(default)s")
+    parser.add_argument("--min-effect", type=float, default=0.10, metavar="FRACTION",
+                        help="smallest slowdown or speed-up called a change (default: %(default)s)")
+    parser.add_argument("--alpha", type=float, default=0.01, help="significance level of the rank test "
+                        "(default: %(default)s)")
+    parser.add_argument("--library", default="torch",
+                        help="the package under test, whose versions may differ without a warning "
+                             "(default: %(default)s)")
+
+
+def run(args) -> int:
+    if not 0 <= args.min_effect < 10:
+        raise UsageError(f"--min-effect must be a fraction such as 0.1, not {args.min_effect:g}")
+    if not 0 < args.alpha < 1:
+        raise UsageError(f"--alpha must be between 0 and 1, not {args.alpha:g}")
+    return compare(args.base, args.new, args.out, min_effect=args.min_effect, alpha=args.alpha,
+                   library=args.library)
+
+
+def compare(base_path: str, new_path: str, out: str, *, min_effect: float = 0.10, alpha: float = 0.01,
+            library: str = "torch") -> int:
+    """Compare two saved runs into `out` and print the comparison's first screen; the exit code."""
+    from harness.changes import Settings, compare_runs
+    from harness.render.ci_summary import append_step_summary
+    from harness.render.compare_markdown import render_comparison
+    from harness.render.html import write_compare_html
+    from harness.results import atomic_write, write_json
+
+    base, base_arrays, base_dir = load_run(base_path)
+    new, new_arrays, new_dir = load_run(new_path)
+    directory = prepare_out(out)
+    comparison = compare_runs(base, new, base_arrays, new_arrays,
+                              Settings(min_effect=min_effect, alpha=alpha, library=library),
+                              base_label=str(base_dir), new_label=str(new_dir))
+    text = render_comparison(comparison)
+    write_json(directory / "compare.json", comparison)
+    atomic_write(directory / "compare.md", lambda handle: handle.write(text.encode()))
+    write_compare_html(comparison, directory)
+    append_step_summary(text)
+    print(text.split("\n## ", 1)[0].rstrip())
+    print(f"\nWrote {directory / 'compare.json'}, {directory / 'compare.md'}, {directory / 'compare.html'}")
+    return EXIT_FAIL if comparison["summary"]["failed"] else EXIT_OK
+

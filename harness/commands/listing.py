@@ -1,0 +1,61 @@
+"""`list`: the backends (installed or not), methods, cases and sweep families."""
+
+from __future__ import annotations
+
+import json
+
+from harness.commands.common import EXIT_OK, case_source_options, load_cases
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--check", action="store_true", help="import every framework to confirm that it loads "
+                        "(slow: about a minute for all of them); without it, a framework is listed as installed "
+                        "when its package is found")
+    case_source_options(parser)
+
+
+def run(args) -> int:
+    from harness.adapters import BACKENDS, METHODS, load_adapters
+    from harness.casedef import CASES
+    from harness.document import case_summary
+
+    case_ids = load_cases(args)
+    load_adapters()
+    backends = {}
+    for name, backend in BACKENDS.items():
+        if args.check:
+            available, reason = backend.availability()
+        else:
+            available = backend.installed()
+            reason = "" if available else f"{name}: no module named {backend.import_name!r} is installed"
+        backends[name] = {"available": available, "version": backend.version() if available else None,
+                          "reason": reason, "checked": bool(args.check)}
+    methods = [{"id": m.id, "backend": m.backend, "mode": m.mode, "order": m.order,
+                "available": backends[m.backend]["available"],
+                "dtypes": list(m.dtypes), "doc": m.doc} for m in METHODS.values()]
+    cases = [case_summary(CASES[c]) for c in case_ids]
+    from harness.sweep import FAMILIES, load_families
+
+    load_families()
+    families = [{"id": f.id, "description": f.case.description, "grid": list(f.grid)} for f in FAMILIES.values()]
+    if args.json:
+        print(json.dumps({"backends": backends, "methods": methods, "cases": cases, "families": families},
+                         indent=1))
+        return EXIT_OK
+    print("Backends:" if args.check else "Backends (installed: found, not imported; `list --check` imports them):")
+    for name, info in backends.items():
+        found = "available" if args.check else "installed"
+        state = f"{found} ({info['version']})" if info["available"] else f"UNAVAILABLE: {info['reason']}"
+        print(f"  {name:10} {state}")
+    print(f"\nMethods ({len(methods)}):")
+    for m in methods:
+        mark = "" if m["available"] else "  [unavailable]"
+        print(f"  {m['id']:50} {m['mode']:21} {m['doc']}{mark}")
+    print(f"\nCases ({len(cases)}):")
+    for c in cases:
+        print(f"  {c['id']:28} {','.join(c['tags']):22} {c['description']}")
+    print(f"\nSweep families ({len(families)}):")
+    for f in families:
+        print(f"  {f['id']:28} {len(f['grid'])} points  {f['description']}")
+    return EXIT_OK

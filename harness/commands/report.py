@@ -1,0 +1,22 @@
+"""`report`: render report.md and report.html again from a saved run."""
+
+from __future__ import annotations
+
+from harness.commands.common import EXIT_OK, load_run
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("results", metavar="DIR", help="a results directory or its results.json")
+
+
+def run(args) -> int:
+    from harness.render.html import write_run_html
+    from harness.render.run_markdown import render_markdown
+    from harness.results import atomic_write
+
+    document, _, directory = load_run(args.results, jacobians=False)
+    text = render_markdown(document)
+    atomic_write(directory / "report.md", lambda handle: handle.write(text.encode()))
+    write_run_html(document, directory)
+    print(text)
+    return EXIT_OK

@@ -1,0 +1,58 @@
+"""`sweep`: time every method over a grid of sizes of a case family (harness.sweep), in this process."""
+
+from __future__ import annotations
+
+import sys
+
+from harness.commands.common import (EXIT_FAIL, EXIT_OK, UsageError, check_threads, prepare_out, print_progress,
+                                     select_or_fail, write_run)
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("family", metavar="FAMILY", help="a sweep family id (`jacobian-harness list` shows them)")
+    parser.add_argument("--methods", action="append", metavar="PATTERN", help="shell-style glob on method ids")
+    parser.add_argument("--dtype", choices=("float64", "float32"), default="float64")
+    parser.add_argument("--out", default="reports/sweep", metavar="DIR", help="default: %(default)s")
+    parser.add_argument("--quick", action="store_true", help="a smaller grid and a short timing budget")
+    parser.add_argument("--threads", type=int, default=1, help="intra-op threads (default: 1)")
+
+
+def run(args) -> int:
+    check_threads(args)
+    from harness.adapters import METHODS, load_adapters
+    from harness.document import add_case, new_document
+    from harness.environment import now
+    from harness.evaluate import Options
+    from harness.records import passed
+    from harness.render.sweep import plot, render_markdown
+    from harness.runner import run_case
+    from harness.sweep import FAMILIES, load_families, point_cases, rule_lines
+    from harness.timing import DEFAULT, QUICK
+
+    load_families()
+    load_adapters()
+    if args.family not in FAMILIES:
+        raise UsageError(f"unknown sweep family {args.family!r} (known: {', '.join(FAMILIES) or 'none'})")
+    order = FAMILIES[args.family].case.order
+    method_ids = select_or_fail([m for m, spec in METHODS.items() if spec.order == order], args.methods, "methods")
+    out = prepare_out(args.out)
+    points = point_cases(FAMILIES[args.family], args.quick)
+    timing = QUICK if args.quick else DEFAULT
+    document = new_document("sweep", Options(dtype=args.dtype, timing=timing, threads=args.threads, size="sweep"),
+                            dtype=args.dtype, quick=args.quick, cases=[args.family], methods=args.methods,
+                            selected_methods=method_ids)
+    document["options"]["sweep"] = {"family": args.family, "grid": [p for _, p in points]}
+    arrays: dict = {}
+    for number, (case_id, point) in enumerate(points, 1):
+        print(f"[{number}/{len(points)}] {case_id}", file=sys.stderr, flush=True)
+        result = run_case(case_id, method_ids, Options(dtype=args.dtype, timing=timing, threads=args.threads,
+                                                       size=point), progress=print_progress)
+        add_case(document, arrays, result)
+    document["environment"]["finished_at"] = now()
+    has_plot = plot(document, out / "sweep.png")
+    write_run(out, document, arrays, render_markdown(document, has_plot))
+    for line in rule_lines(document["results"]):
+        print(line[2:])
+    written = ", ".join(str(out / n) for n in ("results.json", "report.md") + (("sweep.png",) if has_plot else ()))
+    print(f"Wrote {written}" + ("" if has_plot else " (install matplotlib for sweep.png)"))
+    return EXIT_OK if passed(document["results"]) else EXIT_FAIL

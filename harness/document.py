@@ -1,0 +1,228 @@
+"""The run document, `results.json`: the one module that creates it, adds to it, sorts, merges, saves
+and loads it. Every command and view reads only this document (and its Jacobians, `jacobians.npz`).
+
+Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
+
+    schema_version  2
+    kind            "jacobian-harness.run"
+    environment     python, implementation, platform, cpu, cpu_count, threads, thread_variables,
+                    versions {package: version or null} (harness.environment.PACKAGES),
+                    backends {backend: version or null}, every registered backend (v2),
+                    started_at / finished_at (UTC ISO 8601), wall_s (a run's length), command (argv);
+                    after `merge` of parts from several machines: cpu "N machines", machines [...]
+    options         command (v2: "run", "ab", "sweep", "merge" or "check": what wrote it),
+                    dtype ("float64", "float32" or "both"), quick, seed, threads, jobs, shard ("K/N" or null),
+                    size, max_memory (bytes or null), rounds, timing {budget_s, min_repeats, max_repeats,
+                    warmup, ...}, cases / methods (the patterns given, or null), case_files,
+                    selected_methods; `ab`: ab_rounds, ab_id (the two sides of one A/B share it);
+                    `merge`: merged_from [part directories]; `sweep`: sweep {family, grid}
+    cases           {case id: {description, tags, source, row_independent, per_sample, order, sizes,
+                    analytic, divergences [{methods, kind, reason, issue, versions}], input_shapes, wrt,
+                    output_shape, n_in, n_out (full first-order Jacobians only), calibration_s, seed}}
+    results         records, one per (case, method, dtype): harness.records.Record lists the fields
+                    (`time`: harness.records.TimeRecord)
+    partial         true when the run did not finish (interrupted; or a part of `merge` was partial)
+    interrupted     {cases_finished, cases_planned, evaluations_journaled, resume} (an interrupted run)
+    resumed_pairs   how many evaluations `run --resume` took from the journal
+
+Non-finite floats are written as the strings "nan", "inf", "-inf" so that the file stays strict JSON.
+`jacobians.npz` holds one array per Jacobian block, keyed "<case>|<method>|<dtype>|<block>", plus
+"<case>|reference|float64|<block>"; it is read with allow_pickle=False.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+from harness.records import pair_key
+from harness.results import ResultsError, jacobian_key, load_jacobians, write_arrays, write_json
+
+SCHEMA_VERSION = 2
+READS = (1, 2)  # the schema versions `load` accepts (older ones are upgraded)
+KIND = "jacobian-harness.run"
+COMMANDS = ("run", "ab", "sweep", "merge", "check")
+
+
+def new_document(command: str, options, *, dtype: str, quick: bool, jobs: int = 0, shard: str | None = None,
+                 rounds: int = 1, cases: list[str] | None = None, methods: list[str] | None = None,
+                 case_files: list[str] | tuple = (), selected_methods: list[str] | tuple = (),
+                 environment: dict | None = None) -> dict:
+    """An empty run document for `options` (harness.evaluate.Options) and the selection that made it;
+    `environment` defaults to this process's (harness.environment.collect)."""
+    from harness.environment import collect
+
+    assert command in COMMANDS, command
+    return {"schema_version": SCHEMA_VERSION, "kind": KIND,
+            "environment": environment if environment is not None else collect(options.threads),
+            "options": {"command": command, "dtype": dtype, "quick": quick, "seed": options.seed,
+                        "threads": options.threads, "jobs": jobs, "shard": shard, "size": options.size,
+                        "max_memory": options.max_memory, "rounds": rounds, "timing": vars(options.timing),
+                        "cases": cases, "methods": methods, "case_files": list(case_files),
+                        "selected_methods": list(selected_methods)},
+            "cases": {}, "results": []}
+
+
+def case_summary(case) -> dict:
+    return {"id": case.id, "description": case.description, "tags": sorted(case.tags), "source": case.source,
+            "row_independent": case.row_independent, "per_sample": case.per_sample, "order": case.order,
+            "sizes": case.sizes,
+            "analytic": case.analytic is not None,
+            "divergences": [{"methods": d.methods, "kind": d.kind, "reason": d.reason, "issue": d.issue,
+                             "versions": d.versions} for d in case.divergences]}
+
+
+def add_case(document: dict, arrays: dict, result) -> None:
+    """A finished case (harness.runner.CaseResult): its summary, its records, and its Jacobians into `arrays`
+    (npz keys, results.jacobian_key)."""
+    from harness.casedef import CASES
+
+    case = CASES[result.case_id]
+    summary = case_summary(case)
+    summary["input_shapes"] = [list(a.shape) for a in result.inputs]
+    summary["wrt"] = list(case.wrt_indices(result.inputs)) if result.inputs else None
+    summary["output_shape"] = list(result.out_shape) if result.out_shape is not None else None
+    # The sizes the forward/reverse rule is stated in (full Jacobians of first order only).
+    full = case.order == 1 and not case.per_sample and summary["wrt"] is not None and result.out_shape is not None
+    summary["n_in"] = sum(math.prod(summary["input_shapes"][i]) for i in summary["wrt"]) if full else None
+    summary["n_out"] = math.prod(result.out_shape) if full else None
+    summary["calibration_s"] = result.calibration_s
+    summary["seed"] = case.seed if document["options"].get("seed") is None else document["options"]["seed"]
+    document["cases"][case.id] = summary
+    for record in result.records:
+        blocks = result.jacobians.get((record["method"], record["dtype"]))
+        if blocks is not None:
+            record["jacobian"] = {"key": jacobian_key(case.id, record["method"], record["dtype"], None),
+                                  "blocks": len(blocks)}
+            for k, block in enumerate(blocks):
+                arrays[jacobian_key(case.id, record["method"], record["dtype"], k)] = block
+        document["results"].append(record)
+    for k, block in enumerate(result.reference or []):
+        arrays[jacobian_key(case.id, "reference", "float64", k)] = block
+
+
+def sort_like(document: dict, case_ids: list[str]) -> None:
+    """Cases finish in any order on several workers; results keep the library's order."""
+    order = {case_id: k for k, case_id in enumerate(case_ids)}
+    document["cases"] = dict(sorted(document["cases"].items(), key=lambda item: order[item[0]]))
+    document["results"].sort(key=lambda r: order[r["case"]])
+
+
+def mark_interrupted(document: dict, cases_planned: int, evaluations_journaled: int, resume: str) -> None:
+    """The run stopped before every case finished: what it holds, and the command that finishes it."""
+    document["partial"] = True
+    document["interrupted"] = {"cases_finished": len(document["cases"]), "cases_planned": cases_planned,
+                               "evaluations_journaled": evaluations_journaled, "resume": resume}
+
+
+class DocumentError(Exception):
+    """Documents that cannot be combined (merge); the message names the part and the difference."""
+
+
+MACHINE_WARNINGS = ("environment cpu ", "environment cpu_count ")
+
+
+def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = False) -> tuple[dict, dict]:
+    """One run from the (path, document, arrays) of its `run --shard` parts, in the order of one unsharded
+    run; DocumentError when a part is of another run or holds a pair twice."""
+    from harness.changes import environment_warnings
+
+    first_path, first, _ = parts[0]
+    for path, document, _ in parts[1:]:
+        # Shards of one run share everything but their shard: any other difference is two different runs.
+        differences = [d for d in environment_warnings(first, document, library="")
+                       if not (allow_different_machines and d.startswith(MACHINE_WARNINGS))]
+        differences += [f"run option {name} differs" for name in ("dtype", "selected_methods", "case_files")
+                        if first["options"].get(name) != document["options"].get(name)]
+        if differences:
+            raise DocumentError(f"{path} is not a part of the same run as {first_path}: {differences[0]}")
+    merged = {key: value for key, value in first.items() if key not in ("cases", "results")}
+    merged["environment"] = dict(first["environment"])
+    merged["options"] = {**first["options"], "command": "merge", "shard": None,
+                         "merged_from": [p for p, _, _ in parts]}
+    machines = sorted({str(document["environment"].get("cpu")) for _, document, _ in parts})
+    if len(machines) > 1:  # their speeds are not comparable: `compare` says so and judges no speed
+        merged["environment"].update(cpu=f"{len(machines)} machines", machines=machines)
+    merged["cases"], merged["results"], arrays, seen = {}, [], {}, set()
+    for path, document, part_arrays in parts:
+        for record in document["results"]:
+            key = pair_key(record)
+            if key in seen:
+                raise DocumentError(f"{path}: pair {' '.join(key)} is also in another part (the same shard twice?)")
+            seen.add(key)
+            merged["results"].append(record)
+        merged["cases"].update(document["cases"])
+        arrays.update(part_arrays)
+        merged["partial"] = merged.get("partial", False) or bool(document.get("partial"))
+        for name, pick in (("started_at", min), ("finished_at", max)):
+            values = [v for v in (merged["environment"].get(name), document["environment"].get(name)) if v]
+            merged["environment"][name] = pick(values) if values else None
+    # The order of one unsharded run: cases as first seen, methods as selected, float64 before float32.
+    cases = {case_id: k for k, case_id in enumerate(merged["cases"])}
+    methods = {method_id: k for k, method_id in enumerate(first["options"].get("selected_methods") or [])}
+    merged["results"].sort(key=lambda r: (cases.get(r["case"], len(cases)), r["dtype"] != "float64",
+                                          methods.get(r["method"], len(methods))))
+    return merged, arrays
+
+
+def save(out: Path, document: dict, arrays: dict) -> None:
+    """results.json and jacobians.npz, each written atomically (the Jacobians first: a results.json on
+    disk always has its arrays)."""
+    write_arrays(Path(out) / "jacobians.npz", arrays)
+    write_json(Path(out) / "results.json", document)
+
+
+def load(path: str | Path) -> dict:
+    """Read and validate a results.json (or the directory holding one); version 1 comes back upgraded."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "results.json"
+    try:
+        document = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ResultsError(f"{path}: no such results file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise ResultsError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
+    if not isinstance(document, dict) or document.get("kind") != KIND:
+        raise ResultsError(f"{path}: not a jacobian-harness results file")
+    if document.get("schema_version") not in READS:
+        raise ResultsError(f"{path}: schema_version {document.get('schema_version')!r} is not supported "
+                           f"(this harness reads {', '.join(map(str, READS))}; upgrade jacobian-harness)")
+    if not isinstance(document.get("results"), list):
+        raise ResultsError(f"{path}: 'results' is missing or not a list")
+    return upgrade(document)
+
+
+def load_with_jacobians(path: str | Path) -> tuple[dict, dict, Path]:
+    """(document, Jacobian arrays, its directory) of a results directory or results.json."""
+    directory = Path(path) if Path(path).is_dir() else Path(path).parent
+    return load(path), load_jacobians(directory), directory
+
+
+# Backends whose version v1 files recorded under `versions` (v1 did not record tensorflow's).
+_V1_BACKEND_PACKAGES = {"torch": "torch", "jax": "jax", "autograd": "autograd", "fd": "numpy"}
+
+
+def upgrade(document: dict) -> dict:
+    """A version 1 document as version 2: `options.command` and `environment.backends` filled in from
+    what version 1 recorded. A version 2 document is returned as it is."""
+    if document.get("schema_version") == SCHEMA_VERSION:
+        return document
+    options = dict(document.get("options") or {})
+    if options.get("source") == "harness.check":
+        options["command"] = "check"
+    elif "sweep" in options:
+        options["command"] = "sweep"
+    elif "merged_from" in options:
+        options["command"] = "merge"
+    elif "ab_id" in options:
+        options["command"] = "ab"
+    else:
+        options["command"] = "run"
+    environment = dict(document.get("environment") or {})
+    versions = environment.get("versions") or {}
+    environment.setdefault("backends", {name: versions.get(package) for name, package in _V1_BACKEND_PACKAGES.items()})
+    return {**document, "schema_version": SCHEMA_VERSION, "options": options, "environment": environment}

@@ -1,0 +1,134 @@
+"""The record of one evaluated (case, method, dtype) pair: its fields, its key, the verdict vocabulary, and
+the questions every view asks of a list of records.
+
+A record is a plain dict (it is written to results.json as it is), typed here as `Record` so that its
+fields are listed in one place. `harness.evaluate` creates it (`new_record`); the comparator
+(`harness.compare.verdict`) fills in the verdict and errors; the run document (`harness.document`) adds the
+Jacobian's npz key. Nothing else adds fields.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, TypedDict
+
+from harness.timing import cost_of_calls_s
+
+# Every status a record can end with, in the order reports list them.
+VERDICTS = ("agree", "expected-divergence", "disagree", "unexpected-agree", "error", "crash", "timeout",
+            "unsupported", "unavailable", "skipped")
+# A run with any of these fails (exit 1).
+FAILING = frozenset({"disagree", "unexpected-agree", "error", "crash", "timeout"})
+# The method did not run on the case: reports list these apart (and JUnit skips them).
+NOT_RUN = frozenset({"unsupported", "unavailable", "skipped"})
+# Modes whose results are not a method to recommend: finite differences agree only within their looser
+# tolerance, and a check returns a projection of the Jacobian, not the Jacobian.
+NOT_RECOMMENDED_MODES = ("fd", "check")
+
+
+class TimeRecord(TypedDict, total=False):
+    """How a pair was timed (harness.timing.Timing.as_record; pooled over rounds by timing.pool_rounds)."""
+    median_s: float | None        # median of samples_s: one warm call
+    iqr_s: float | None
+    repeats: int                  # len(samples_s)
+    number: int                   # calls per sample (fast calls are timed in blocks)
+    prepare_s: float              # preparation: tracing, compilation and the first call
+    samples_s: list[float]        # wall clock, per call
+    cpu_samples_s: list[float]    # the same blocks on the process's CPU clock ([] where not measured)
+    round_medians_s: list[float]  # with --rounds / ab: each round's median (fresh processes)
+    round_cpu_medians_s: list[float]
+
+
+class Record(TypedDict, total=False):
+    """One (case, method, dtype) pair of a run."""
+    # Set when the pair is evaluated (new_record, harness.evaluate)
+    case: str
+    method: str
+    backend: str
+    mode: str                     # the method's mode, from the method registry
+    dtype: str                    # float64 or float32
+    size: str | dict[str, Any]    # the case's size preset (or a sweep point)
+    status: str                   # "ok" until judged, then one of VERDICTS
+    message: str                  # why (empty when agree)
+    backend_version: str | None
+    time: TimeRecord | None
+    f_time_s: float | None        # median time of f itself, run the way the method runs it
+    ratio: float | None           # time.median_s / f_time_s
+    wall_s: float                 # everything the pair cost in its worker (inputs, f, preparation, samples)
+    warnings: list[str]           # what the framework warned about (at most 5)
+    traceback: str                # for status "error"
+    f_time_note: str              # why there is no J/f ratio
+    memory_estimate: int          # estimated peak bytes (with --max-memory)
+    chunk_size: int               # run in chunks of this many rows/columns to fit --max-memory
+    note: str
+    # Set by the comparator (harness.compare.verdict)
+    max_abs_err: float | None
+    max_rel_err: float | None
+    worst_index: list[int] | None  # [block, *index] of the worst element
+    worst: dict[str, Any] | None   # {got, expected} there
+    reference: str                # how the reference was chosen
+    # Set by the run document (harness.document.add_case)
+    jacobian: dict[str, Any]      # {key: npz key prefix, blocks: how many}
+
+
+FIELDS = tuple(Record.__annotations__)
+
+PairKey = tuple[str, str, str]
+
+
+def new_record(case_id: str, method_id: str, *, backend: str, mode: str, dtype: str, size,
+               backend_version: str | None) -> Record:
+    return Record(case=case_id, method=method_id, backend=backend, mode=mode, dtype=dtype, size=size,
+                  status="ok", message="", backend_version=backend_version, time=None, f_time_s=None, ratio=None)
+
+
+def pair_key(record: Record) -> PairKey:
+    """(case, method, dtype): what identifies a pair within a run and across runs."""
+    return record["case"], record["method"], record["dtype"]
+
+
+def median_s(record: Record) -> float | None:
+    value = (record.get("time") or {}).get("median_s")
+    return value if isinstance(value, (int, float)) else None
+
+
+def summary_counts(records: list[Record]) -> Counter:
+    return Counter(r["status"] for r in records)
+
+
+def passed(records: list[Record]) -> bool:
+    return not any(r["status"] in FAILING for r in records)
+
+
+def headline(document: dict) -> str:
+    """PASS, FAIL or INTERRUPTED: a run report's first word."""
+    if document.get("partial"):
+        return "INTERRUPTED"
+    return "PASS" if passed(document["results"]) else "FAIL"
+
+
+def agreeing_ad(record: Record, calls: int | None = None) -> bool:
+    """An agreeing method that may be recommended, with a timing for `calls` calls."""
+    return (record["status"] == "agree" and record.get("mode") not in NOT_RECOMMENDED_MODES
+            and cost_of_calls_s(record.get("time"), calls) is not None)
+
+
+def row_key(records: list[Record]):
+    """A report row is a case, or a (case, dtype) when the run has several dtypes."""
+    if len({r.get("dtype") for r in records}) > 1:
+        return lambda r: f"{r['case']} ({r['dtype']})"
+    return lambda r: r["case"]
+
+
+def fastest_agreeing(records: list[Record], calls: int | None = None) -> dict[str, Record]:
+    """Per report row, the agreeing AD method that computes `calls` Jacobians soonest, preparation
+    included (harness.timing.cost_of_calls_s); calls None: the smallest median (warm) time."""
+    key = row_key(records)
+    best: dict[str, Record] = {}
+    for r in records:
+        if not agreeing_ad(r, calls):
+            continue
+        cost = cost_of_calls_s(r["time"], calls)
+        if key(r) not in best or cost < cost_of_calls_s(best[key(r)]["time"], calls):
+            best[key(r)] = r
+    return best

@@ -1,0 +1,174 @@
+"""compare.md: what changed from BASE to NEW, from a comparison document (harness.changes) only."""
+
+from __future__ import annotations
+
+from harness.render.formatting import err, format_seconds, markdown_table
+
+# -- comparison of two runs (harness.changes) ---------------------------------------------------------------
+def _speed_cell(speed: dict | None) -> str:
+    if not speed:
+        return ""
+    if speed.get("low") is None:
+        return f"{speed['ratio']:.3g}"
+    return f"{speed['ratio']:.3g} [{speed['low']:.3g}, {speed['high']:.3g}]"
+
+
+def render_comparison(document: dict) -> str:
+    """compare.md, from a comparison document (kind jacobian-harness.comparison) only."""
+    summary, settings = document["summary"], document["settings"]
+    base, new = document["base"], document["new"]
+    library = settings.get("library", "torch")
+
+    def version(side):
+        return side["environment"].get("versions", {}).get(library)
+
+    lines = [f"# Jacobian harness comparison: {'FAIL' if summary['failed'] else 'PASS'}", "",
+             f"BASE `{base['label']}` ({library} {version(base)}) vs NEW `{new['label']}` ({library} {version(new)}): "
+             f"{summary['pairs']} common (case, method, dtype) pairs.", "",
+             f"- correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, "
+             f"{summary['changed']} other verdict changes",
+             f"- numerics: {summary['drift']} Jacobians changed beyond tolerance",
+             f"- speed: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} same, "
+             f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE "
+             + (f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a")
+             + f" (not counting {summary.get('control_pairs', 0)} pairs of other frameworks)",
+             f"- speed by case: {summary.get('slower_cases', 0)} cases slower, {summary.get('faster_cases', 0)} "
+             f"faster (all of a case's {library} pairs together)",
+             "", _speed_method(settings, base, new), "", _READING, ""]
+    for side in (base, new):
+        if side.get("partial"):
+            lines += [f"**{side['label']} did not finish: only its finished pairs are compared.**", ""]
+    if document["environment_warnings"]:
+        lines += ["## Environment warnings", "", "The runs differ in more than the library under test:", ""]
+        lines += [f"- {w}" for w in document["environment_warnings"]] + [""]
+
+    pairs = document["pairs"]
+    sections = [
+        ("Correctness regressions", [p for p in pairs if p["correctness"] == "regression"], _status_row),
+        ("Fixes", [p for p in pairs if p["correctness"] == "fix"], _status_row),
+        ("Other verdict changes", [p for p in pairs if p["correctness"] == "changed"], _status_row),
+        ("Numerics drift", [p for p in pairs if p["drift"]], _drift_row),
+        ("Slower cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "slower"),
+                                key=lambda c: -c["ratio"]), _case_row),
+        ("Faster cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "faster"),
+                                key=lambda c: c["ratio"]), _case_row),
+        ("Slower", sorted((p for p in pairs if _speed_verdict(p) == "slower"),
+                          key=lambda p: -p["speed"]["ratio"]), _speed_row),
+        ("Faster", sorted((p for p in pairs if _speed_verdict(p) == "faster"),
+                          key=lambda p: p["speed"]["ratio"]), _speed_row),
+    ]
+    headers = {_status_row: ["case", "method", "dtype", "BASE", "NEW", "NEW message"],
+               _drift_row: ["case", "method", "dtype", "max abs change", "max rel change", "worst element"],
+               _speed_row: ["case", "method", "dtype", "NEW/BASE [95% interval]", "p"],
+               _case_row: ["case", f"{library} pairs", "NEW/BASE [95% interval]", "p"]}
+    for title, rows, row in sections:
+        lines += [f"## {title} ({len(rows)})", ""]
+        lines += markdown_table(headers[row], [row(p) for p in rows]) if rows else ["None.", ""]
+    inconclusive = [p for p in pairs if _speed_verdict(p) == "inconclusive"]
+    if inconclusive:
+        lines += [f"## Inconclusive speed ({len(inconclusive)})", "",
+                  "Too noisy, or too few samples, to call either way (widest intervals first, at most 20):", ""]
+        widest = sorted(inconclusive, key=lambda p: (p["speed"]["low"] or 0) - (p["speed"]["high"] or 0))[:20]
+        lines += markdown_table(headers[_speed_row] + ["why not called"],
+                                [_speed_row(p) + [_why_inconclusive(p["speed"], settings, len(inconclusive))]
+                                 for p in widest])
+    for name in ("only_in_base", "only_in_new"):
+        if document[name]:
+            lines += [f"{len(document[name])} pairs only in {name[8:].upper()}: "
+                      + ", ".join(f"`{c} {m} {d}`" for c, m, d in document[name][:10])
+                      + (" ..." if len(document[name]) > 10 else ""), ""]
+    lines += ["## Environments", ""]
+    fields = ["python", "platform", "cpu", "cpu_count", "threads", "started_at"]
+    rows = [[f, str(base["environment"].get(f)), str(new["environment"].get(f))] for f in fields]
+    packages = sorted(set(base["environment"].get("versions", {})) | set(new["environment"].get("versions", {})))
+    base_versions, new_versions = base["environment"].get("versions", {}), new["environment"].get("versions", {})
+    rows += [[p, str(base_versions.get(p)), str(new_versions.get(p))] for p in packages]
+    lines += markdown_table(["", f"BASE {base['label']}", f"NEW {new['label']}"], rows)
+    return "\n".join(lines)
+
+
+_READING = ("How to read the speed columns: NEW/BASE is the ratio of median times (above 1: NEW is slower), "
+            "with its 95% interval. `test` in compare.json says how a pair was tested: `rounds` (per-round "
+            "medians of fresh processes; round by round for both sides of an `ab`), `samples` (the raw "
+            "samples of single runs) or, for a case, `spread` (single runs: the case's median log ratio "
+            "against the spread of all cases'). Pairs with `control: true` are of the frameworks that are not "
+            "under test (the same versions on both sides): they measure the machine, are shown, and never "
+            "fail the comparison. An interval wholly below or above 1 is still `inconclusive` where the "
+            "change is smaller than --min-effect, or where its p-value, adjusted for the number of pairs "
+            "tested (Holm), is above alpha: among hundreds of unchanged pairs a few intervals exclude 1 by "
+            "chance alone.")
+
+
+def _why_inconclusive(speed: dict, settings: dict, tested: int) -> str:
+    """Why a speed change was not called, in the terms of the reading note above."""
+    low, high, ratio = speed.get("low"), speed.get("high"), speed.get("ratio")
+    if low is None or high is None:
+        return "no interval (too few pairs or samples)"
+    if low <= 1 <= high:
+        return "the interval includes 1"
+    bound = 1 + settings["min_effect"]
+    if 1 / bound < ratio < bound:
+        return f"the change is below --min-effect {settings['min_effect']:.0%}"
+    p_value = _p_value(speed)
+    if p_value is not None and p_value > settings["alpha"]:
+        return (f"the interval excludes 1, but p = {p_value:.2g} (adjusted for many pairs) is above alpha "
+                f"{settings['alpha']:g}")
+    if speed.get("test") == "samples":
+        return "single runs: indicative only (time with --rounds or `ab` to test it)"
+    return "not called at alpha"
+
+
+def _speed_method(settings: dict, base: dict, new: dict) -> str:
+    clock = {"cpu": "process CPU time (time spent descheduled by other jobs on the machine does not count)",
+             "wall": "wall-clock time"}[settings.get("clock", "wall")]
+    paired = (" The two runs are the two sides of one `ab`: each round timed every pair on both sides back to "
+              "back, so pairs (and cases) are tested on their per-round log ratios NEW/BASE, in which what the "
+              "machine did during the round cancels." if settings.get("paired") else "")
+    return (f"Speed is compared on {clock}. A change is called when NEW/BASE passes "
+            f"{settings['min_effect']:.0%} and a one-sided test at alpha {settings['alpha']:g}. Pairs timed in "
+            f"rounds of fresh processes (`run --rounds`, `ab`) are tested on their per-round medians (a t-test on "
+            f"the logs, each pair's variance moderated towards that of all pairs), with p-values "
+            f"Holm-adjusted for the number of pairs (and, apart, of cases), so that "
+            f"unchanged code is called changed with probability below alpha in the whole comparison.{paired} Pairs "
+            f"of single runs are tested on their raw samples (Mann-Whitney U) with 95% bootstrap intervals "
+            f"widened by the suite's run-to-run spread ({settings.get('noise_z', 3):g} robust sd per decade of "
+            f"time); they cannot see how a pair's speed varies between processes, so they are indicative "
+            f"and never fail the comparison. Wall-clock samples are divided by "
+            f"the ratio of a NumPy calibration workload timed before each case (whole runs: "
+            f"{_seconds(base['calibration_s'])} vs {_seconds(new['calibration_s'])}).")
+
+
+def _p_value(change: dict) -> float | None:
+    """The p-value of the change's direction, Holm-adjusted where it was (harness.changes)."""
+    side = "slower" if change["ratio"] >= 1 else "faster"
+    return change.get(f"p_{side}_adjusted", change.get(f"p_{side}"))
+
+
+def _case_row(c: dict) -> list[str]:
+    p_value = _p_value(c)
+    return [f"`{c['case']}`", str(c["pairs"]), _speed_cell(c), "" if p_value is None else f"{p_value:.2g}"]
+
+
+def _speed_verdict(pair: dict) -> str | None:
+    return None if pair.get("control") or not pair["speed"] else pair["speed"]["verdict"]
+
+
+def _seconds(value) -> str:
+    return format_seconds(value) if isinstance(value, (int, float)) else "n/a"
+
+
+def _status_row(p: dict) -> list[str]:
+    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], p["base_status"], p["new_status"],
+            p.get("new_message", "")[:160]]
+
+
+def _drift_row(p: dict) -> list[str]:
+    d = p["drift"]
+    where = "" if d.get("worst_index") is None else f"{d['worst_index']}: {d.get('base')!r} -> {d.get('new')!r}"
+    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], err(d.get("max_abs_change")),
+            err(d.get("max_rel_change")), where or d.get("reason", "")]
+
+
+def _speed_row(p: dict) -> list[str]:
+    s = p["speed"]
+    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], _speed_cell(s), f"{_p_value(s):.2g}"]

@@ -1,0 +1,51 @@
+"""What every view shares: verdict symbols, time and error cells, markdown tables."""
+
+from __future__ import annotations
+
+SYMBOLS = {"agree": "ok", "expected-divergence": "≈", "disagree": "**✗**", "unexpected-agree": "**!**",
+           "error": "**E**", "crash": "**C**", "timeout": "**T**", "unsupported": "–", "unavailable": "n/a",
+           "skipped": "skip"}
+
+
+LEGEND = ("ok agree · ≈ expected divergence (declared convention or known bug) · **✗** disagree · "
+          "**!** declared divergence did not occur · **E** error · **C** worker crashed · **T** timeout · "
+          "– unsupported · n/a backend not installed · "
+          "skip over --max-memory")
+
+
+def number(value) -> float | None:
+    return value if isinstance(value, (int, float)) else None
+
+
+def format_seconds(seconds) -> str:
+    seconds = number(seconds)
+    if seconds is None:
+        return ""
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale:
+            return f"{seconds / scale:.3g} {unit}"
+    return f"{seconds / 1e-9:.3g} ns"
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|").replace("\n", " ") for cell in row) + " |"
+              for row in rows]
+    return lines + [""]
+
+
+def err(value) -> str:
+    value = number(value) if not isinstance(value, str) else value
+    return "" if value is None else (value if isinstance(value, str) else f"{value:.3g}")
+
+
+def time_cell(record: dict | None, best: dict | None) -> str:
+    if record is None:
+        return ""
+    median = (record.get("time") or {}).get("median_s")
+    if number(median) is None:
+        return SYMBOLS.get(record["status"], "")
+    text = format_seconds(median)
+    if best is record:
+        return f"**{text}**"
+    return text if record["status"] == "agree" else f"{text} {SYMBOLS.get(record['status'], '')}"

@@ -1,0 +1,192 @@
+"""report.md of a run: the verdict, the failures and which method to use first; the details after.
+Rendered from a saved run document only (never from live objects)."""
+
+from __future__ import annotations
+
+from harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, agreeing_ad, fastest_agreeing,
+                             headline, row_key, summary_counts)
+from harness.render.formatting import LEGEND, SYMBOLS, err, format_seconds, markdown_table, number, time_cell
+from harness.sweep import rule_lines
+from harness.timing import cost_of_calls_s
+
+
+# How many calls the report's answer counts preparation over: one Jacobian, and a loop of a hundred.
+CALLS_SHOWN = (1, 100)
+
+
+def render_markdown(document: dict) -> str:
+    """report.md: the verdict, the failures and which method to use first; the details after."""
+    records = document["results"]
+    env = document.get("environment", {})
+    options = document.get("options", {})
+    key = row_key(records)
+    cases = list(dict.fromkeys(key(r) for r in records))
+    cell = {(key(r), r["method"]): r for r in records}
+    counts = summary_counts(records)
+    failures = [r for r in records if r["status"] in FAILING]
+    lines = [f"# Jacobian harness report: {headline(document)}", ""]
+    interrupted = document.get("interrupted")
+    if document.get("partial"):
+        finished = f"{interrupted['cases_finished']} of {interrupted['cases_planned']} cases finished" \
+            if interrupted else "Not every case finished"
+        kept = f"; {interrupted['evaluations_journaled']} evaluations are kept in the journal" if interrupted else ""
+        resume = f" `{interrupted['resume']}` finishes the run." if interrupted else ""
+        lines += [f"**Interrupted: {finished}{kept}.**{resume} What follows covers the finished cases.", ""]
+    lines += [f"{len(failures)} failing of {len(records)} (case, method) pairs on "
+              f"{len({r['case'] for r in records})} cases in {options.get('dtype', '?')}: "
+              + (", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "none") + ".",
+              f"torch {env.get('versions', {}).get('torch')}, jax {env.get('versions', {}).get('jax')}, "
+              f"autograd {env.get('versions', {}).get('autograd')}, {env.get('threads')} thread(s), "
+              f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
+              f"started {env.get('started_at')}.", ""]
+    if failures:
+        lines += ["## Failures", ""]
+        lines += markdown_table(["case", "method", "verdict", "max rel err", "message"],
+                                [[f"`{r['case']}`", f"`{r['method']}`", r["status"], err(r.get("max_rel_err")),
+                                  r.get("message", "")] for r in failures])
+    elif records:
+        lines += ["No failures: every method that ran agrees with the reference or diverges as declared.", ""]
+
+    lines += _which_method_section(records, cases, key)
+
+    expected = [r for r in records if r["status"] == "expected-divergence"]
+    if expected:
+        lines += ["## Expected divergences", ""]
+        lines += markdown_table(["case", "method", "max abs err", "worst element", "declared"],
+                        [[f"`{r['case']}`", f"`{r['method']}`", err(r.get("max_abs_err")), _worst(r),
+                          r.get("message", "")] for r in expected])
+
+    ran = [m for m in dict.fromkeys(r["method"] for r in records)
+           if any(r["method"] == m and r["status"] not in NOT_RUN for r in records)]
+    left_out = len({r["method"] for r in records}) - len(ran)
+    lines += ["## Agreement", "", LEGEND, ""]
+    if left_out:
+        what = "method that ran on none of these cases has" if left_out == 1 else \
+            "methods that ran on none of these cases have"
+        lines += [f"{left_out} {what} no column (see Not run).", ""]
+    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
+                    [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
+                                   for m in ran] for c in cases])
+
+    best = fastest_agreeing(records)
+    lines += ["## Timing details", "",
+              "Median of the timed samples (each sample: one call, forward pass included); J/f is that "
+              "median over the median time of f itself in the same backend. Finite differences are "
+              "timed but not recommended: they agree only within their looser tolerance.", ""]
+    lines += markdown_table(["case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing",
+                     "slowest / fastest"],
+                    [_fastest_row(c, best.get(c), [r for r in records if key(r) == c]) for c in cases])
+
+    backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") not in NOT_RECOMMENDED_MODES))
+    per_backend = {b: {key(r): r for r in fastest_agreeing([r for r in records if r["backend"] == b]).values()}
+                   for b in backends}
+    lines += ["### Fastest agreeing method of each framework", ""]
+    lines += markdown_table(["case"] + backends,
+                    [[f"`{c}`"] + [_method_and_time(per_backend[b].get(c)) for b in backends] for c in cases])
+
+    lines += _mode_rule_section(document)
+
+    lines += ["### Median time per (case, method)", ""]
+    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
+                    [[f"`{c}`"] + [time_cell(cell.get((c, m)), best.get(c)) for m in ran] for c in cases])
+    lines += ["Bold: the fastest agreeing method of the case. Preparation (tracing, compilation) and the "
+              "first call are timed apart, in `prepare_s` of results.json.", ""]
+
+    lines += ["### J/f cost ratio per (case, method)", ""]
+    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
+                    [[f"`{c}`"] + [_ratio(cell.get((c, m))) for m in ran] for c in cases])
+
+    others = [r for r in records if r["status"] in NOT_RUN]
+    if others:
+        lines += ["## Not run", ""]
+        lines += markdown_table(["case", "method", "status", "why"],
+                        [[f"`{r['case']}`", f"`{r['method']}`", r["status"], r.get("message", "")] for r in others])
+
+    lines += ["## Environment", ""]
+    lines += markdown_table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
+                    + [[f"version of {k}", f"{v}"] for k, v in env.get("versions", {}).items()])
+    return "\n".join(lines)
+
+
+def _which_method_section(records: list[dict], cases: list[str], key) -> list[str]:
+    """Per case, the agreeing method to use: warm, and preparation included for a few numbers of calls."""
+    warm = fastest_agreeing(records)
+    counted = {calls: fastest_agreeing(records, calls) for calls in CALLS_SHOWN}
+    lines = ["## Which method to use", "",
+             "The agreeing method that is fastest per call once prepared, and the one that computes "
+             + " or ".join(f"{n} Jacobian{'s' if n > 1 else ''}" for n in CALLS_SHOWN)
+             + " soonest counting its preparation (tracing, compilation, the first call). Finite "
+             "differences are not recommended: they agree only within their looser tolerance.", ""]
+    rows = []
+    for c in cases:
+        b = warm.get(c)
+        if b is None:
+            rows.append([f"`{c}`", "(none agrees)", "", ""] + ["" for _ in CALLS_SHOWN])
+            continue
+        prepare = (b.get("time") or {}).get("prepare_s")
+        rows.append([f"`{c}`", f"`{b['method']}`", format_seconds(b["time"]["median_s"]),
+                     format_seconds(prepare) if isinstance(prepare, (int, float)) else ""]
+                    + [_cost_cell(counted[n].get(c), n) for n in CALLS_SHOWN])
+    header = ["case", "fastest per call", "median", "its preparation"] + [
+        f"for {n} call{'s' if n > 1 else ''} (preparation included)" for n in CALLS_SHOWN]
+    return lines + markdown_table(header, rows)
+
+
+def _cost_cell(record: dict | None, calls: int) -> str:
+    if record is None:
+        return ""
+    return f"`{record['method']}` {format_seconds(cost_of_calls_s(record['time'], calls))}"
+
+
+def _jobs(jobs) -> str:
+    if not isinstance(jobs, int) or jobs <= 1:
+        return ""
+    return f"{jobs} workers in parallel (`--jobs 1` for the quietest timings), "
+
+
+def _worst(record: dict) -> str:
+    index, worst = record.get("worst_index"), record.get("worst")
+    if index is None or not worst:
+        return ""
+    block, *position = index
+    return f"J[{block}]{tuple(position)}: got {worst.get('got')}, expected {worst.get('expected')}"
+
+
+def _fastest_row(case_id: str, best: dict | None, records: list[dict]) -> list[str]:
+    if best is None:
+        return [f"`{case_id}`", "(none agrees)", "", "", "", "", "", ""]
+    agreeing = [r for r in records if agreeing_ad(r)]
+    slowest = max(agreeing, key=lambda r: r["time"]["median_s"])
+    ratio = number(best.get("ratio"))
+    return [f"`{case_id}`", f"`{best['method']}`", format_seconds(best["time"]["median_s"]),
+            format_seconds(best["time"].get("iqr_s")), f"{best['time'].get('repeats')}",
+            "" if ratio is None else f"{ratio:.3g}", f"`{slowest['method']}`",
+            f"{slowest['time']['median_s'] / best['time']['median_s']:.3g}x"]
+
+
+def _method_and_time(record: dict | None) -> str:
+    return "" if record is None else f"`{record['method']}` {format_seconds(record['time']['median_s'])}"
+
+
+def _ratio(record: dict | None) -> str:
+    ratio = number((record or {}).get("ratio"))
+    return "" if ratio is None else f"{ratio:.3g}"
+
+
+def _mode_rule_section(document: dict) -> list[str]:
+    """Where forward mode beats reverse mode in this run's cases, as a rule on n_in and n_out."""
+    cases = document.get("cases", {})
+
+    def sizes(record):
+        summary = cases.get(record["case"], {})
+        if record["dtype"] != "float64" or not summary.get("n_in") or not summary.get("n_out"):
+            return None
+        return summary["n_in"], summary["n_out"], record["case"]
+
+    lines = ["### Forward or reverse mode", "",
+             "Each case with agreeing forward and reverse methods in a framework votes for the faster mode "
+             "(fastest method of each); the threshold k misclassifies the fewest cases. `jacobian-harness sweep` "
+             "measures the same rule on a grid of sizes.", ""]
+    return lines + rule_lines(document["results"], sizes, unit="cases") + [""]
+
+
