@@ -31,6 +31,7 @@ def test_a_torch_function_is_checked_in_torch_against_finite_differences(tmp_pat
     assert [r["method"] for r in load_results(tmp_path)["results"]] == [r["method"] for r in result.records]
 
 
+@pytest.mark.requires("jax")
 def test_a_jax_function_by_kind():
     import jax.numpy as jnp
 
@@ -87,6 +88,7 @@ def test_check_leaves_no_case_behind():
     assert json.dumps(harness.check(lambda xp, x: x * 2, X, methods=["fd.central"]).to_results())
 
 
+@pytest.mark.requires("jax")  # the reference is the consensus of two frameworks, jax and torch
 def test_a_graph_break_blames_the_ad_methods_not_finite_differences():
     # `.item()` turns s into a constant in torch and in eager JAX alike: they agree with each other, and
     # only finite differences see the true Jacobian s*I + 2 x x^T.
@@ -102,6 +104,7 @@ def test_a_graph_break_blames_the_ad_methods_not_finite_differences():
     assert np.allclose(result.jacobians["fd.richardson"][0], truth, rtol=1e-8)
 
 
+@pytest.mark.requires("jax")  # the reference is the consensus of two frameworks, jax and torch
 def test_a_kink_at_the_point_is_not_called_a_graph_break():
     # A step at 0 is a kink: AD says 0 there, central differences average the two sides (0.5); moved, the
     # differences jump to one side, so the AD methods keep the reference and finite differences disagree.

@@ -15,11 +15,12 @@ def fixture():
     return json.loads((DATA / "results_small.json").read_text())
 
 
-def test_run_html_is_self_contained_and_has_the_heat_map(tmp_path):
+def test_run_html_is_self_contained_and_has_the_heat_map(tmp_path, frameworks):
     html = write_run_html(fixture(), tmp_path).read_text()
     assert html.startswith("<!doctype html>") and "Jacobian harness report: <span class=\"fail\">FAIL" in html
     assert not re.search(r'(src|href)="(https?:)?//', html), "no external resources"
     assert "title=\"torch.func.jacrev: disagree" in html          # a heat-map cell with its verdict
+    frameworks.require("matplotlib")  # the plots need the 'plot' extra; the page above is checked without it
     assert (tmp_path / "timing.png").read_bytes().startswith(b"\x89PNG")
     assert "data:image/png;base64," in html
 

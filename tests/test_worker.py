@@ -46,6 +46,7 @@ def test_hang_is_killed_at_the_timeout_and_the_next_pair_runs(registry):
         assert worker.evaluate("hostile.chatty", "fd.central", OPTIONS).record["status"] == "ok"
 
 
+@pytest.mark.requires("autograd")
 def test_prints_in_user_code_do_not_corrupt_the_channel(worker):
     evaluation = worker.evaluate("hostile.chatty", "autograd.jacobian", OPTIONS)
     assert evaluation.record["status"] == "ok"
