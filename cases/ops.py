@@ -15,12 +15,10 @@ from __future__ import annotations
 import numpy as np
 
 from harness.casedef import case
-from cases._common import REVERSE_METHODS, cofactor_matrix, diag_jacobian, diverging
+from cases._common import FD_METHODS, REVERSE_METHODS, cofactor_matrix, diag_jacobian, diverging, methods_of
 
-FD_METHODS = ("fd.central", "fd.richardson")
-TORCH_REVERSE = tuple(m for m in REVERSE_METHODS if m.startswith("torch."))
-TORCH_FORWARD = ("torch.autograd.functional.jacobian[forward-mode]", "torch.func.jacfwd", "torch.forward_ad",
-                 "torch.compile[jacfwd]")
+TORCH_REVERSE = methods_of("reverse", backends=("torch",))
+TORCH_FORWARD = methods_of("forward", backends=("torch",))
 
 
 def _nan_where_singular(base, singular, pattern, blocks=None):

@@ -54,21 +54,6 @@ def speed_change(base, new, *, scale: float = 1.0, min_effect: float = MIN_EFFEC
                        judge(ratio, low, high, p_slower, p_faster, min_effect, alpha))
 
 
-def rounds_change(base_medians, new_medians, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> SpeedChange:
-    """One test of per-round medians alone: nothing to borrow from (a pooled t-test)."""
-    return moderated_changes([rounds_test(base_medians, new_medians)], min_effect=min_effect, alpha=alpha)[0]
-
-
-def rounds_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
-    """`rounds_test` of each (base medians, new medians), as one family (`moderated_changes`)."""
-    return moderated_changes([rounds_test(b, n) for b, n in tests], min_effect=min_effect, alpha=alpha)
-
-
-def paired_rounds_changes(tests, *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA) -> list[SpeedChange]:
-    """`paired_test` of each (base medians, new medians), as one family (`moderated_changes`)."""
-    return moderated_changes([paired_test(b, n) for b, n in tests], min_effect=min_effect, alpha=alpha)
-
-
 # A test, as `moderated_changes` takes it: (difference of mean logs, own variance, its degrees of freedom,
 # SE factor), where SE^2 = variance x factor.
 Test = tuple[float, float, float, float]
@@ -79,7 +64,7 @@ def rounds_test(base_medians, new_medians) -> Test:
     unit), at least two a side: their logs (ratios are multiplicative) compared as two samples."""
     a, b = np.log(np.asarray(base_medians, float)), np.log(np.asarray(new_medians, float))
     if a.size < 2 or b.size < 2:
-        raise ValueError("rounds_change needs at least two rounds on each side")
+        raise ValueError("rounds_test needs at least two rounds on each side")
     df = a.size + b.size - 2
     return (float(b.mean() - a.mean()), float((((a - a.mean()) ** 2).sum() + ((b - b.mean()) ** 2).sum()) / df),
             df, 1 / a.size + 1 / b.size)

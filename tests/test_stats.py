@@ -1,8 +1,21 @@
 import numpy as np
 import pytest
 
-from harness.stats import (geometric_mean, holm, paired_rounds_changes, rounds_change, rounds_changes, speed_change,
-                           variance_prior)
+from harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, moderated_changes, paired_test, rounds_test,
+                           speed_change, variance_prior)
+
+
+# The compositions harness.changes makes of the building blocks: one test alone, or a family of them.
+def rounds_change(base_medians, new_medians, *, min_effect=MIN_EFFECT, alpha=ALPHA):
+    return moderated_changes([rounds_test(base_medians, new_medians)], min_effect=min_effect, alpha=alpha)[0]
+
+
+def rounds_changes(tests, *, min_effect=MIN_EFFECT, alpha=ALPHA):
+    return moderated_changes([rounds_test(b, n) for b, n in tests], min_effect=min_effect, alpha=alpha)
+
+
+def paired_rounds_changes(tests, *, min_effect=MIN_EFFECT, alpha=ALPHA):
+    return moderated_changes([paired_test(b, n) for b, n in tests], min_effect=min_effect, alpha=alpha)
 
 
 def test_samples_from_the_same_distribution_are_not_a_change():

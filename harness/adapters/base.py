@@ -189,10 +189,6 @@ def get_method(method_id: str) -> Method:
         raise KeyError(f"unknown method {method_id!r}; `jacobian-harness list` shows the method ids") from None
 
 
-def block_shapes(out_shape, args) -> list[tuple[int, ...]]:
-    return [tuple(out_shape) + tuple(a.shape) for a in args]
-
-
 # -- the jvp/vjp consistency check: v^T (J u) from forward mode and (v^T J) u from reverse mode --------------
 
 def projection_vectors(problem: Problem) -> tuple[np.ndarray, list[np.ndarray]]:
