@@ -146,10 +146,19 @@ def test_ba_sparsity_is_as_documented(size):
 
 
 # The small presets are judged in both dtypes by tests/test_cases.py::test_every_method_is_judged_ok, which
-# runs every library case (these included); only the medium preset is judged here.
+# runs every library case (these included); only the medium preset is judged here. The compiled methods
+# (torch.compile, jax.jit) run the same traced program at both sizes, with larger shapes: at medium they spend
+# 30-200 s per pair compiling adbench.lstm and gradbench.ode (825 of the 1617 worker-seconds of a quick run of
+# lstm, ode and det at medium, measured 2026-12-03), so on those two they are left to the small preset; on
+# the other workloads they are judged at medium too.
+COMPILED = tuple(m for m in METHODS if m.startswith(("torch.compile[", "jax.jit[")))
+MEDIUM_LEAVES_OUT = {"adbench.lstm": COMPILED, "gradbench.ode": COMPILED}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("case_id", WORKLOADS)
 def test_every_method_is_judged_ok_on_medium(case_id):
-    result = run_case(case_id, list(METHODS), Options(timing=ONCE, size="medium"))
+    methods = [m for m in METHODS if m not in MEDIUM_LEAVES_OUT.get(case_id, ())]
+    result = run_case(case_id, methods, Options(timing=ONCE, size="medium"))
     bad = [(r["method"], r["status"], r["message"][:200]) for r in result.records if r["status"] not in JUDGED_OK]
     assert not bad, bad
