@@ -33,12 +33,15 @@ def diverging(patterns, reason: str, **kwargs) -> tuple[Divergence, ...]:
                  for pattern in patterns)
 
 
-def methods_of(mode: str, *, backends: tuple[str, ...] | None = None, order: int = 1) -> tuple[str, ...]:
-    """The registered method ids of one mode (and order), optionally of some backends only, in registry
-    order: what a method is belongs to the adapter that registers it, never to a hand list here."""
+def methods_of(mode: str, *, backends: tuple[str, ...] | None = None, order: int = 1,
+               quantity: str = "jacobian") -> tuple[str, ...]:
+    """The registered method ids of one mode, order and quantity (harness.adapters.base.Method), optionally
+    of some backends only, in registry order: what a method is belongs to the adapter that registers it,
+    never to a hand list here."""
     load_adapters()
     return tuple(m.id for m in METHODS.values()
-                 if m.mode == mode and m.order == order and (backends is None or m.backend in backends))
+                 if m.mode == mode and m.order == order and m.quantity == quantity
+                 and (backends is None or m.backend in backends))
 
 
 # The reverse-mode methods of torch, jax and autograd: these multiply a structural zero cotangent by an

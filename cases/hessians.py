@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from cases.seed import potential
 from harness.casedef import case
 
 
@@ -141,3 +142,23 @@ def _softplus_sum_torch(x):
     import torch
 
     return torch.nn.functional.softplus(x).sum()
+
+
+# --------------------------------------------------------------------------------------------------------
+# hessian.seed-potential: the seed thread's potential u, whose Laplacian seed.laplacian takes by nested
+# torch.autograd.grad calls; here its whole Hessian (trace: that Laplacian) under every Hessian method.
+
+def _seed_potential_hessian(x):
+    x0, x1, x2 = x
+    e = np.exp(x1 * x2)
+    return np.array([[-np.sin(x0) * x1 * x1, 2.0 * x1 * np.cos(x0), 3.0 * x2 * x2],
+                     [2.0 * x1 * np.cos(x0), 2.0 * np.sin(x0) + x2 * x2 * e, e * (1.0 + x1 * x2)],
+                     [3.0 * x2 * x2, e * (1.0 + x1 * x2), x1 * x1 * e + 6.0 * x0 * x2]])
+
+
+@case(id="hessian.seed-potential", tags={"hessian", "seed", "higher-order"}, order=2,
+      inputs=lambda rng: (rng.uniform(-1.0, 1.0, 3),), analytic=_seed_potential_hessian)
+def seed_potential(xp, x):
+    """The seed thread's potential u(x) = sin(x0) x1^2 + exp(x1 x2) + x0 x2^3 at one point: its Hessian,
+    whose trace is the Laplacian that seed.laplacian differentiates."""
+    return potential(xp, x)

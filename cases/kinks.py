@@ -21,7 +21,8 @@ def _abs_inputs(rng):
     return (x,)
 
 
-@case(id="kink.abs-at-zero", tags={"kink", "elementwise"}, inputs=_abs_inputs, row_independent=True,
+@case(id="kink.abs-at-zero", not_twice_differentiable="|x| has a corner at the zero entries",
+      tags={"kink", "elementwise"}, inputs=_abs_inputs, row_independent=True,
       analytic=lambda x: diag_jacobian(np.sign(x)),
       divergences=diverging(["jax.*"], reason="abs'(0): jax's derivative of abs is 1 at 0 (0 counts as "
                                               "positive); torch, autograd and central differences give 0",
@@ -43,7 +44,8 @@ def _clip_derivative(at_bound):
     return lambda x: diag_jacobian(np.where(np.abs(x) < 1.0, 1.0, np.where(np.abs(x) == 1.0, at_bound, 0.0)))
 
 
-@case(id="kink.clip-at-bound", tags={"kink", "elementwise"}, inputs=_clip_inputs, row_independent=True,
+@case(id="kink.clip-at-bound", not_twice_differentiable="clip has a corner at the entries that sit on a bound",
+      tags={"kink", "elementwise"}, inputs=_clip_inputs, row_independent=True,
       analytic=_clip_derivative(0.5),
       divergences=(
           diverging(["torch.*"], reason="clamp at a bound: torch < 2.14 counts the bound as inside "
@@ -91,7 +93,8 @@ def _max_jacobian(first_only):
     return jacobian
 
 
-@case(id="kink.max-ties", tags={"kink", "reduction"}, inputs=lambda rng: (_TIES.copy(),), row_independent=True,
+@case(id="kink.max-ties", not_twice_differentiable="a row maximum has a corner where two entries tie",
+      tags={"kink", "reduction"}, inputs=lambda rng: (_TIES.copy(),), row_independent=True,
       analytic=_max_jacobian(first_only=False),
       divergences=diverging(["torch.*"], reason="torch.max(x, dim) sends the whole gradient to the index it "
                                                 "returns (the first maximum); jax and autograd split it evenly "
@@ -110,7 +113,8 @@ def _max_ties_torch(x):
     return torch.max(x, dim=-1).values
 
 
-@case(id="kink.amax-ties", tags={"kink", "reduction"}, inputs=lambda rng: (_TIES.copy(),), row_independent=True,
+@case(id="kink.amax-ties", not_twice_differentiable="a row maximum has a corner where two entries tie",
+      tags={"kink", "reduction"}, inputs=lambda rng: (_TIES.copy(),), row_independent=True,
       analytic=_max_jacobian(first_only=False))
 def amax_ties(xp, x):
     """Row maxima with two-way ties through each framework's amax: every backend splits the gradient evenly."""
@@ -163,7 +167,8 @@ _NORM_AT_ZERO = ("norm at 0: jax and autograd compute x / ||x|| = 0/0 = NaN; tor
                  "backward masks it to 0 (a subgradient), as central differences give")
 
 
-@case(id="kink.norm-at-zero", tags={"kink", "reduction"}, inputs=_norm_inputs, row_independent=True,
+@case(id="kink.norm-at-zero", not_twice_differentiable="the norm has a cone point at the zero row",
+      tags={"kink", "reduction"}, inputs=_norm_inputs, row_independent=True,
       analytic=_norm_jacobian(0.0),
       divergences=(
           diverging(["jax.jit[jacrev]"], reason=_NORM_AT_ZERO + " (jit: NaN in the zero row's own block "
@@ -201,7 +206,9 @@ def _where_sqrt_reverse(x):
     return jacobian
 
 
-@case(id="kink.where-sqrt", tags={"kink", "elementwise"}, inputs=_where_sqrt_inputs, row_independent=True,
+@case(id="kink.where-sqrt",
+      not_twice_differentiable="the selected branch sqrt(x) has an infinite derivative at the zero entries",
+      tags={"kink", "elementwise"}, inputs=_where_sqrt_inputs, row_independent=True,
       analytic=_where_sqrt_jacobian,
       divergences=(
           diverging(REVERSE_METHODS,

@@ -12,6 +12,8 @@ Inputs are tiny (at most a dozen entries per input, 3x3 matrices): every case ru
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from harness.casedef import case
@@ -19,6 +21,29 @@ from cases._common import FD_METHODS, REVERSE_METHODS, cofactor_matrix, diag_jac
 
 TORCH_REVERSE = methods_of("reverse", backends=("torch",))
 TORCH_FORWARD = methods_of("forward", backends=("torch",))
+# The second-order checks that differentiate torch's forward-mode (JVP) rules: the inner derivative is a jvp.
+TORCH_SECOND_ORDER_OF_JVP = tuple(m for mode in ("forward-over-forward", "reverse-over-forward")
+                                  for m in methods_of(mode, backends=("torch",), quantity="second-order"))
+# Checked by hand, with the standalone repros named in each reason, on these torch versions.
+SECOND_ORDER_CHECKED = ("2.13.0", "2.14.1", "2.15.0")
+
+
+# det, slogdet and solve: fixed in torch 2.15.0 (pytorch/pytorch#192540, closed by #192667): the repro gives the
+# formula's value under all four compositions there.
+_LINALG_JVP_FIXED_IN_215 = dict(versions="<2.15", repro="Fixed in 2.15.0 (pytorch/pytorch#192540). Repro: python "
+                                "benchmarks/repros/second_order_linalg.py (torch vs jax vs the formula)")
+
+
+def torch_jvp_not_differentiable(op: str, issue: str, repro: str, **kwargs):
+    """The declaration of a torch forward-mode rule that is right at first order and wrong once it is itself
+    differentiated (forward-over-forward, reverse-over-forward); torch's own gradgradcheck tests only
+    reverse-over-reverse and forward-over-reverse, so these pass upstream."""
+    return diverging(TORCH_SECOND_ORDER_OF_JVP, kind="bug", issue=issue, checked=SECOND_ORDER_CHECKED,
+                     reason=f"torch's forward-mode rule of {op} is right at first order but wrong when it is "
+                            f"differentiated again (jvp of jvp, grad of jvp); forward-over-reverse and "
+                            f"reverse-over-reverse agree with jax and finite differences. {repro}", **kwargs)
+
+
 
 
 def _nan_where_singular(base, singular, pattern, blocks=None):
@@ -114,7 +139,8 @@ def relu(xp, x):
     return _relu_generic(xp, x)
 
 
-@case(id="op.relu-at-zero", tags={"op", "elementwise", "kink"}, inputs=_relu_inputs_at_zero,
+@case(id="op.relu-at-zero", not_twice_differentiable="relu has a corner at the zero entries",
+      tags={"op", "elementwise", "kink"}, inputs=_relu_inputs_at_zero,
       row_independent=True, analytic=_relu_d(0.0),
       divergences=diverging(["autograd.jacobian", *FD_METHODS],
                             reason="relu'(0): autograd has no relu, and maximum(x, 0) splits a tie evenly "
@@ -188,7 +214,8 @@ def _tie_to_first(greater):
 _TF_TIES = "a tie of {op}(x, y): tensorflow gives the whole gradient to x, the other frameworks split it evenly"
 
 
-@case(id="op.maximum", tags={"op", "elementwise", "kink"}, inputs=_binary_ties, row_independent=True,
+@case(id="op.maximum", not_twice_differentiable="maximum(x, y) has a corner where x and y tie",
+      tags={"op", "elementwise", "kink"}, inputs=_binary_ties, row_independent=True,
       analytic=_max_split(np.greater),
       divergences=diverging(["tensorflow.*"], reason=_TF_TIES.format(op="maximum"),
                             expected=_tie_to_first(np.greater)))
@@ -197,7 +224,8 @@ def maximum(xp, x, y):
     return xp.maximum(x, y)
 
 
-@case(id="op.minimum", tags={"op", "elementwise", "kink"}, inputs=_binary_ties, row_independent=True,
+@case(id="op.minimum", not_twice_differentiable="minimum(x, y) has a corner where x and y tie",
+      tags={"op", "elementwise", "kink"}, inputs=_binary_ties, row_independent=True,
       analytic=_max_split(np.less),
       divergences=diverging(["tensorflow.*"], reason=_TF_TIES.format(op="minimum"),
                             expected=_tie_to_first(np.less)))
@@ -239,7 +267,10 @@ def _pow_zero_inputs(rng):
 
 @case(id="op.pow-zero-at-zero", tags={"op", "elementwise", "kink"}, inputs=_pow_zero_inputs,
       row_independent=True, analytic=lambda x: diag_jacobian(np.zeros_like(x)),
-      divergences=_jax_pow_nan(lambda x: diag_jacobian(np.zeros_like(x)), lambda x: x == 0,
+      divergences=diverging(["jax.second-order*"], reason=_JAX_POW + " (second order: NaN as well; jax "
+                            "treats pow with a floating exponent as not differentiable at x = 0, "
+                            "jax-ml/jax#14397)")
+      + _jax_pow_nan(lambda x: diag_jacobian(np.zeros_like(x)), lambda x: x == 0,
                                jit_forward="own"))
 def pow_zero_at_zero(xp, x):
     """x ** 0 with entries exactly 0: the derivative is 0 everywhere (not 0 * 0 ** -1 = NaN)."""
@@ -258,7 +289,9 @@ def _pow_zero_base_jacobian(x, y):
     return diag_jacobian(dx), diag_jacobian(dy)
 
 
-@case(id="op.pow-zero-base", tags={"op", "elementwise", "kink"}, inputs=_pow_zero_base_inputs,
+@case(id="op.pow-zero-base",
+      not_twice_differentiable="x ** y is not differentiable in y at x = 0 (log 0), nor twice in x for y = 1",
+      tags={"op", "elementwise", "kink"}, inputs=_pow_zero_base_inputs,
       row_independent=True, analytic=_pow_zero_base_jacobian,
       divergences=diverging(FD_METHODS, reason="d(x ** y)/dy at x = 0 is not defined (0 ** y is 0 for y > 0 "
                                                "and inf for y < 0): finite differences in y straddle it and "
@@ -305,7 +338,8 @@ def _at_origin(y, x):
     return (x == 0) & (y == 0)
 
 
-@case(id="op.atan2-at-origin", tags={"op", "elementwise", "kink"}, inputs=_atan2_origin_inputs,
+@case(id="op.atan2-at-origin", not_twice_differentiable="atan2 is discontinuous at the origin",
+      tags={"op", "elementwise", "kink"}, inputs=_atan2_origin_inputs,
       row_independent=True, analytic=_atan2_jacobian(0.0),
       divergences=(
           diverging([*TORCH_FORWARD, "jax.jacfwd", "jax.jit[jacfwd]"],
@@ -431,7 +465,8 @@ _SQRT = ("sqrt'(0) = +inf, and off the diagonal the exact derivative is 0, but A
          "by inf there (jax.jit keeps 0: XLA drops the product)")
 
 
-@case(id="op.sqrt-at-zero", tags={"op", "elementwise", "kink"}, inputs=_sqrt_zero_inputs,
+@case(id="op.sqrt-at-zero", not_twice_differentiable="sqrt's derivative is infinite at the zero entries",
+      tags={"op", "elementwise", "kink"}, inputs=_sqrt_zero_inputs,
       row_independent=True,
       analytic=_sqrt_jacobian,
       divergences=(
@@ -509,7 +544,9 @@ _STD = ("std of a constant row: jax and autograd compute (x - mean) / (n std) = 
         "backward and forward-mode rules mask it to 0 (a subgradient), as central differences give")
 
 
-@case(id="op.std-of-constant", tags={"op", "reduction", "kink"}, inputs=_std_constant_inputs,
+@case(id="op.std-of-constant",
+      not_twice_differentiable="std = sqrt(var) has a cone point where the row is constant (var = 0)",
+      tags={"op", "reduction", "kink"}, inputs=_std_constant_inputs,
       row_independent=True, analytic=_std_constant_jacobian,
       divergences=(
           diverging(["jax.jacrev", "autograd.jacobian"], reason=_STD + " (reverse mode: NaN in the row's columns)",
@@ -565,7 +602,10 @@ def _prod_autograd(x):
 
 @case(id="op.prod-with-zeros", tags={"op", "reduction", "kink"}, inputs=_prod_zero_inputs,
       row_independent=True, analytic=_prod_rows,
-      divergences=diverging(["autograd.jacobian"], kind="bug", expected=_prod_autograd,
+      divergences=diverging(["autograd.second-order*"], kind="bug", issue="HIPS/autograd#93",
+                            reason="autograd's gradient of prod, g * prod(x) / x, "
+                            "is NaN at a zero entry; differentiated again it stays NaN")
+      + diverging(["autograd.jacobian"], kind="bug", expected=_prod_autograd,
                             reason="autograd's gradient of prod is g * prod(x) / x, 0/0 = NaN at a zero entry, "
                                    "although prod is a polynomial with a finite derivative there (the product of "
                                    "the other entries); torch and jax handle zeros. Repro: "
@@ -621,7 +661,10 @@ def _cumprod_zero_inputs(rng):
 
 @case(id="op.cumprod-with-zeros", tags={"op", "scan", "kink"}, inputs=_cumprod_zero_inputs,
       row_independent=True, analytic=_cumprod_jacobian,
-      divergences=diverging(["tensorflow.*"], kind="bug",
+      divergences=torch_jvp_not_differentiable("cumprod", "pytorch/pytorch#196701", "at a zero entry the "
+                                   "value is wrong (forward over forward) or NaN (reverse over forward). Repro: python "
+                                   "benchmarks/repros/second_order_cumprod.py")
+      + diverging(["tensorflow.*"], kind="bug",
                             reason="tf.math.cumprod's gradient divides by the input, so an entry that is 0 "
                                    "gets 0 instead of the product of the others; repro: tape.jacobian of "
                                    "tf.math.cumprod([1., 0., 2.]) has d out[2] / d x[1] = 0, not 2"))
@@ -658,7 +701,8 @@ def sort(xp, x):
     return xp.sort(x, axis=-1)
 
 
-@case(id="op.sort-ties", tags={"op", "sort", "kink"}, inputs=_ties, row_independent=True,
+@case(id="op.sort-ties", not_twice_differentiable="sort has a corner where two entries tie",
+      tags={"op", "sort", "kink"}, inputs=_ties, row_independent=True,
       analytic=_sort_jacobian,
       divergences=diverging(FD_METHODS, reason="sort at a tie is not differentiable: central differences "
                                                "move a tied entry up or down one slot and give each tied "
@@ -699,7 +743,8 @@ def _topk_tie_inputs(rng):
     return (np.array([0.5, 2.0, -1.0, 2.0, 0.5, 0.25]),)
 
 
-@case(id="op.topk-ties", tags={"op", "sort", "kink"}, inputs=_topk_tie_inputs, row_independent=True,
+@case(id="op.topk-ties", not_twice_differentiable="topk has a corner where two entries tie",
+      tags={"op", "sort", "kink"}, inputs=_topk_tie_inputs, row_independent=True,
       analytic=_topk_jacobian(3),
       divergences=diverging(FD_METHODS, reason="top-k at a tie is not differentiable: central differences "
                                                "give each tied slot 1/2 from each tied input (the third slot "
@@ -866,7 +911,8 @@ def _well_conditioned(rng):
 
 
 @case(id="op.det", tags={"op", "linalg"}, inputs=lambda rng: (rng.standard_normal((3, 3)),),
-      row_independent=True, analytic=lambda a: np.linalg.det(a) * np.linalg.inv(a).T)
+      row_independent=True, analytic=lambda a: np.linalg.det(a) * np.linalg.inv(a).T,
+      divergences=torch_jvp_not_differentiable("linalg.det", "pytorch/pytorch#196696", **_LINALG_JVP_FIXED_IN_215))
 def det(xp, a):
     """det(A) of a random 3x3 matrix (gradient det(A) A^-T)."""
     return xp.linalg.det(a)
@@ -903,7 +949,23 @@ _TORCH_DET_215 = ("torch 2.15's linalg.det forward-mode rule under vmap (torch.f
 
 @case(id="op.det-singular", tags={"op", "linalg", "kink"}, inputs=_singular_inputs, row_independent=True,
       analytic=cofactor_matrix,
-      divergences=(
+      divergences=torch_jvp_not_differentiable(
+          "linalg.det", "pytorch/pytorch#196696", versions="<2.15",
+          repro="At this singular A forward over forward gives 0 and reverse over forward about 1e16; 2.15 raises "
+                "instead (below). Repro: python benchmarks/repros/second_order_det_singular.py")
+      + diverging(methods_of("forward-over-forward", backends=("torch",), quantity="second-order")
+                  + methods_of("forward-over-reverse", backends=("torch",), quantity="second-order")
+                  + methods_of("reverse-over-forward", backends=("torch",), quantity="second-order"),
+                  kind="bug", versions=">=2.15", checked=SECOND_ORDER_CHECKED, raises="input matrix is singular",
+                  issue="the singular case is a TODO in pytorch/pytorch#79487",
+                  reason="torch 2.15's forward-mode rule of linalg.det (now differentiable, pytorch/pytorch#192667) "
+                         "solves with A: at an exactly singular A every composition with a forward-mode step "
+                         "raises, where det is a polynomial with a finite second derivative (2.13: wrong values, "
+                         "above). Repro: python benchmarks/repros/second_order_det_singular.py")
+      + diverging(["autograd.second-order*"], kind="bug", issue="HIPS/autograd#549",
+                  raises="Singular matrix", reason="autograd's det gradient goes through inv(A), which raises at a "
+                  "singular A (as autograd.jacobian does at first order)")
+      + (
           diverging([m for m in TORCH_REVERSE if m not in ("torch.func.jacrev", "torch.compile[jacrev]")]
                     + ["torch.forward_ad"], kind="bug", reason=_TORCH_DET,
                     issue="the singular case is a TODO in pytorch/pytorch#79487",
@@ -943,7 +1005,8 @@ def _solve_jacobian(a, b):
 
 
 @case(id="op.solve", tags={"op", "linalg"}, inputs=lambda rng: (_well_conditioned(rng), rng.standard_normal(3)),
-      analytic=_solve_jacobian)
+      analytic=_solve_jacobian,
+      divergences=torch_jvp_not_differentiable("linalg.solve", "pytorch/pytorch#196695", **_LINALG_JVP_FIXED_IN_215))
 def solve(xp, a, b):
     """solve(A, b) for a vector b, with respect to A and b."""
     return xp.linalg.solve(a, b[:, None])[:, 0]
@@ -954,7 +1017,8 @@ def _slogdet_jacobian(a):
 
 
 @case(id="op.slogdet", tags={"op", "linalg"}, inputs=lambda rng: (rng.standard_normal((3, 3)),),
-      row_independent=True, analytic=_slogdet_jacobian)
+      row_independent=True, analytic=_slogdet_jacobian,
+      divergences=torch_jvp_not_differentiable("linalg.slogdet", "pytorch/pytorch#196697", **_LINALG_JVP_FIXED_IN_215))
 def slogdet(xp, a):
     """log|det(A)| from slogdet (gradient A^-T)."""
     return xp.linalg.slogdet(a)[1]
@@ -1161,3 +1225,64 @@ def index_reduce(xp, x, src, index):
 @index_reduce.impl("torch")
 def _index_reduce_torch(x, src, index):
     return x.index_reduce(0, index, src, "mean", include_self=True)
+
+
+# ========================================================================================================
+# A user's own derivative rules: a torch.autograd.Function with backward, jvp and vmap rules, all correct.
+
+_AUTOGRAD_FUNCTION_FWD_FWD = (
+    "nested forward mode through a torch.autograd.Function loses the Function's second derivative: "
+    "jvp of jvp (forward over forward) gives 0 for its part although its jvp rule is written in torch ops and "
+    "saved with save_for_forward; the other three compositions are right. Repro: python "
+    "benchmarks/repros/second_order_autograd_function.py")
+
+
+def _sin_times_x_jacobian(x):
+    return diag_jacobian(np.cos(x) * x + np.sin(x))
+
+
+@case(id="op.autograd-function", tags={"op", "elementwise", "custom-rule"}, inputs=_normal(5),
+      row_independent=True, analytic=_sin_times_x_jacobian,
+      divergences=diverging(["torch.second-order[fwd-fwd]"], kind="bug", issue="pytorch/pytorch#197867",
+                            checked=SECOND_ORDER_CHECKED, reason=_AUTOGRAD_FUNCTION_FWD_FWD))
+def autograd_function(xp, x):
+    """sin(x) * x, with sin a torch.autograd.Function (setup_context style) in torch: a user's own backward,
+    jvp and vmap rules, the way custom kernels enter torch."""
+    return xp.sin(x) * x
+
+
+@autograd_function.impl("torch")
+def _autograd_function_torch(x):
+    return _torch_sin_function().apply(x) * x
+
+
+@functools.lru_cache(maxsize=1)
+def _torch_sin_function():
+    """One class for the whole process (a class made per call would be a new function to torch.compile)."""
+    import torch
+
+    class Sin(torch.autograd.Function):
+        @staticmethod
+        def forward(x):
+            return torch.sin(x)
+
+        @staticmethod
+        def setup_context(ctx, inputs, output):
+            ctx.save_for_backward(inputs[0])
+            ctx.save_for_forward(inputs[0])
+
+        @staticmethod
+        def backward(ctx, grad):
+            (x,) = ctx.saved_tensors
+            return grad * torch.cos(x)
+
+        @staticmethod
+        def jvp(ctx, tangent):
+            (x,) = ctx.saved_tensors
+            return tangent * torch.cos(x)
+
+        @staticmethod
+        def vmap(info, in_dims, x):
+            return Sin.apply(x), in_dims[0]
+
+    return Sin

@@ -265,7 +265,7 @@ def _divergence_autograd(x):
 # --------------------------------------------------------------------------------------------------------
 # seed.laplacian: the thread's laplace(u, x) = divergence(gradient(u, x), x).
 
-def _potential(xp, x):
+def potential(xp, x):
     """The scalar field u: R^3 -> R, on points x of shape (..., 3)."""
     x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
     return xp.sin(x0) * x1 * x1 + xp.exp(x1 * x2) + x0 * x2 * x2 * x2
@@ -293,7 +293,7 @@ def laplacian(xp, x):
 def _laplacian_torch(x):
     import array_api_compat.torch as xp
 
-    return _run_thread_helper(lambda x: _thread_divergence(_thread_gradient(_potential(xp, x), x), x)[..., 0], x)
+    return _run_thread_helper(lambda x: _thread_divergence(_thread_gradient(potential(xp, x), x), x)[..., 0], x)
 
 
 @laplacian.impl("jax")
@@ -301,7 +301,7 @@ def _laplacian_jax(x):
     import jax
     import jax.numpy as jnp
 
-    hessian = jax.hessian(lambda p: _potential(jnp, p))
+    hessian = jax.hessian(lambda p: potential(jnp, p))
     return jax.vmap(lambda p: jnp.trace(hessian(p)))(x)
 
 
@@ -310,5 +310,5 @@ def _laplacian_autograd(x):
     import autograd
     import autograd.numpy as anp
 
-    hessian = autograd.hessian(lambda p: _potential(anp, p))
+    hessian = autograd.hessian(lambda p: potential(anp, p))
     return anp.stack([anp.trace(hessian(x[i])) for i in range(x.shape[0])])

@@ -132,6 +132,9 @@ class Case:
     impls: dict[str, Callable[..., Any]] = field(default_factory=dict)
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
     order: int = 1
+    # Why f is not twice differentiable at the case's point (a kink of its first derivative), where the
+    # second-order checks do not apply; "" where they do.
+    not_twice_differentiable: str = ""
 
     def __post_init__(self):
         if self.sizes and "small" not in self.sizes:
@@ -212,7 +215,7 @@ def case(fn=None, *, id: str | None = None, **fields):
 
 def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=None, divergences=(),
               row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True, sizes=None,
-              order=1) -> Case:
+              order=1, not_twice_differentiable="") -> Case:
     """A Case from a function and `@case`'s keywords, not registered (sweep families build their own)."""
     return Case(
         id=id or function.__name__, fn=function, inputs=inputs, wrt=None if wrt is None else tuple(wrt),
@@ -221,6 +224,7 @@ def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), ana
         tolerances=dict(tolerances or {}), equal_nan=equal_nan,
         description=(function.__doc__ or "").strip().split("\n")[0],
         source=_defining_file(function), sizes=dict(sizes or {}), order=order,
+        not_twice_differentiable=not_twice_differentiable,
     )
 
 

@@ -36,7 +36,7 @@ import numpy as np
 from harness.adapters.base import METHODS
 from harness.casedef import Case
 from harness.evaluate import Evaluation
-from harness.records import Record
+from harness.records import Record, quantity_of
 
 TOLERANCES = {"float64": {"rtol": 1e-7, "atol": 1e-7}, "float32": {"rtol": 1e-4, "atol": 1e-5},
               "fd": {"rtol": 1e-3, "atol": 1e-5}}
@@ -137,12 +137,15 @@ GRAPH_BREAK_HINT = ("likely a graph break: a value taken out of the graph (.item
 Probe = Callable[[str, float], "list[np.ndarray] | None"]
 
 
-def choose_reference(case: Case, evaluations: Sequence[Evaluation], probe: Probe | None = None) -> Reference:
-    """The reference Jacobian from float64 evaluations of one case (see the module docstring). Without
-    `probe`, finite differences never overrule several frameworks that agree."""
-    ok = [e for e in evaluations if e.ok]
+def choose_reference(case: Case, evaluations: Sequence[Evaluation], probe: Probe | None = None,
+                     quantity: str = "jacobian") -> Reference:
+    """The reference for the methods that return `quantity` ("jacobian": the Jacobian, or the Hessian of an
+    order-2 case; "second-order": the second-order check's scalar) from float64 evaluations of one case, by
+    the rule of the module docstring; only methods returning that quantity vote (a check's projection never
+    does). Without `probe`, finite differences never overrule several frameworks that agree."""
+    ok = [e for e in evaluations if e.ok and quantity_of(e.record) == quantity]
     value = _reference_value(ok)
-    if case.analytic is not None and ok:
+    if quantity == "jacobian" and case.analytic is not None and ok:
         try:
             blocks = _blocks(case.analytic(*ok[0].inputs))
         except Exception as exc:  # the case's own code: its failure is reported on every pair

@@ -17,10 +17,12 @@ Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
                     selected_methods; `ab`: ab_rounds, ab_id (the two sides of one A/B share it);
                     `merge`: merged_from [part directories]; `sweep`: sweep {family, grid}
     cases           {case id: {description, tags, source, row_independent, per_sample, order, sizes,
+                    not_twice_differentiable (why the second-order checks do not apply; "" or absent: they do),
                     analytic, divergences [{methods, kind, reason, issue, versions}], input_shapes, wrt,
                     output_shape, n_in, n_out (full first-order Jacobians only), calibration_s, seed}}
     results         records, one per (case, method, dtype): harness.records.Record lists the fields
-                    (`time`: harness.records.TimeRecord)
+                    (`time`: harness.records.TimeRecord; `quantity`, what the method returns, is absent in
+                    documents written before the second-order checks: harness.records.quantity_of)
     partial         true when the run did not finish (interrupted; or a part of `merge` was partial)
     interrupted     {cases_finished, cases_planned, evaluations_journaled, resume} (an interrupted run)
     resumed_pairs   how many evaluations `run --resume` took from the journal
@@ -67,7 +69,7 @@ def new_document(command: str, options, *, dtype: str, quick: bool, jobs: int = 
 def case_summary(case) -> dict:
     return {"id": case.id, "description": case.description, "tags": sorted(case.tags), "source": case.source,
             "row_independent": case.row_independent, "per_sample": case.per_sample, "order": case.order,
-            "sizes": case.sizes,
+            "sizes": case.sizes, "not_twice_differentiable": case.not_twice_differentiable,
             "analytic": case.analytic is not None,
             "divergences": [{"methods": d.methods, "kind": d.kind, "reason": d.reason, "issue": d.issue,
                              "versions": d.versions} for d in case.divergences]}

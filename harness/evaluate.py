@@ -73,6 +73,9 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         kinds = {1: "a Jacobian", 2: "a Hessian"}
         return _fail(evaluation, "unsupported", f"{method_id} computes {kinds[method.order]}; "
                                                 f"case {case_id!r} asks for {kinds[case.order]}")
+    if method.quantity == "second-order" and case.not_twice_differentiable:
+        return _fail(evaluation, "skipped", f"the second-order check does not apply: f is not twice "
+                                            f"differentiable here ({case.not_twice_differentiable})")
     if options.dtype not in method.dtypes:
         return _fail(evaluation, "unsupported", f"{method_id} runs in {', '.join(method.dtypes)} only")
     try:
@@ -102,7 +105,7 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         result, timing = measure(lambda: method.build(lib, problem), lambda v: backend.sync(lib, v),
                                  options.timing)
         blocks = [np.asarray(backend.to_numpy(lib, b), dtype=np.float64) for b in _as_tuple(result)]
-        evaluation.jacobian = blocks if method.project else _canonical(case, problem, blocks)
+        evaluation.jacobian = _canonical(case, problem, blocks) if method.quantity == "jacobian" else blocks
         evaluation.problem = problem
     except Exception as exc:  # the method's failure is the result being measured, not a harness fault
         status = backend.classify(exc)
@@ -122,8 +125,8 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
 
 def _new_record(case_id: str, method_id: str, options: Options) -> Record:
     method = get_method(method_id)
-    return new_record(case_id, method_id, backend=method.backend, mode=method.mode, dtype=options.dtype,
-                      size=options.size, backend_version=BACKENDS[method.backend].version())
+    return new_record(case_id, method_id, backend=method.backend, mode=method.mode, quantity=method.quantity,
+                      dtype=options.dtype, size=options.size, backend_version=BACKENDS[method.backend].version())
 
 
 def failed_evaluation(case_id: str, method_id: str, options: Options, status: str, message: str) -> Evaluation:

@@ -46,6 +46,7 @@ class Record(TypedDict, total=False):
     method: str
     backend: str
     mode: str                     # the method's mode, from the method registry
+    quantity: str                 # what it returns: jacobian, projection or second-order (harness.adapters.base)
     dtype: str                    # float64 or float32
     size: str | dict[str, Any]    # the case's size preset (or a sweep point)
     status: str                   # "ok" until judged, then one of VERDICTS
@@ -76,9 +77,9 @@ FIELDS = tuple(Record.__annotations__)
 PairKey = tuple[str, str, str]
 
 
-def new_record(case_id: str, method_id: str, *, backend: str, mode: str, dtype: str, size,
+def new_record(case_id: str, method_id: str, *, backend: str, mode: str, quantity: str, dtype: str, size,
                backend_version: str | None) -> Record:
-    return Record(case=case_id, method=method_id, backend=backend, mode=mode, dtype=dtype, size=size,
+    return Record(case=case_id, method=method_id, backend=backend, mode=mode, quantity=quantity, dtype=dtype, size=size,
                   status="ok", message="", backend_version=backend_version, time=None, f_time_s=None, ratio=None)
 
 
@@ -90,6 +91,12 @@ def pair_key(record: Record) -> PairKey:
 def median_s(record: Record) -> float | None:
     value = (record.get("time") or {}).get("median_s")
     return value if isinstance(value, (int, float)) else None
+
+
+def quantity_of(record: Record) -> str:
+    """What the record's method returns; documents written before second-order checks have no `quantity`:
+    there a check (mode "check") returned a projection, every other method a Jacobian."""
+    return record.get("quantity") or ("projection" if record.get("mode") == "check" else "jacobian")
 
 
 def summary_counts(records: list[Record]) -> Counter:
@@ -110,6 +117,7 @@ def headline(document: dict) -> str:
 def agreeing_ad(record: Record, calls: int | None = None) -> bool:
     """An agreeing method that may be recommended, with a timing for `calls` calls."""
     return (record["status"] == "agree" and record.get("mode") not in NOT_RECOMMENDED_MODES
+            and quantity_of(record) == "jacobian"
             and cost_of_calls_s(record.get("time"), calls) is not None)
 
 

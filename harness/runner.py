@@ -18,6 +18,7 @@ from harness.adapters.base import METHODS
 from harness.casedef import CASES, id_matches
 from harness.compare import choose_reference, verdict
 from harness.evaluate import Evaluation, Options, evaluate
+from harness.records import quantity_of
 from harness.timing import ONCE
 
 
@@ -90,17 +91,24 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
             if progress:
                 progress(evaluation.record)
     # The reference is always judged in float64, from every reference method, whatever the run selected.
+    # Second-order checks get their own reference, evaluated only where the run selected one of them.
     float64 = {e.record["method"]: e for e in evaluations if e.record["dtype"] == "float64"}
     once = replace(options, dtype="float64", timing=ONCE)
+    quantities = {METHODS[m].quantity for m in method_ids}
     for method_id, method in METHODS.items():
-        if method.reference and method.order == case.order and method_id not in float64:
+        if (method.reference and method.order == case.order and method_id not in float64
+                and method.quantity in quantities | {"jacobian"}):
             float64[method_id] = evaluate(case_id, method_id, once)
+
     def probe(method_id: str, move: float):
         moved = evaluate(case_id, method_id, replace(once, moved=move))
         return moved.jacobian if moved.ok else None
 
     reference = choose_reference(case, list(float64.values()), probe)
-    records = [verdict(case, e, reference) for e in evaluations]
+    references = {"jacobian": reference, "projection": reference}
+    if "second-order" in quantities:
+        references["second-order"] = choose_reference(case, list(float64.values()), probe, quantity="second-order")
+    records = [verdict(case, e, references[quantity_of(e.record)]) for e in evaluations]
     inputs = next((e.inputs for e in float64.values() if e.inputs), ())
     jacobians = {(e.record["method"], e.record["dtype"]): e.jacobian for e in evaluations if e.jacobian is not None}
     out_shape = next((tuple(e.value.shape) for e in float64.values() if e.value is not None), None)

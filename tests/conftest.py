@@ -36,7 +36,7 @@ EXTRAS = {"torch": "torch", "jax": "jax", "jaxlib": "jax", "autograd": "autograd
           "matplotlib": "plot"}  # package -> the extra of pyproject.toml that installs it
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _package_found(package: str) -> bool:
     try:
         return importlib.util.find_spec(package) is not None

@@ -39,7 +39,8 @@ def test_a_new_document_records_every_backend_and_round_trips(tmp_path):
 
 
 def test_records_list_their_fields_in_one_place():
-    record = new_record("c", "m", backend="fd", mode="fd", dtype="float64", size="small", backend_version="1")
+    record = new_record("c", "m", backend="fd", mode="fd", quantity="jacobian", dtype="float64", size="small",
+                        backend_version="1")
     assert set(record) <= set(FIELDS) and {"case", "status", "time", "jacobian"} <= set(Record.__annotations__)
 
 

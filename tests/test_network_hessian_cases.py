@@ -17,7 +17,7 @@ load_adapters()
 
 NETWORK_IDS = ["net.mlp-narrow", "net.mlp-wide", "net.mlp-deep", "net.mlp-params", "net.classifier-params"]
 HESSIAN_IDS = ["hessian.rosenbrock", "hessian.quadratic", "hessian.logsumexp", "hessian.mlp-loss",
-               "hessian.softplus-sum"]
+               "hessian.softplus-sum", "hessian.seed-potential"]
 PARAMS = "net.mlp-params"
 
 
@@ -95,14 +95,27 @@ def test_hessian_cases_are_judged_by_hessian_methods_only():
     assert [r["method"] for r in result.records] == ["torch.func.hessian"]
 
 
-@pytest.mark.parametrize("case_id", HESSIAN_IDS)
-def test_every_hessian_method_agrees_outright(case_id, frameworks):
+# torch.compile compiles for seconds per case: judged here in the slow run (and by the library run).
+COMPILED_HESSIANS = ("torch.compile[hessian]",)
+
+
+def _every_method_agrees_outright(case_id, methods, frameworks):
     # None of these cases has a kink or a convention: "unsupported" or a declaration would hide a gap that
     # the library run (which accepts both) cannot see.
-    hessian_methods = [m for m in METHODS if METHODS[m].order == 2]
-    result = run_case(case_id, hessian_methods, Options(timing=ONCE))
-    assert {r["method"]: r["status"] for r in result.records} == frameworks.expect(
-        dict.fromkeys(hessian_methods, "agree"))
+    result = run_case(case_id, methods, Options(timing=ONCE))
+    assert {r["method"]: r["status"] for r in result.records} == frameworks.expect(dict.fromkeys(methods, "agree"))
+
+
+@pytest.mark.parametrize("case_id", HESSIAN_IDS)
+def test_every_hessian_method_agrees_outright(case_id, frameworks):
+    _every_method_agrees_outright(
+        case_id, [m for m in METHODS if METHODS[m].order == 2 and m not in COMPILED_HESSIANS], frameworks)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("case_id", HESSIAN_IDS)
+def test_compiled_hessians_agree_outright(case_id, frameworks):
+    _every_method_agrees_outright(case_id, list(COMPILED_HESSIANS), frameworks)
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Backend, project_reference, projection_vectors
+from harness.adapters.base import Backend, project_reference, projection_vectors, second_order_directions
 
 
 class AutogradBackend(Backend):
@@ -54,5 +54,30 @@ def _jvp_vjp(autograd, p):
         forward = sum(np.sum(v * autograd.make_jvp(p.fn, k)(*p.args)(us[k])[1]) for k in arguments)
         reverse = sum(np.sum(autograd.make_vjp(p.fn, k)(*p.args)[0](v) * us[k]) for k in arguments)
         return (np.array([forward, reverse]),)
+
+    return check
+
+
+@autograd_backend.method("autograd.second-order[rev-rev]", mode="reverse-over-reverse", quantity="second-order",
+                         reference=True)
+def _second_order(autograd, p):
+    """w^T f''(x)[u, v] for fixed random u, v, w, reverse-over-reverse: autograd.grad of w^T J v by
+    autograd.make_vjp (autograd has no forward-over-anything: its make_jvp is itself two vjps)."""
+    w, us, vs = second_order_directions(p)
+    w = w.astype(p.args[0].dtype)
+    us = [u.astype(a.dtype) for u, a in zip(us, p.args, strict=True)]
+    vs = [v.astype(a.dtype) for v, a in zip(vs, p.args, strict=True)]
+
+    def directional(*xs):  # w^T J(x) v, one vjp per input (make_vjp takes one argnum)
+        total = 0.0
+        for k, v in enumerate(vs):
+            total = total + autograd.numpy.sum(autograd.make_vjp(p.fn, k)(*xs)[0](w) * v)
+        return total
+
+    gradients = [autograd.grad(directional, k) for k in range(len(p.args))]
+
+    def check():
+        return (np.reshape(sum(np.sum(gradient(*p.args) * u) for gradient, u in zip(gradients, us, strict=True)),
+                           (1,)),)
 
     return check

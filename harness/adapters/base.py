@@ -58,7 +58,7 @@ class Method:
     reference: bool = False  # evaluated for the reference even when a run's --methods leaves it out
     # How f runs in this method's regime (e.g. jitted), so that J/f compares like with like.
     baseline: Callable[[Any, Callable[..., Any]], Callable[..., Any]] | None = None
-    order: int = 1  # 1: Jacobian blocks; 2: the Hessian of a scalar f of one input
+    order: int = 1  # the case order it runs on: 1, a Jacobian of f; 2, the Hessian of a scalar f of one input
     # A check that returns a projection of the Jacobian rather than the Jacobian: `project` maps the
     # reference blocks (and the case's per-sample flag) to the value the check must return.
     project: Callable[[list[np.ndarray], Problem], np.ndarray] | None = None
@@ -66,6 +66,13 @@ class Method:
     # or per input ("in": vmap of jvp); None for methods that loop. `chunks`: it honours problem.chunk_size.
     batch: str | None = None
     chunks: bool = False
+    # What it returns, and so what it is judged against: "jacobian" (the blocks; a Hessian on an order-2
+    # case), "projection" (a check's v^T J u, judged against the Jacobian reference through `project`) or
+    # "second-order" (w^T f''(x)[u, v], judged against a reference chosen among the second-order methods).
+    quantity: str = "jacobian"
+
+
+QUANTITIES = ("jacobian", "projection", "second-order")
 
 
 class Backend:
@@ -80,8 +87,12 @@ class Backend:
 
     def method(self, method_id: str, *, mode: str, requires: tuple[str, ...] = (), dtypes=None,
                reference: bool = False, baseline=None, order: int = 1, project=None, batch: str | None = None,
-               chunks: bool = False):
-        """Register a Jacobian method of this backend under a stable id."""
+               chunks: bool = False, quantity: str | None = None):
+        """Register a Jacobian method of this backend under a stable id (`quantity` defaults to
+        "projection" for a method with `project`, else "jacobian")."""
+        quantity = quantity or ("projection" if project is not None else "jacobian")
+        if quantity not in QUANTITIES:
+            raise ValueError(f"method {method_id!r}: quantity must be one of {', '.join(QUANTITIES)}, not {quantity!r}")
 
         def register(build):
             if method_id in METHODS:
@@ -90,7 +101,7 @@ class Backend:
                 id=method_id, backend=self.name, mode=mode, build=build, requires=tuple(requires),
                 doc=(build.__doc__ or "").strip().split("\n")[0],
                 dtypes=tuple(dtypes) if dtypes else Method.dtypes, reference=reference,
-                baseline=baseline, order=order, project=project, batch=batch, chunks=chunks,
+                baseline=baseline, order=order, project=project, batch=batch, chunks=chunks, quantity=quantity,
             )
             return build
 
@@ -210,3 +221,22 @@ def project_reference(blocks: list[np.ndarray], problem: Problem) -> np.ndarray:
         else:
             total += v.reshape(-1) @ block.reshape(v.size, -1) @ u.reshape(-1)
     return np.array([total, total])
+
+
+# -- the second-order check: w^T f''(x)[u, v], one scalar per composition of jvp and vjp ---------------------
+
+def second_order_directions(problem: Problem) -> tuple[np.ndarray, list[np.ndarray], list[np.ndarray]]:
+    """Fixed random w (output-shaped) and u, v (one of each per differentiated input), the same for every
+    backend and run: the check is w^T f''(x)[u, v] = d/dt d/ds w^T f(x + t u + s v) at t = s = 0."""
+    rng = np.random.default_rng(20261203)
+    w = rng.standard_normal(problem.out_shape)
+    us = [rng.standard_normal(tuple(a.shape)) for a in problem.args]
+    vs = [rng.standard_normal(tuple(a.shape)) for a in problem.args]
+    return w, us, vs
+
+
+# The four compositions, named outer-inner as the Hessian APIs are (jacfwd(jacrev) is forward-over-reverse):
+# the inner transform gives w^T J(x) v (forward: w . jvp(f, v); reverse: vjp(f, w) . v), the outer one
+# differentiates that scalar along u (forward: its jvp; reverse: its gradient, dotted with u).
+COMPOSITIONS = {"fwd-fwd": "forward-over-forward", "fwd-rev": "forward-over-reverse",
+                "rev-fwd": "reverse-over-forward", "rev-rev": "reverse-over-reverse"}

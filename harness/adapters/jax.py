@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Backend, project_reference, projection_vectors
+from harness.adapters.base import (COMPOSITIONS, Backend, project_reference, projection_vectors,
+                                   second_order_directions)
 
 
 class JaxBackend(Backend):
@@ -94,6 +95,64 @@ def _jacrev_jacrev(jax, p):
     """jax.jacrev(jax.jacrev(f))."""
     hessian = jax.jacrev(jax.jacrev(p.fn))
     return lambda: hessian(*p.args)
+
+
+@method("jax.jacfwd(jacfwd)", mode="forward-over-forward", batch="in", order=2)
+def _jacfwd_jacfwd(jax, p):
+    """jax.jacfwd(jax.jacfwd(f)): both derivatives by the forward-mode (JVP) rules."""
+    hessian = jax.jacfwd(jax.jacfwd(p.fn))
+    return lambda: hessian(*p.args)
+
+
+@method("jax.jacrev(jacfwd)", mode="reverse-over-forward", batch="out", order=2)
+def _jacrev_jacfwd(jax, p):
+    """jax.jacrev(jax.jacfwd(f)): the JVP rules, transposed."""
+    hessian = jax.jacrev(jax.jacfwd(p.fn))
+    return lambda: hessian(*p.args)
+
+
+# -- the second-order check: w^T f''(x)[u, v] by each composition of jax.jvp and jax.vjp ----------------------
+
+def _second_order(jax, p, composition):
+    jnp = jax.numpy
+    outer, inner = composition.split("-")
+    w, us, vs = second_order_directions(p)
+    w = jnp.asarray(w, dtype=p.args[0].dtype)
+    us = tuple(jnp.asarray(u, dtype=a.dtype) for u, a in zip(us, p.args, strict=True))
+    vs = tuple(jnp.asarray(v, dtype=a.dtype) for v, a in zip(vs, p.args, strict=True))
+
+    def directional(*xs):  # w^T J(x) v
+        if inner == "fwd":
+            return (w * jax.jvp(p.fn, xs, vs)[1]).sum()
+        _, pullback = jax.vjp(p.fn, *xs)
+        return sum((g * v).sum() for g, v in zip(pullback(w), vs, strict=True))
+
+    if outer == "fwd":
+        def check(*xs):
+            return jax.jvp(directional, xs, us)[1].reshape(1)
+    else:
+        gradient = jax.grad(directional, argnums=tuple(range(len(p.args))))
+
+        def check(*xs):
+            return sum((g * u).sum() for g, u in zip(gradient(*xs), us, strict=True)).reshape(1)
+    # Under jax.jit, as jax.jvp-vjp: one XLA compilation instead of one dispatch per primitive.
+    compiled = jax.jit(check)
+    return lambda: (compiled(*p.args),)
+
+
+def _register_second_order(composition: str, mode: str) -> None:
+    def build(jax, p):
+        return _second_order(jax, p, composition)
+
+    build.__doc__ = (f"w^T f''(x)[u, v] for fixed random u, v, w, {mode}: jax."
+                     + ("jvp" if composition[:3] == "fwd" else "grad") + " of w^T J v by jax."
+                     + ("jvp" if composition[4:] == "fwd" else "vjp") + ", under jax.jit.")
+    method(f"jax.second-order[{composition}]", mode=mode, quantity="second-order", baseline=_jit,
+           reference=composition == "fwd-rev")(build)
+
+
+for _composition, _mode in COMPOSITIONS.items():
+    _register_second_order(_composition, _mode)
 
 
 @method("jax.jvp-vjp", mode="check", project=project_reference, baseline=_jit)

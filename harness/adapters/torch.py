@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Backend, Unsupported, project_reference, projection_vectors
+from harness.adapters.base import (COMPOSITIONS, Backend, Unsupported, project_reference, projection_vectors,
+                                   second_order_directions)
 
 
 UNSUPPORTED_BY_TORCH_FUNC = ("must override the setup_context staticmethod", "does not have vmap support")
@@ -265,6 +266,65 @@ def _func_jacrev_jacrev(torch, p):
     """torch.func.jacrev(torch.func.jacrev(f))."""
     hessian = torch.func.jacrev(torch.func.jacrev(p.fn))
     return lambda: hessian(*p.args)
+
+
+@method("torch.func.jacfwd(jacfwd)", mode="forward-over-forward", batch="in", order=2)
+def _func_jacfwd_jacfwd(torch, p):
+    """torch.func.jacfwd(torch.func.jacfwd(f)): both derivatives by the forward-mode rules."""
+    hessian = torch.func.jacfwd(torch.func.jacfwd(p.fn))
+    return lambda: hessian(*p.args)
+
+
+@method("torch.func.jacrev(jacfwd)", mode="reverse-over-forward", batch="out", order=2)
+def _func_jacrev_jacfwd(torch, p):
+    """torch.func.jacrev(torch.func.jacfwd(f)): the forward-mode rules, differentiated in reverse."""
+    hessian = torch.func.jacrev(torch.func.jacfwd(p.fn))
+    return lambda: hessian(*p.args)
+
+
+@method("torch.compile[hessian]", mode="forward-over-reverse", batch="in", order=2, baseline=_compile)
+def _compile_hessian(torch, p):
+    """torch.compile(torch.func.hessian(f)); the first (compiling) call counts as preparation."""
+    torch._dynamo.reset()  # see _compiled
+    hessian = torch.compile(torch.func.hessian(p.fn))
+    return lambda: hessian(*p.args)
+
+
+# -- the second-order check: w^T f''(x)[u, v] by each composition of torch.func.jvp and torch.func.vjp --------
+
+def _second_order(torch, p, composition):
+    outer, inner = composition.split("-")
+    w, us, vs = second_order_directions(p)
+    dtype = p.args[0].dtype
+    w = torch.as_tensor(w, dtype=dtype)
+    us = tuple(torch.as_tensor(u, dtype=a.dtype) for u, a in zip(us, p.args, strict=True))
+    vs = tuple(torch.as_tensor(v, dtype=a.dtype) for v, a in zip(vs, p.args, strict=True))
+
+    def directional(*xs):  # w^T J(x) v
+        if inner == "fwd":
+            return (w * torch.func.jvp(p.fn, xs, vs)[1]).sum()
+        _, pullback = torch.func.vjp(p.fn, *xs)
+        return sum((g * v).sum() for g, v in zip(pullback(w), vs, strict=True))
+
+    if outer == "fwd":
+        return lambda: (torch.func.jvp(directional, p.args, us)[1].reshape(1),)
+    gradient = torch.func.grad(directional, argnums=_argnums(p))
+    return lambda: (sum((g * u).sum() for g, u in zip(gradient(*p.args), us, strict=True)).reshape(1),)
+
+
+def _register_second_order(composition: str, mode: str) -> None:
+    def build(torch, p):
+        return _second_order(torch, p, composition)
+
+    build.__doc__ = (f"w^T f''(x)[u, v] for fixed random u, v, w, {mode}: torch.func."
+                     + ("jvp" if composition[:3] == "fwd" else "grad") + " of w^T J v by torch.func."
+                     + ("jvp" if composition[4:] == "fwd" else "vjp") + ".")
+    method(f"torch.second-order[{composition}]", mode=mode, quantity="second-order",
+           reference=composition == "fwd-rev")(build)
+
+
+for _composition, _mode in COMPOSITIONS.items():
+    _register_second_order(_composition, _mode)
 
 
 # -- the jvp/vjp consistency check (gradcheck's fast mode, across torch's two modes) -----------------------

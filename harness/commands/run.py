@@ -21,8 +21,9 @@ def add_arguments(parser) -> None:
     case_source_options(parser)
     pair_options(parser)
     parser.add_argument("--out", default=None, metavar="DIR",
-                        help="where results.json, jacobians.npz and report.md go (default: a new reports/runs/TIMESTAMP, "
-                                f"with {LATEST} pointing at the newest, so that no run overwrites another)")
+                        help="where results.json, jacobians.npz and report.md go (default: a new "
+                             f"reports/runs/TIMESTAMP, with {LATEST} pointing at the newest, so that no run "
+                             "overwrites another)")
     parser.add_argument("--jobs", type=int, default=None, metavar="N",
                         help="worker subprocesses, one case each at a time; 0 runs everything in this process "
                                 "(no crash or hang isolation); 1 gives the quietest timings (default: one per CPU, "

@@ -49,3 +49,14 @@ def time_cell(record: dict | None, best: dict | None) -> str:
     if best is record:
         return f"**{text}**"
     return text if record["status"] == "agree" else f"{text} {SYMBOLS.get(record['status'], '')}"
+
+
+def backend_versions(env: dict) -> str:
+    """"torch 2.13.0, jax 0.10.2, ...": every registered backend's version (environment.backends, schema 2), or
+    torch, jax and autograd from `versions` in a document that predates it; the NumPy of finite differences
+    is left out (the environment table has it)."""
+    backends = env.get("backends")
+    if not isinstance(backends, dict):
+        versions = env.get("versions", {})
+        backends = {name: versions.get(name) for name in ("torch", "jax", "autograd")}
+    return ", ".join(f"{name} {version or '(not installed)'}" for name, version in backends.items() if name != "fd")

@@ -11,8 +11,8 @@ import base64
 import io
 from pathlib import Path
 
-from harness.records import FAILING, VERDICTS, fastest_agreeing, passed, row_key, summary_counts
-from harness.render.formatting import format_seconds
+from harness.records import FAILING, VERDICTS, fastest_agreeing, passed, quantity_of, row_key, summary_counts
+from harness.render.formatting import backend_versions, format_seconds
 from harness.results import atomic_write
 
 COLOURS = {"agree": "#2e7d32", "expected-divergence": "#9ccc65", "disagree": "#c62828",
@@ -149,7 +149,16 @@ def write_run_html(document: dict, directory: Path) -> Path:
     records = document["results"]
     env = document.get("environment", {})
     key = row_key(records)
-    methods = list(dict.fromkeys(r["method"] for r in records))
+    # Second-order checks last, as their own column group.
+    second = {r["method"] for r in records if quantity_of(r) == "second-order"}
+    every = list(dict.fromkeys(r["method"] for r in records))
+    methods = [m for m in every if m not in second] + [m for m in every if m in second]
+    groups = [(label, n) for label, n in (("first order", len(methods) - len(second)),
+                                          ("second order: w^T f''(x)[u, v]", len(second))) if n]
+    failing = [r for r in records if r["status"] in FAILING]
+    failure_groups = [(title, group) for title, group in (
+        ("Failures", [r for r in failing if r["method"] not in second]),
+        ("Second-order failures", [r for r in failing if r["method"] in second])) if group]
     cell = {(key(r), r["method"]): r for r in records}
     heat = [{"case": c, "cells": [None if (c, m) not in cell else
                                   {"colour": COLOURS.get(cell[(c, m)]["status"], "#000"),
@@ -171,9 +180,9 @@ def write_run_html(document: dict, directory: Path) -> Path:
     counts = summary_counts(records)
     text = _template("run.html.j2").render(
         style=_STYLE, sort_script=_SORT, passed=passed(records), total=len(records),
-        counts=[(v, counts[v]) for v in VERDICTS if counts[v]], versions=env.get("versions", {}),
+        counts=[(v, counts[v]) for v in VERDICTS if counts[v]], backends=backend_versions(env),
         started=env.get("started_at"), partial=document.get("partial"), legend=list(COLOURS.items()),
-        methods=methods, heat=heat, failures=[r for r in records if r["status"] in FAILING],
+        methods=methods, groups=groups, heat=heat, failure_groups=failure_groups,
         fastest=fastest, rows=rows, timing_png=_b64(timing_png), ratio_png=_b64(ratio_png))
     _save(directory, "timing.png", timing_png)
     _save(directory, "ratio.png", ratio_png)

@@ -4,8 +4,9 @@ Rendered from a saved run document only (never from live objects)."""
 from __future__ import annotations
 
 from harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, agreeing_ad, fastest_agreeing,
-                             headline, row_key, summary_counts)
-from harness.render.formatting import LEGEND, SYMBOLS, err, format_seconds, markdown_table, number, time_cell
+                             headline, quantity_of, row_key, summary_counts)
+from harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, markdown_table, number,
+                                       time_cell)
 from harness.sweep import rule_lines
 from harness.timing import cost_of_calls_s
 
@@ -35,15 +36,18 @@ def render_markdown(document: dict) -> str:
     lines += [f"{len(failures)} failing of {len(records)} (case, method) pairs on "
               f"{len({r['case'] for r in records})} cases in {options.get('dtype', '?')}: "
               + (", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "none") + ".",
-              f"torch {env.get('versions', {}).get('torch')}, jax {env.get('versions', {}).get('jax')}, "
-              f"autograd {env.get('versions', {}).get('autograd')}, {env.get('threads')} thread(s), "
+              f"{backend_versions(env)}, {env.get('threads')} thread(s), "
               f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
               f"started {env.get('started_at')}.", ""]
     if failures:
         lines += ["## Failures", ""]
-        lines += markdown_table(["case", "method", "verdict", "max rel err", "message"],
-                                [[f"`{r['case']}`", f"`{r['method']}`", r["status"], err(r.get("max_rel_err")),
-                                  r.get("message", "")] for r in failures])
+        first, second = _by_order(failures)
+        for title, group in (("", first), (f"### Second-order failures ({SECOND_ORDER})", second)):
+            if group:
+                lines += [title, ""] if title else []
+                lines += markdown_table(["case", "method", "verdict", "max rel err", "message"],
+                                        [[f"`{r['case']}`", f"`{r['method']}`", r["status"],
+                                          err(r.get("max_rel_err")), r.get("message", "")] for r in group])
     elif records:
         lines += ["No failures: every method that ran agrees with the reference or diverges as declared.", ""]
 
@@ -64,9 +68,16 @@ def render_markdown(document: dict) -> str:
         what = "method that ran on none of these cases has" if left_out == 1 else \
             "methods that ran on none of these cases have"
         lines += [f"{left_out} {what} no column (see Not run).", ""]
-    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
-                    [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
-                                   for m in ran] for c in cases])
+    first_order = [m for m in ran if not _second_order_method(m, records)]
+    second_order = [m for m in ran if _second_order_method(m, records)]
+    for title, columns in (("", first_order), (f"### Second order: {SECOND_ORDER}", second_order)):
+        rows = [c for c in cases if any((c, m) in cell for m in columns)]
+        if not columns or not rows:
+            continue
+        lines += [title, "", SECOND_ORDER_NOTE, ""] if title else []
+        lines += markdown_table(["case"] + [f"`{m}`" for m in columns],
+                                [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
+                                               for m in columns] for c in rows])
 
     best = fastest_agreeing(records)
     lines += ["## Timing details", "",
@@ -106,6 +117,25 @@ def render_markdown(document: dict) -> str:
     lines += markdown_table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
                     + [[f"version of {k}", f"{v}"] for k, v in env.get("versions", {}).items()])
     return "\n".join(lines)
+
+
+SECOND_ORDER = "w^T f''(x)[u, v] by each composition of jvp and vjp"
+SECOND_ORDER_NOTE = ("For fixed random directions u, v and output weight w, each check computes the second "
+                     "derivative of f along u and v by one composition (outer-inner: fwd-rev is forward over "
+                     "reverse, as torch.func.hessian), judged against a reference chosen among them (one vote "
+                     "per framework) with finite differences as the outside check. A formula can be right at "
+                     "first order and wrong here; `skip` marks a case whose f is not twice differentiable at "
+                     "its point.")
+
+
+def _second_order_method(method: str, records: list[dict]) -> bool:
+    return any(r["method"] == method and quantity_of(r) == "second-order" for r in records)
+
+
+def _by_order(records: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(first-order records, second-order check records)."""
+    return ([r for r in records if quantity_of(r) != "second-order"],
+            [r for r in records if quantity_of(r) == "second-order"])
 
 
 def _which_method_section(records: list[dict], cases: list[str], key) -> list[str]:
