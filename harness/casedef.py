@@ -22,6 +22,24 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 CASES: dict[str, Case] = {}
+# What a pack could not turn into cases, with the reason (a generated pack's random or complex-only ops,
+# samples over its size cap): reported beside the results, never dropped silently. id -> reason.
+SKIPPED: dict[str, tuple[str, str]] = {}  # id -> (pack, reason)
+ALL_PACKS = "all"
+_LOADING: list[str] = []  # the pack being loaded: what registers now belongs to it
+# id prefix -> a function that registers the case of that id on demand (a generated pack loaded lazily in a
+# worker, which makes only the cases it is asked for).
+RESOLVERS: dict[str, Callable[[str], None]] = {}
+
+
+def case_of(case_id: str) -> Case:
+    """The registered case, made first by its pack's resolver where it registered one; KeyError if none."""
+    if case_id not in CASES:
+        for prefix, resolve in RESOLVERS.items():
+            if case_id.startswith(prefix):
+                resolve(case_id)
+                break
+    return CASES[case_id]
 
 
 class CaseError(Exception):
@@ -135,6 +153,20 @@ class Case:
     # Why f is not twice differentiable at the case's point (a kink of its first derivative), where the
     # second-order checks do not apply; "" where they do.
     not_twice_differentiable: str = ""
+    # The case pack it belongs to ("builtin", "opinfo", a plugin's; "" for a user's case file).
+    pack: str = ""
+    # Globs of the methods that can run it (empty: every method), and of those that run only when --methods
+    # names them (a generated pack's compile methods); a method outside `methods` is never paired with it.
+    methods: tuple[str, ...] = ()
+    opt_in: tuple[str, ...] = ()
+    # What a pack records about the case for reports and comparisons (JSON): a sample's fingerprint, what the
+    # framework's own tests expect.
+    meta: dict[str, Any] = field(default_factory=dict)
+    # repro(method_id, reference_method_id) -> a standalone Python script printing both Jacobians, if the pack
+    # can write one.
+    repro: Callable[[str, str], str] | None = None
+    # False: judge its methods but do not time them (a moved twin, whose point is its verdict).
+    timed: bool = True
 
     def __post_init__(self):
         if self.sizes and "small" not in self.sizes:
@@ -191,6 +223,13 @@ class Case:
             return tuple(self.wrt)
         return tuple(i for i, a in enumerate(inputs) if a.dtype.kind == "f")
 
+    def runs(self, method_id: str, named: bool = False) -> bool:
+        """Whether the method is paired with this case: it is among `methods`, and, if it is opt-in, the run's
+        --methods named it (`named`)."""
+        if self.methods and not any(id_matches(method_id, p) for p in self.methods):
+            return False
+        return named or not any(id_matches(method_id, p) for p in self.opt_in)
+
     def divergence_for(self, method_id: str, backend_version: str | None) -> Divergence | None:
         return next((d for d in self.divergences if d.applies_to(method_id, backend_version)), None)
 
@@ -236,7 +275,10 @@ def _defining_file(function) -> str:
 
 
 def register(new: Case) -> Case:
-    """Add a case to the registry; a second case with the same id is an error naming both."""
+    """Add a case to the registry; a second case with the same id is an error naming both. A case without a
+    pack belongs to the pack being loaded, else to the built-in library if it is defined there."""
+    if not new.pack:
+        new.pack = _LOADING[-1] if _LOADING else ("builtin" if new.source == "library" else "")
     old = CASES.get(new.id)
     if old is not None and old is not new:
         raise CaseError(f"case id {new.id!r} is defined twice: in {old.source} and in {new.source}")
@@ -244,19 +286,41 @@ def register(new: Case) -> Case:
     return new
 
 
-def load_library() -> None:
-    """Load every case pack of the entry point group `jacobian_harness.cases`: the built-in library (the
-    pack "builtin", the `cases` package, which registers its cases on import) first, then those of
-    installed plugins."""
-    from harness.plugins import BUILTIN, CASE_GROUP, PluginError, load_plugins
+def load_library(packs: list[str] | tuple[str, ...] = ("builtin",), options: dict | None = None) -> list[str]:
+    """Load case packs, the entry points of group `jacobian_harness.cases` (`packs`: their names, or "all"):
+    the built-in library (the pack "builtin", the `cases` package, which registers its cases on import)
+    always first, so that a pack built on it does not claim its cases; a generated pack's function gets
+    `options` (e.g. samples=3). Returns the ids of the selected packs' cases, in their order."""
+    from harness.plugins import BUILTIN, CASE_GROUP, PluginError, load_plugins, plugin_names
 
-    try:
-        packs = load_plugins(CASE_GROUP, "case pack")
-    except PluginError as exc:
-        raise CaseError(str(exc)) from None
-    if BUILTIN not in packs:
+    installed = plugin_names(CASE_GROUP)
+    if BUILTIN not in installed:
         raise CaseError(f"the built-in case library is not installed (no {BUILTIN!r} entry point in "
                         f"{CASE_GROUP}); reinstall with `pip install -e .`")
+    wanted = installed if ALL_PACKS in packs else list(dict.fromkeys(packs))
+    unknown = [name for name in wanted if name not in installed]
+    if unknown:
+        raise CaseError(f"no case pack named {unknown[0]!r}; installed packs: {', '.join(installed)} "
+                        f"(or {ALL_PACKS!r} for every one)")
+    for name in [BUILTIN] + [n for n in wanted if n != BUILTIN]:
+        _LOADING.append(name)
+        try:
+            load_plugins(CASE_GROUP, "case pack", names=[name], options=None if name == BUILTIN else options)
+        except PluginError as exc:
+            raise CaseError(str(exc)) from None
+        finally:
+            _LOADING.pop()
+    return [case_id for name in wanted for case_id, c in CASES.items() if c.pack == name]
+
+
+def skip(case_id: str, reason: str, pack: str = "") -> None:
+    """Record that a pack could not make the case `case_id`, and why (shown in the report)."""
+    SKIPPED[case_id] = (pack or (_LOADING[-1] if _LOADING else ""), reason)
+
+
+def skipped_in(packs: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """id -> reason for what the loaded packs among `packs` ("all": every one) could not make into cases."""
+    return {case_id: reason for case_id, (pack, reason) in SKIPPED.items() if ALL_PACKS in packs or pack in packs}
 
 
 def load_case_file(path: str | Path) -> list[str]:

@@ -18,8 +18,11 @@ Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
                     `merge`: merged_from [part directories]; `sweep`: sweep {family, grid}
     cases           {case id: {description, tags, source, row_independent, per_sample, order, sizes,
                     not_twice_differentiable (why the second-order checks do not apply; "" or absent: they do),
-                    analytic, divergences [{methods, kind, reason, issue, versions}], input_shapes, wrt,
+                    analytic, pack, meta (what the pack records: an opinfo sample's fingerprint, torch's own
+                    test expectations), divergences [{methods, kind, reason, issue, versions}], input_shapes, wrt,
                     output_shape, n_in, n_out (full first-order Jacobians only), calibration_s, seed}}
+    skipped_cases   {id: reason}: what a pack could not make into a case (a random op, a sample over the size
+                    cap), reported, never dropped silently (absent in older documents)
     results         records, one per (case, method, dtype): harness.records.Record lists the fields
                     (`time`: harness.records.TimeRecord; `quantity`, what the method returns, is absent in
                     documents written before the second-order checks: harness.records.quantity_of)
@@ -50,9 +53,11 @@ COMMANDS = ("run", "ab", "sweep", "merge", "check")
 def new_document(command: str, options, *, dtype: str, quick: bool, jobs: int = 0, shard: str | None = None,
                  rounds: int = 1, cases: list[str] | None = None, methods: list[str] | None = None,
                  case_files: list[str] | tuple = (), selected_methods: list[str] | tuple = (),
-                 environment: dict | None = None) -> dict:
+                 environment: dict | None = None, packs: list[str] | tuple = ("builtin",),
+                 samples: int | None = None, skipped: dict[str, str] | None = None) -> dict:
     """An empty run document for `options` (harness.evaluate.Options) and the selection that made it;
-    `environment` defaults to this process's (harness.environment.collect)."""
+    `environment` defaults to this process's (harness.environment.collect); `skipped`: what the packs
+    could not make into cases, id -> reason (harness.casedef.skipped_in)."""
     from harness.environment import collect
 
     assert command in COMMANDS, command
@@ -62,15 +67,15 @@ def new_document(command: str, options, *, dtype: str, quick: bool, jobs: int = 
                         "threads": options.threads, "jobs": jobs, "shard": shard, "size": options.size,
                         "max_memory": options.max_memory, "rounds": rounds, "timing": vars(options.timing),
                         "cases": cases, "methods": methods, "case_files": list(case_files),
-                        "selected_methods": list(selected_methods)},
-            "cases": {}, "results": []}
+                        "selected_methods": list(selected_methods), "packs": list(packs), "samples": samples},
+            "cases": {}, "skipped_cases": dict(skipped or {}), "results": []}
 
 
 def case_summary(case) -> dict:
     return {"id": case.id, "description": case.description, "tags": sorted(case.tags), "source": case.source,
             "row_independent": case.row_independent, "per_sample": case.per_sample, "order": case.order,
             "sizes": case.sizes, "not_twice_differentiable": case.not_twice_differentiable,
-            "analytic": case.analytic is not None,
+            "analytic": case.analytic is not None, "pack": case.pack, "meta": case.meta,
             "divergences": [{"methods": d.methods, "kind": d.kind, "reason": d.reason, "issue": d.issue,
                              "versions": d.versions} for d in case.divergences]}
 
@@ -135,7 +140,8 @@ def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = 
         # Shards of one run share everything but their shard: any other difference is two different runs.
         differences = [d for d in environment_warnings(first, document, library="")
                        if not (allow_different_machines and d.startswith(MACHINE_WARNINGS))]
-        differences += [f"run option {name} differs" for name in ("dtype", "selected_methods", "case_files")
+        differences += [f"run option {name} differs"
+                        for name in ("dtype", "selected_methods", "case_files", "packs", "samples")
                         if first["options"].get(name) != document["options"].get(name)]
         if differences:
             raise DocumentError(f"{path} is not a part of the same run as {first_path}: {differences[0]}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from importlib.metadata import PackageNotFoundError, version
 
 PACKAGES = ("jacobian-harness", "torch", "jax", "jaxlib", "autograd", "tensorflow", "numpy", "numdifftools",
@@ -99,4 +99,4 @@ def backend_versions() -> dict[str, str | None]:
 
 
 def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from harness.adapters.base import BACKENDS, BackendUnavailable, Problem, Unsupported, get_method
-from harness.casedef import CASES, Case
+from harness.casedef import Case, case_of
 from harness.records import Record, new_record
 from harness.timing import DEFAULT, ONCE, TimingPolicy, measure
 
@@ -65,7 +65,7 @@ def evaluate(case_id: str, method_id: str, options: Options = Options()) -> Eval
 
 
 def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
-    case = CASES[case_id]
+    case = case_of(case_id)
     method = get_method(method_id)
     backend = BACKENDS[method.backend]
     evaluation = Evaluation(record := _new_record(case_id, method_id, options))

@@ -16,23 +16,52 @@ class PluginError(Exception):
     """An installed plugin (adapter or case pack) failed to load; the message names it."""
 
 
-_LOADED: set[tuple[str, str]] = set()
+# (group, entry point value) -> the options a pack function was called with (None: a module, imported once).
+_LOADED: dict[tuple[str, str], set[str] | None] = {}
 
 
-def load_plugins(group: str, what: str) -> list[str]:
-    """Load every entry point of `group` once (importing its module registers what it defines), the
-    built-in one first; returns the names of the group's entry points."""
+def load_plugins(group: str, what: str, names: list[str] | None = None, options: dict | None = None) -> list[str]:
+    """Load the entry points of `group` (those in `names`, default all) once each, the built-in one first;
+    returns the names of the group's entry points. An entry point names a module, whose import registers
+    what it defines, or a function, called once with `options` (a generated pack's --samples)."""
     from importlib.metadata import entry_points
 
     entries = sorted(entry_points(group=group), key=lambda entry: entry.name != BUILTIN)
+    given = repr(sorted((options or {}).items()))
     for entry in entries:
-        if (group, entry.value) in _LOADED:
+        key = (group, entry.value)
+        if names is not None and entry.name not in names:
+            continue
+        if key in _LOADED and (_LOADED[key] is None or given in _LOADED[key]):
             continue
         try:
-            entry.load()
+            loaded = entry.load()
+            if callable(loaded):
+                loaded(**_accepted(loaded, options or {}))  # a generated pack adds what these options ask for
+                _LOADED.setdefault(key, set()).add(given)
+            else:
+                _LOADED[key] = None
+        except PluginError:
+            raise  # a pack's own one-line message (e.g. what to install)
         except Exception as exc:  # a third-party package: name it rather than fail with its traceback
             raise PluginError(f"{what} plugin {entry.name!r} ({entry.value}, from "
                               f"{getattr(entry.dist, 'name', '?')}) failed to load: {type(exc).__name__}: {exc}"
                               ) from exc
-        _LOADED.add((group, entry.value))
     return [entry.name for entry in entries]
+
+
+def _accepted(function, options: dict) -> dict:
+    """The options that the pack function takes (a third-party one need not know every option)."""
+    import inspect
+
+    parameters = inspect.signature(function).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return dict(options)
+    return {name: value for name, value in options.items() if name in parameters}
+
+
+def plugin_names(group: str) -> list[str]:
+    """The names of the installed entry points of `group`, the built-in one first; nothing is imported."""
+    from importlib.metadata import entry_points
+
+    return sorted({entry.name for entry in entry_points(group=group)}, key=lambda name: (name != BUILTIN, name))

@@ -70,6 +70,8 @@ class Record(TypedDict, total=False):
     reference: str                # how the reference was chosen
     # Set by the run document (harness.document.add_case)
     jacobian: dict[str, Any]      # {key: npz key prefix, blocks: how many}
+    # Set by harness.repros.write_repros: the standalone repro of a failing pair, relative to the run's directory
+    repro: str
 
 
 FIELDS = tuple(Record.__annotations__)

@@ -85,7 +85,10 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     for dtype in dtypes or [options.dtype]:
         for method_id in method_ids:
             key = f_time_key(METHODS[method_id], dtype)
-            evaluation = evaluate(case_id, method_id, replace(options, dtype=dtype, time_f=key not in f_times))
+            given = replace(options, dtype=dtype, time_f=key not in f_times)
+            if not case.timed:
+                given = replace(given, timing=ONCE, time_f=False)
+            evaluation = evaluate(case_id, method_id, given)
             share_f_time(evaluation.record, key, f_times)
             evaluations.append(evaluation)
             if progress:
@@ -97,7 +100,7 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     quantities = {METHODS[m].quantity for m in method_ids}
     for method_id, method in METHODS.items():
         if (method.reference and method.order == case.order and method_id not in float64
-                and method.quantity in quantities | {"jacobian"}):
+                and method.quantity in quantities | {"jacobian"} and case.runs(method_id, named=True)):
             float64[method_id] = evaluate(case_id, method_id, once)
 
     def probe(method_id: str, move: float):
@@ -116,10 +119,12 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
 
 
 def plan_pairs(case_ids: list[str], method_ids: list[str],
-               shard: tuple[int, int] | None = None) -> dict[str, list[str]]:
-    """case -> its methods (those of the case's order). With shard (K, N), only every N-th pair from the
-    K-th on, in registry order: deterministic, and balanced across cases and methods."""
-    pairs = [(c, m) for c in case_ids for m in method_ids if METHODS[m].order == CASES[c].order]
+               shard: tuple[int, int] | None = None, named: bool = False) -> dict[str, list[str]]:
+    """case -> its methods (those of the case's order that it runs, Case.runs; `named`: the run's --methods
+    named them, which adds a case's opt-in methods). With shard (K, N), only every N-th pair from the K-th
+    on, in registry order: deterministic, and balanced across cases and methods."""
+    pairs = [(c, m) for c in case_ids for m in method_ids
+             if METHODS[m].order == CASES[c].order and CASES[c].runs(m, named)]
     if shard is not None:
         k, n = shard
         pairs = pairs[k - 1::n]

@@ -39,8 +39,9 @@ _DEFAULT_OPTIONS = Options()
 
 @dataclass(frozen=True)
 class WorkerSetup:
-    """What a worker loads before its first request: the built-in library, case files, threads."""
-    builtin: bool = True
+    """What a worker loads before its first request: case packs (and their options), case files, threads."""
+    packs: tuple[str, ...] = ("builtin",)
+    pack_options: dict = field(default_factory=dict)
     case_files: tuple[str, ...] = ()
     threads: int = 1
     timeout_s: float | None = None
@@ -67,7 +68,8 @@ class Worker:
 
     def _start(self) -> subprocess.Popen:
         argv = [self.setup.python, "-m", "harness.worker", json.dumps(
-            {"builtin": self.setup.builtin, "case_files": list(self.setup.case_files), "threads": self.setup.threads})]
+            {"packs": list(self.setup.packs), "pack_options": self.setup.pack_options,
+             "case_files": list(self.setup.case_files), "threads": self.setup.threads})]
         if self.setup.log is None:
             return subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                     env={**os.environ, **self.setup.env})
@@ -285,8 +287,8 @@ def main() -> int:
     from harness.evaluate import evaluate
     from harness.timing import calibrate
 
-    if setup["builtin"]:
-        load_library()
+    # A generated pack makes a worker's cases when it is first asked for them, not all of them at start.
+    load_library(setup["packs"], {**setup["pack_options"], "lazy": True})
     for path in setup["case_files"]:
         load_case_file(path)
     load_adapters()

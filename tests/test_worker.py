@@ -16,7 +16,7 @@ OPTIONS = Options(timing=QUICK)
 def worker(registry):
     load_case_file(HOSTILE)
     load_case_file(GOOD)
-    with Worker(WorkerSetup(builtin=False, case_files=(HOSTILE, GOOD), timeout_s=20)) as w:
+    with Worker(WorkerSetup(packs=(), case_files=(HOSTILE, GOOD), timeout_s=20)) as w:
         yield w
 
 
@@ -39,7 +39,7 @@ def test_segfault_is_a_crash_with_its_signal_and_the_next_pair_runs(worker):
 
 def test_hang_is_killed_at_the_timeout_and_the_next_pair_runs(registry):
     load_case_file(HOSTILE)
-    with Worker(WorkerSetup(builtin=False, case_files=(HOSTILE,), timeout_s=3)) as worker:
+    with Worker(WorkerSetup(packs=(), case_files=(HOSTILE,), timeout_s=3)) as worker:
         hung = worker.evaluate("hostile.hang", "fd.central", OPTIONS)
         assert hung.record["status"] == "timeout"
         assert "--timeout 3 s" in hung.record["message"]

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from harness.commands.common import (UsageError, case_source_options, check_seed, check_threads, check_timeout,
-                                     dtypes_of, load_cases, pair_options, pair_options_of, prepare_out,
-                                     select_or_fail, worker_setup, write_run)
+                                     dtypes_of, load_cases, pack_options, packs_of, pair_options, pair_options_of,
+                                     prepare_out, select_or_fail, worker_setup, write_run)
 from harness.commands.compare import compare
 
 
@@ -30,6 +30,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from harness.adapters import METHODS, load_adapters
+    from harness.casedef import skipped_in
     from harness.document import add_case, new_document, sort_like
     from harness.rounds import add_round, finish_rounds, timed_pairs
     from harness.runner import ab_round, plan_pairs
@@ -49,7 +50,8 @@ def run(args) -> int:
     check_threads(args)
     case_ids = load_cases(args)
     load_adapters()
-    plan = plan_pairs(select_or_fail(case_ids, args.cases, "cases"), select_or_fail(METHODS, args.methods, "methods"))
+    plan = plan_pairs(select_or_fail(case_ids, args.cases, "cases"), select_or_fail(METHODS, args.methods, "methods"),
+                      named=bool(args.methods))
     if not plan:
         raise UsageError("no (case, method) pairs to run")
     dtypes = dtypes_of(args)
@@ -66,7 +68,8 @@ def run(args) -> int:
             raise UsageError(f"{setup.python} cannot run harness.worker: is jacobian-harness installed there?")
         document = new_document("ab", options, dtype=args.dtype, quick=args.quick, jobs=args.jobs,
                                 rounds=args.rounds // 2, cases=args.cases, methods=args.methods,
-                                case_files=args.case_file,
+                                case_files=args.case_file, packs=packs_of(args),
+                                samples=pack_options(args)["samples"], skipped=skipped_in(packs_of(args)),
                                 selected_methods=sorted({m for ms in plan.values() for m in ms}),
                                 environment=environment)
         document["options"].update(ab_rounds=args.rounds, ab_id=ab_id)

@@ -44,24 +44,45 @@ def pair_options(parser):
 
 
 def case_source_options(parser):
+    parser.add_argument("--pack", action="append", default=None, metavar="NAME",
+                        help="case pack (repeatable): 'builtin' (the built-in library, the default), 'opinfo' (every "
+                             "differentiable operator of the installed torch, from its OpInfo database), an installed "
+                             "plugin's, or 'all'")
+    parser.add_argument("--samples", type=int, default=None, metavar="N",
+                        help=f"sample inputs per operator in a generated pack such as opinfo (default: "
+                             f"{DEFAULT_SAMPLES})")
     parser.add_argument("--case-file", action="append", default=[], metavar="FILE",
                         help="a Python file of @case definitions (repeatable)")
     parser.add_argument("--no-builtin", action="store_true", help="leave out the built-in case library")
+
+
+DEFAULT_SAMPLES = 3  # sample inputs per op of a generated pack: see cases/opinfo/__init__.py for why
+
+
+def packs_of(args) -> list[str]:
+    """The packs a command loads: --pack (default builtin), less builtin with --no-builtin."""
+    packs = list(args.pack or ["builtin"])
+    return [p for p in packs if p != "builtin"] if args.no_builtin else packs
+
+
+def pack_options(args) -> dict:
+    samples = DEFAULT_SAMPLES if getattr(args, "samples", None) is None else args.samples
+    if samples < 1:
+        raise UsageError(f"--samples must be at least 1, not {samples}")
+    return {"samples": samples}
 
 
 def load_cases(args) -> list[str]:
     from harness.casedef import CASES, CaseError, load_case_file, load_library
 
     try:
-        if not args.no_builtin:
-            load_library()
+        case_ids = load_library(packs_of(args), pack_options(args))
         for path in args.case_file:
             load_case_file(path)
     except CaseError as exc:
         raise UsageError(str(exc)) from None
-    if args.no_builtin:
-        return [case_id for case_id, case in CASES.items() if case.source != "library"]
-    return list(CASES)
+    # Then the cases of no pack: those of case files, and any registered in this process (harness.api).
+    return list(dict.fromkeys(case_ids + [case_id for case_id, case in CASES.items() if not case.pack]))
 
 
 def prepare_out(path: str) -> Path:
@@ -100,7 +121,8 @@ def max_memory(args) -> int | None:
 def worker_setup(args, python: str | None = None, log: Path | None = None):
     from harness.worker import WorkerSetup
 
-    return WorkerSetup(builtin=not args.no_builtin, case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
+    return WorkerSetup(packs=tuple(packs_of(args)), pack_options=pack_options(args),
+                       case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
                        threads=args.threads, timeout_s=args.timeout, python=python or sys.executable,
                        log=None if log is None else str(log))
 

@@ -10,7 +10,8 @@ from pathlib import Path
 
 from harness.commands.common import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, Parser, UsageError,
                                      case_source_options, check_seed, check_threads, check_timeout, dtypes_of,
-                                     load_cases, pair_options, pair_options_of, prepare_out, print_progress,
+                                     load_cases, pack_options, packs_of, pair_options, pair_options_of, prepare_out,
+                                     print_progress,
                                      select_or_fail, worker_setup, write_run)
 from harness.records import passed
 from harness.render.console import render_summary
@@ -44,7 +45,7 @@ def add_arguments(parser) -> None:
 
 # The options that decide what a run evaluates: kept in its journal, taken from there by --resume.
 RUN_SELECTION = ("cases", "methods", "dtype", "quick", "seed", "threads", "size", "shard", "case_file", "no_builtin",
-                 "rounds")
+                 "rounds", "pack", "samples")
 
 
 def _resume(args):
@@ -108,7 +109,7 @@ def run(args) -> int:
                            or Path(args.junit).resolve().parent == Path(args.out).resolve()):
         raise UsageError(f"--junit {args.junit}: its directory does not exist")
 
-    plan = plan_pairs(case_ids, method_ids, _parse_shard(args.shard))
+    plan = plan_pairs(case_ids, method_ids, _parse_shard(args.shard), named=bool(args.methods))
     if not plan:
         raise UsageError(f"--shard {args.shard} holds no (case, method) pair of this selection")
     out = prepare_out(args.out)
@@ -116,7 +117,8 @@ def run(args) -> int:
     options = pair_options_of(args, dtypes[0])
     document = new_document("run", options, dtype=args.dtype, quick=args.quick, jobs=args.jobs, shard=args.shard,
                             rounds=args.rounds, cases=args.cases, methods=args.methods, case_files=args.case_file,
-                            selected_methods=method_ids)
+                            selected_methods=method_ids, packs=packs_of(args), samples=pack_options(args)["samples"],
+                            skipped=_skipped_of(args))
     if journal is None:
         from harness.journal import Journal
 
@@ -145,6 +147,9 @@ def run(args) -> int:
     document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
     if args.resume:
         document["resumed_pairs"] = journal.reused
+    from harness.repros import write_repros
+
+    write_repros(out, document)
     write_run(out, document, arrays)
     if not named:
         _point_latest_at(out)
@@ -154,6 +159,14 @@ def run(args) -> int:
         return EXIT_INTERRUPTED
     journal.remove()  # results.json now holds everything the journal did
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
+
+
+def _skipped_of(args) -> dict[str, str]:
+    """What the run's packs could not make into cases, among what --cases selects."""
+    from harness.casedef import id_matches, skipped_in
+
+    return {case_id: reason for case_id, reason in skipped_in(packs_of(args)).items()
+            if not args.cases or any(id_matches(case_id, pattern) for pattern in args.cases)}
 
 
 RUNS = Path("reports/runs")    # where runs without --out go, one directory each

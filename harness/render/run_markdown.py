@@ -3,6 +3,9 @@ Rendered from a saved run document only (never from live objects)."""
 
 from __future__ import annotations
 
+import re
+from collections import Counter
+
 from harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, agreeing_ad, fastest_agreeing,
                              headline, quantity_of, row_key, summary_counts)
 from harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, markdown_table, number,
@@ -45,13 +48,20 @@ def render_markdown(document: dict) -> str:
         for title, group in (("", first), (f"### Second-order failures ({SECOND_ORDER})", second)):
             if group:
                 lines += [title, ""] if title else []
-                lines += markdown_table(["case", "method", "verdict", "max rel err", "message"],
+                pairs = {(r["case"], r["method"], r["dtype"]): r for r in records}
+                notes = [_finding_notes(r, document, pairs) for r in group]
+                extra = ["notes"] if any(notes) else []
+                lines += markdown_table(["case", "method", "verdict", "max rel err", "message"] + extra,
                                         [[f"`{r['case']}`", f"`{r['method']}`", r["status"],
-                                          err(r.get("max_rel_err")), r.get("message", "")] for r in group])
+                                          err(r.get("max_rel_err")), r.get("message", "")] + ([n] if extra else [])
+                                         for r, n in zip(group, notes, strict=True)])
     elif records:
         lines += ["No failures: every method that ran agrees with the reference or diverges as declared.", ""]
 
-    lines += _which_method_section(records, cases, key)
+    lines += _pack_section(document, records)
+    detailed = len(cases) <= DETAILED_CASES
+    if detailed:
+        lines += _which_method_section(records, cases, key)
 
     expected = [r for r in records if r["status"] == "expected-divergence"]
     if expected:
@@ -60,58 +70,63 @@ def render_markdown(document: dict) -> str:
                         [[f"`{r['case']}`", f"`{r['method']}`", err(r.get("max_abs_err")), _worst(r),
                           r.get("message", "")] for r in expected])
 
-    ran = [m for m in dict.fromkeys(r["method"] for r in records)
-           if any(r["method"] == m and r["status"] not in NOT_RUN for r in records)]
-    left_out = len({r["method"] for r in records}) - len(ran)
-    lines += ["## Agreement", "", LEGEND, ""]
-    if left_out:
-        what = "method that ran on none of these cases has" if left_out == 1 else \
-            "methods that ran on none of these cases have"
-        lines += [f"{left_out} {what} no column (see Not run).", ""]
-    first_order = [m for m in ran if not _second_order_method(m, records)]
-    second_order = [m for m in ran if _second_order_method(m, records)]
-    for title, columns in (("", first_order), (f"### Second order: {SECOND_ORDER}", second_order)):
-        rows = [c for c in cases if any((c, m) in cell for m in columns)]
-        if not columns or not rows:
-            continue
-        lines += [title, "", SECOND_ORDER_NOTE, ""] if title else []
-        lines += markdown_table(["case"] + [f"`{m}`" for m in columns],
-                                [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
-                                               for m in columns] for c in rows])
+    if detailed:
+        ran = [m for m in dict.fromkeys(r["method"] for r in records)
+               if any(r["method"] == m and r["status"] not in NOT_RUN for r in records)]
+        left_out = len({r["method"] for r in records}) - len(ran)
+        lines += ["## Agreement", "", LEGEND, ""]
+        if left_out:
+            what = "method that ran on none of these cases has" if left_out == 1 else \
+                "methods that ran on none of these cases have"
+            lines += [f"{left_out} {what} no column (see Not run).", ""]
+        first_order = [m for m in ran if not _second_order_method(m, records)]
+        second_order = [m for m in ran if _second_order_method(m, records)]
+        for title, columns in (("", first_order), (f"### Second order: {SECOND_ORDER}", second_order)):
+            rows = [c for c in cases if any((c, m) in cell for m in columns)]
+            if not columns or not rows:
+                continue
+            lines += [title, "", SECOND_ORDER_NOTE, ""] if title else []
+            lines += markdown_table(["case"] + [f"`{m}`" for m in columns],
+                                    [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
+                                                   for m in columns] for c in rows])
 
-    best = fastest_agreeing(records)
-    lines += ["## Timing details", "",
-              "Median of the timed samples (each sample: one call, forward pass included); J/f is that "
-              "median over the median time of f itself in the same backend. Finite differences are "
-              "timed but not recommended: they agree only within their looser tolerance.", ""]
-    lines += markdown_table(["case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing",
-                     "slowest / fastest"],
-                    [_fastest_row(c, best.get(c), [r for r in records if key(r) == c]) for c in cases])
+        best = fastest_agreeing(records)
+        lines += ["## Timing details", "",
+                  "Median of the timed samples (each sample: one call, forward pass included); J/f is that "
+                  "median over the median time of f itself in the same backend. Finite differences are "
+                  "timed but not recommended: they agree only within their looser tolerance.", ""]
+        lines += markdown_table(["case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing",
+                         "slowest / fastest"],
+                        [_fastest_row(c, best.get(c), [r for r in records if key(r) == c]) for c in cases])
 
-    backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") not in NOT_RECOMMENDED_MODES))
-    per_backend = {b: {key(r): r for r in fastest_agreeing([r for r in records if r["backend"] == b]).values()}
-                   for b in backends}
-    lines += ["### Fastest agreeing method of each framework", ""]
-    lines += markdown_table(["case"] + backends,
-                    [[f"`{c}`"] + [_method_and_time(per_backend[b].get(c)) for b in backends] for c in cases])
+        backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") not in NOT_RECOMMENDED_MODES))
+        per_backend = {b: {key(r): r for r in fastest_agreeing([r for r in records if r["backend"] == b]).values()}
+                       for b in backends}
+        lines += ["### Fastest agreeing method of each framework", ""]
+        lines += markdown_table(["case"] + backends,
+                        [[f"`{c}`"] + [_method_and_time(per_backend[b].get(c)) for b in backends] for c in cases])
 
-    lines += _mode_rule_section(document)
+        lines += _mode_rule_section(document)
 
-    lines += ["### Median time per (case, method)", ""]
-    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
-                    [[f"`{c}`"] + [time_cell(cell.get((c, m)), best.get(c)) for m in ran] for c in cases])
-    lines += ["Bold: the fastest agreeing method of the case. Preparation (tracing, compilation) and the "
-              "first call are timed apart, in `prepare_s` of results.json.", ""]
+        lines += ["### Median time per (case, method)", ""]
+        lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
+                        [[f"`{c}`"] + [time_cell(cell.get((c, m)), best.get(c)) for m in ran] for c in cases])
+        lines += ["Bold: the fastest agreeing method of the case. Preparation (tracing, compilation) and the "
+                  "first call are timed apart, in `prepare_s` of results.json.", ""]
 
-    lines += ["### J/f cost ratio per (case, method)", ""]
-    lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
-                    [[f"`{c}`"] + [_ratio(cell.get((c, m))) for m in ran] for c in cases])
+        lines += ["### J/f cost ratio per (case, method)", ""]
+        lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
+                        [[f"`{c}`"] + [_ratio(cell.get((c, m))) for m in ran] for c in cases])
 
-    others = [r for r in records if r["status"] in NOT_RUN]
-    if others:
-        lines += ["## Not run", ""]
-        lines += markdown_table(["case", "method", "status", "why"],
-                        [[f"`{r['case']}`", f"`{r['method']}`", r["status"], r.get("message", "")] for r in others])
+        others = [r for r in records if r["status"] in NOT_RUN]
+        if others:
+            lines += ["## Not run", ""]
+            lines += markdown_table(["case", "method", "status", "why"],
+                            [[f"`{r['case']}`", f"`{r['method']}`", r["status"], r.get("message", "")] for r in others])
+
+    else:
+        lines += [f"{len(cases)} cases: the per-case tables (which method to use, agreement, timing, not run) are "
+                  f"in report.html and results.json.", ""]
 
     lines += ["## Environment", ""]
     lines += markdown_table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
@@ -126,6 +141,59 @@ SECOND_ORDER_NOTE = ("For fixed random directions u, v and output weight w, each
                      "per framework) with finite differences as the outside check. A formula can be right at "
                      "first order and wrong here; `skip` marks a case whose f is not twice differentiable at "
                      "its point.")
+
+
+DETAILED_CASES = 200  # more cases than this: report.md leaves the per-case tables to report.html
+
+
+def _finding_notes(record: dict, document: dict, pairs: dict) -> str:
+    """What a pack knows about a failing pair: what the framework's own test of this method expects, how the
+    same pair fared at the moved twin (or at the original), and the standalone repro."""
+    cases = document.get("cases", {})
+    meta = (cases.get(record["case"]) or {}).get("meta") or {}
+    notes = []
+    expectation = (meta.get("torch_tests") or {}).get(record.get("mode"))
+    if expectation:
+        notes.append(f"torch's tests: {expectation}")
+    other = meta.get("moved_from") or (record["case"] + ".moved" if record["case"] + ".moved" in cases else None)
+    if other:
+        twin = pairs.get((other, record["method"], record["dtype"]))
+        where = "at the original" if meta.get("moved_from") else "moved"
+        notes.append(f"{where}: {twin['status'] if twin else 'not run'}")
+    if record.get("repro"):
+        notes.append(f"repro: `{record['repro']}`")
+    return "; ".join(notes)
+
+
+def _pack_section(document: dict, records: list[dict]) -> list[str]:
+    """For runs with a generated pack: what it covered, what it could not check and why (counted by reason),
+    and where the jax counterparts were."""
+    skipped = document.get("skipped_cases") or {}
+    cases = document.get("cases", {})
+    packs = Counter(c.get("pack") or "" for c in cases.values())
+    if not skipped and set(packs) <= {"builtin", ""}:
+        return []
+    lines = ["## Case packs", ""]
+    rows = []
+    for pack in dict.fromkeys(list(packs) + [skipped_pack(i) for i in skipped]):
+        ops = {(c["meta"].get("op"), c["meta"].get("variant")) for c in cases.values()
+               if c.get("pack") == pack and c.get("meta", {}).get("op")}
+        with_jax = {(c["meta"]["op"], c["meta"].get("variant")) for c in cases.values()
+                    if c.get("pack") == pack and not str(c.get("meta", {}).get("jax", "none")).startswith("none")}
+        rows.append([pack or "(case files)", str(packs.get(pack, 0)), str(len(ops)) if ops else "",
+                     str(len(with_jax)) if ops else "", str(sum(1 for i in skipped if skipped_pack(i) == pack))])
+    lines += markdown_table(["pack", "cases", "operators", "with a jax counterpart", "not checked"], rows)
+    if skipped:
+        reasons = Counter(re.sub(r"\b\d+\b", "N", reason) for reason in skipped.values())
+        lines += ["### Not checked, by reason", "",
+                  "Samples (or whole operators, `.*`) that the pack could not turn into a case; "
+                  "`skipped_cases` in results.json lists each.", ""]
+        lines += markdown_table(["samples", "reason"], [[str(n), reason] for reason, n in reasons.most_common()])
+    return lines
+
+
+def skipped_pack(case_id: str) -> str:
+    return case_id.split(".", 1)[0]
 
 
 def _second_order_method(method: str, records: list[dict]) -> bool:

@@ -1,0 +1,52 @@
+"""The opinfo pack's known findings, declared in one data file (`known.toml`) so that the pack runs green on a
+healthy install and a new finding stands out. Each entry:
+
+    [[finding]]
+    cases = "opinfo.linalg.det.s*"          # glob on case ids (".moved" twins included where the glob says)
+    methods = ["torch.second-order[fwd-fwd]", "torch.second-order[rev-fwd]"]   # globs on method ids
+    kind = "bug"                            # or "convention" (a documented choice at a kink or singular point)
+    reason = "what is wrong, and how it was confirmed (the repro)"
+    issue = "pytorch/pytorch#NNN"           # optional
+    versions = "<2.15"                      # optional PEP 440 specifier of the backend's versions it affects
+    checked = ["2.13.0", "2.14.1"]          # the versions on which it was confirmed by hand
+    raises = "text"                         # optional: the methods raise an error containing it
+"""
+
+from __future__ import annotations
+
+import functools
+import tomllib
+from pathlib import Path
+
+from harness.casedef import CaseError, Divergence, id_matches
+
+KNOWN = Path(__file__).with_name("known.toml")
+FIELDS = {"cases", "methods", "kind", "reason", "issue", "versions", "checked", "raises"}
+
+
+@functools.cache
+def findings() -> tuple[dict, ...]:
+    try:
+        entries = tomllib.loads(KNOWN.read_text()).get("finding", [])
+    except tomllib.TOMLDecodeError as exc:
+        raise CaseError(f"{KNOWN}: {exc}") from None
+    for number, entry in enumerate(entries, 1):
+        unknown = set(entry) - FIELDS
+        missing = {"cases", "methods", "kind", "reason"} - set(entry)
+        if unknown or missing:
+            raise CaseError(f"{KNOWN}, finding {number}: " + (f"unknown field {sorted(unknown)[0]!r}" if unknown
+                                                                else f"missing field {sorted(missing)[0]!r}"))
+    return tuple(entries)
+
+
+def divergences_for(case_id: str, op=None) -> tuple[Divergence, ...]:
+    """The declared findings that apply to this case, one Divergence per method glob."""
+    declared = []
+    for entry in findings():
+        if not id_matches(case_id, entry["cases"]):
+            continue
+        methods = entry["methods"] if isinstance(entry["methods"], list) else [entry["methods"]]
+        declared += [Divergence(pattern, reason=entry["reason"], kind=entry["kind"], issue=entry.get("issue"),
+                                versions=entry.get("versions"), raises=entry.get("raises"),
+                                checked=tuple(entry.get("checked", ()))) for pattern in methods]
+    return tuple(declared)

@@ -1,0 +1,155 @@
+"""The opinfo pack: cases generated from the installed torch's OpInfo database (cases/opinfo)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+pytest.importorskip("torch", reason="the opinfo pack is generated from torch's op_db")
+pytest.importorskip("expecttest", reason="torch's op_db imports only with expecttest (the opinfo extra)")
+
+from harness import casedef  # noqa: E402
+from harness.adapters.base import Unsupported, load_adapters  # noqa: E402
+from harness.cli import main  # noqa: E402
+
+OPS = ("sin", "cdist", "as_strided_scatter", "linalg.det", "amax", "nn.functional.softmin", "max")
+
+
+@pytest.fixture(scope="module")
+def pack():
+    """The cases of a few ops, generated as the pack does; removed from the registry afterwards."""
+    from cases.opinfo import generate
+
+    load_adapters()
+    ops = {generate.op_id(op): op for op in generate.op_database()}
+    before, skipped_before = set(casedef.CASES), set(casedef.SKIPPED)
+    for op in ops.values():
+        if op.name in OPS:
+            generate._generate_op(op, 3, 4096)
+    made = [c for c in casedef.CASES if c not in before]
+    yield {"ops": ops, "cases": made, "skipped": [s for s in casedef.SKIPPED if s not in skipped_before]}
+    for case_id in made:
+        del casedef.CASES[case_id]
+    for case_id in casedef.SKIPPED.keys() - skipped_before:
+        del casedef.SKIPPED[case_id]
+
+
+def test_case_ids_follow_the_scheme_and_every_sample_has_a_moved_twin_or_a_reason(pack):
+    ids = pack["cases"]
+    assert "opinfo.sin.s0" in ids and "opinfo.sin.s0.moved" in ids
+    assert any(i.startswith("opinfo.nn.functional.softmin.s") for i in ids)
+    assert any(i.startswith("opinfo.max.reduction_with_dim.s") for i in ids)
+    for case_id in ids:
+        case = casedef.CASES[case_id]
+        assert case.pack == "opinfo" and case.meta["op"] in OPS and case.meta["fingerprint"]
+        if not case_id.endswith(".moved"):
+            assert f"{case_id}.moved" in ids or f"{case_id}.moved" in casedef.SKIPPED
+
+
+def test_a_moved_twin_is_a_nearby_point(pack):
+    original = casedef.CASES["opinfo.cdist.s1"]
+    moved = casedef.CASES["opinfo.cdist.s1.moved"]
+    assert moved.meta["moved_from"] == "opinfo.cdist.s1" and moved.meta["digest"] != original.meta["digest"]
+    assert not moved.timed and original.timed
+    for a, b in zip(original.make_inputs(), moved.make_inputs(), strict=True):
+        assert not np.array_equal(a, b)
+        assert np.max(np.abs(a - b)) <= 2e-3 * max(1.0, np.abs(a).max())
+
+
+def test_the_sample_digest_is_the_same_in_a_fresh_process(pack):
+    script = ("from cases.opinfo import generate as g\n"
+              "op = next(o for o in g.op_database() if g.op_id(o) == 'opinfo.cdist')\n"
+              "g._generate_op(op, 2, 4096)\n"
+              "from harness.casedef import CASES\n"
+              "print(CASES['opinfo.cdist.s1'].meta['digest'])\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == casedef.CASES["opinfo.cdist.s1"].meta["digest"]
+
+
+def test_methods_follow_what_the_opinfo_declares(pack):
+    op = pack["ops"]["opinfo.cdist"]
+    case = casedef.CASES["opinfo.cdist.s1"]
+    forward = case.runs("torch.func.jacfwd")
+    assert forward == bool(op.supports_forward_ad)
+    assert case.runs("torch.func.jacrev") and case.runs("fd.central")
+    assert not case.runs("autograd.jacobian") and not case.runs("tensorflow.jacobian")
+    assert not case.runs("torch.compile[jacrev]") and case.runs("torch.compile[jacrev]", named=True)
+    assert case.runs("torch.second-order[rev-rev]") == bool(op.supports_gradgrad)
+
+
+def test_torch_expectations_name_the_test_and_its_expected_failure(pack):
+    meta = casedef.CASES[next(c for c in pack["cases"] if c.startswith("opinfo.as_strided_scatter."))].meta
+    assert meta["torch_tests"]["reverse"] == "test_fn_grad: expected failure"
+    assert meta["torch_tests"]["forward-over-forward"] == "no test in torch's suite"
+    assert casedef.CASES["opinfo.sin.s0"].meta["torch_tests"]["reverse"] == "test_fn_grad: runs"
+
+
+def test_a_jax_counterpart_that_computes_another_value_is_refused_not_believed(pack):
+    pytest.importorskip("jax")
+    from cases.opinfo import generate
+    from cases.opinfo.jax_counterparts import Counterpart
+    from harness.adapters.base import BACKENDS
+
+    lib = BACKENDS["jax"].load()
+    op = pack["ops"]["opinfo.sin"]
+    sample = generate._take_apart(op, generate._samples(op, 1)[0])
+    value = np.sin(sample.leaves[sample.wrt[0]].numpy())
+    wrong = Counterpart("sin", "jnp.cos (wrong on purpose)", lambda J, x: J.np.cos(x)).implementation(sample, value)
+    right = Counterpart("sin", "jnp.sin", lambda J, x: J.np.sin(x)).implementation(sample, value)
+    x = lib.numpy.asarray(sample.leaves[sample.wrt[0]].numpy())
+    np.testing.assert_allclose(np.asarray(right(x)), value)
+    with pytest.raises(Unsupported, match="computes another value"):
+        wrong(x)
+
+
+def test_the_repro_of_a_finding_runs_alone_and_prints_both_jacobians(pack, tmp_path):
+    case_id = next(c for c in pack["cases"] if c.startswith("opinfo.as_strided_scatter.") and not c.endswith("moved"))
+    script = casedef.CASES[case_id].repro("torch.func.jacrev", "finite differences")
+    path = tmp_path / "repro.py"
+    path.write_text(script)
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300,
+                          cwd=tmp_path, env={"PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "finite differences:" in done.stdout and "largest difference:" in done.stdout
+    assert "harness" not in script.replace("jacobian-harness", "")
+
+
+def test_a_second_order_repro_runs_alone(pack, tmp_path):
+    script = casedef.CASES["opinfo.sin.s0"].repro("torch.second-order[fwd-fwd]", "finite differences")
+    path = tmp_path / "repro.py"
+    path.write_text(script)
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    got, want = (float(line.split(":")[1]) for line in done.stdout.splitlines()[:2])
+    assert abs(got - want) <= 1e-5 * max(1.0, abs(want))
+
+
+def test_unknown_pack_and_bad_samples_are_one_line_usage_errors(capsys):
+    assert main(["list", "--pack", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "no case pack named 'nope'" in err and "opinfo" in err and err.count("\n") == 1
+    assert main(["list", "--pack", "builtin", "--samples", "0"]) == 2
+    assert "--samples must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_pack_run_is_green_with_its_declared_findings_and_records_the_fingerprint(tmp_path):
+    """The whole path through the CLI: generation in the parent, lazy generation in the workers, judging,
+    the report's pack section; as_strided_scatter's declared bug comes out expected-divergence."""
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, "-m", "harness", "run", "--pack", "opinfo", "--quick", "--jobs", "1",
+                           "--cases", "opinfo.sin.s0*", "--cases", "opinfo.as_strided_scatter.s*",
+                           "--out", str(out)], capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    document = json.loads((out / "results.json").read_text())
+    statuses = {(r["case"], r["method"]): r["status"] for r in document["results"]}
+    assert statuses[("opinfo.sin.s0", "torch.func.jacrev")] == "agree"
+    assert statuses[("opinfo.sin.s0", "jax.jacrev")] == "agree"
+    assert "expected-divergence" in {s for (c, _), s in statuses.items() if c.startswith("opinfo.as_strided")}
+    assert document["cases"]["opinfo.sin.s0"]["meta"]["fingerprint"].startswith("f64[32]* (cut to its first 32")
+    assert document["options"]["packs"] == ["opinfo"] and document["options"]["samples"] == 3
+    assert "## Case packs" in Path(out / "report.md").read_text()
