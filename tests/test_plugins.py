@@ -32,11 +32,14 @@ def harness(env, *args, **kwargs):
 
 @pytest.mark.slow
 def test_an_installed_adapter_and_case_pack_are_listed_and_run(installed, tmp_path):
-    listing = json.loads(harness(installed, "list", "--json").stdout)
-    assert "example.cubic" in [c["id"] for c in listing["cases"]]
+    # An installed pack runs when asked for by name (--pack; `all` is every pack), beside the built-in library.
+    assert "example.cubic" not in [c["id"] for c in json.loads(harness(installed, "list", "--json").stdout)["cases"]]
+    listing = json.loads(harness(installed, "list", "--json", "--pack", "builtin", "--pack", "example").stdout)
+    ids = [c["id"] for c in listing["cases"]]
+    assert "example.cubic" in ids and "seed.linear" in ids
     assert "fwd.forward" in [m["id"] for m in listing["methods"]]
-    done = harness(installed, "run", "--cases", "example.*", "--methods", "fwd.*", "--methods", "fd.central",
-                   "--quick", "--jobs", "1", "--out", str(tmp_path))
+    done = harness(installed, "run", "--pack", "example", "--cases", "example.*", "--methods", "fwd.*",
+                   "--methods", "fd.central", "--quick", "--jobs", "1", "--out", str(tmp_path))
     assert done.returncode == 0, done.stderr[-2000:]
     records = json.loads((tmp_path / "results.json").read_text())["results"]
     assert {(r["method"], r["status"]) for r in records} == {("fwd.forward", "agree"), ("fd.central", "agree")}
