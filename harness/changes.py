@@ -273,6 +273,18 @@ def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock:
     return results
 
 
+def samples_changed(base: dict, new: dict) -> set[str]:
+    """The cases of both runs whose pack recorded a different sample digest (meta.digest): the same id names
+    another input there, e.g. an opinfo sample that the newer torch's op_db draws differently."""
+    changed = set()
+    for case_id, summary in base.get("cases", {}).items():
+        other = new.get("cases", {}).get(case_id)
+        digests = ((summary.get("meta") or {}).get("digest"), ((other or {}).get("meta") or {}).get("digest"))
+        if None not in digests and digests[0] != digests[1]:
+            changed.add(case_id)
+    return changed
+
+
 def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, settings: Settings = Settings(),
                  base_label: str = "BASE", new_label: str = "NEW") -> dict:
     """The comparison document (kind jacobian-harness.comparison) of two loaded runs."""
@@ -285,11 +297,15 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     scales = _case_scales(base, new, run_scale) if clock == "wall" else dict.fromkeys(
         set(base.get("cases", {})) & set(new.get("cases", {})), 1.0)
     pairs, rounds_tests = [], []
+    changed_samples = samples_changed(base, new)
     for key in [k for k in base_records if k in new_records]:
         b, n = base_records[key], new_records[key]
+        # Another input behind the same id (a generated pack's sample changed): its Jacobian is not a drift.
+        drift = None if key[0] in changed_samples else _drift(base_arrays, new_arrays, b, n)
         pair = {"case": key[0], "method": key[1], "dtype": key[2], "base_status": b["status"],
                 "new_status": n["status"], "correctness": _correctness(b["status"], n["status"]),
-                "new_message": n.get("message", ""), "drift": _drift(base_arrays, new_arrays, b, n), "speed": None,
+                "new_message": n.get("message", ""), "drift": drift, "speed": None,
+                "sample_changed": key[0] in changed_samples,
                 # A control measures the machine, not the library: its speed verdict fails nothing.
                 "control": (b.get("backend") != settings.library
                             and b.get("backend_version") == n.get("backend_version"))}
@@ -326,6 +342,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         "fixes": sum(p["correctness"] == "fix" for p in pairs),
         "changed": sum(p["correctness"] == "changed" for p in pairs),
         "drift": sum(p["drift"] is not None for p in pairs),
+        "sample_changed_cases": len(changed_samples),
         **{verdict: sum(s["verdict"] == verdict for s in speeds) for verdict in ("slower", "faster", "same",
                                                                                  "inconclusive")},
         "geomean_ratio": geometric_mean(s["ratio"] for s in speeds),

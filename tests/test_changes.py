@@ -202,3 +202,19 @@ def test_compare_md_explains_its_terms_and_why_each_inconclusive_pair_was_not_ca
     assert "below --min-effect 10%" in _why_inconclusive({"ratio": 0.95, "low": 0.92, "high": 0.97}, settings, 5)
     excluded = _why_inconclusive({"ratio": 0.8, "low": 0.7, "high": 0.9, "p_faster_adjusted": 0.2}, settings, 300)
     assert "excludes 1, but p = 0.2 (adjusted for many pairs)" in excluded
+
+
+def test_another_sample_behind_the_same_id_is_said_so_not_called_drift():
+    """A generated pack (opinfo) records each sample's digest: where the two runs' digests differ, the id names
+    another input, and its changed Jacobian is no numerics drift."""
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    for document, digest in ((base[0], "aaa"), (new[0], "bbb")):
+        document["cases"]["case4"]["meta"] = {"digest": digest}
+        document["cases"]["case5"]["meta"] = {"digest": "same"}
+    new[1]["case4|jax.jacfwd|float64|0"] = new[1]["case4|jax.jacfwd|float64|0"] + 1.0
+    new[1]["case5|jax.jacfwd|float64|0"] = new[1]["case5|jax.jacfwd|float64|0"] + 1.0
+    result = compare(base, new)
+    assert [(p["case"], p["method"]) for p in result["pairs"] if p["drift"]] == [("case5", "jax.jacfwd")]
+    assert {p["case"] for p in result["pairs"] if p["sample_changed"]} == {"case4"}
+    assert result["summary"]["sample_changed_cases"] == 1
+    assert "1 cases have another sample behind the same id" in render_comparison(result)

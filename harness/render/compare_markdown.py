@@ -27,7 +27,9 @@ def render_comparison(document: dict) -> str:
              f"{summary['pairs']} common (case, method, dtype) pairs.", "",
              f"- correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, "
              f"{summary['changed']} other verdict changes",
-             f"- numerics: {summary['drift']} Jacobians changed beyond tolerance",
+             f"- numerics: {summary['drift']} Jacobians changed beyond tolerance"
+             + (f" ({summary['sample_changed_cases']} cases have another sample behind the same id: their Jacobians "
+                f"are not compared)" if summary.get("sample_changed_cases") else ""),
              f"- speed: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} same, "
              f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE "
              + (f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a")
