@@ -6,6 +6,8 @@ module registers what it defines (a method, a case, a family) in that extension 
 
 from __future__ import annotations
 
+import functools
+
 ADAPTER_GROUP = "jacobian_harness.adapters"  # adapter modules of other packages
 CASE_GROUP = "jacobian_harness.cases"        # case packs; the built-in library is the pack named "builtin"
 SWEEP_GROUP = "jacobian_harness.sweeps"      # sweep families; the built-in ones are "builtin"
@@ -20,13 +22,20 @@ class PluginError(Exception):
 _LOADED: dict[tuple[str, str], set[str] | None] = {}
 
 
+@functools.cache
+def _entries(group: str) -> tuple:
+    """The installed entry points of `group`, the built-in one first, read once per process: scanning every
+    installed distribution's metadata takes milliseconds, and methods are looked up for every pair."""
+    from importlib.metadata import entry_points
+
+    return tuple(sorted(entry_points(group=group), key=lambda entry: entry.name != BUILTIN))
+
+
 def load_plugins(group: str, what: str, names: list[str] | None = None, options: dict | None = None) -> list[str]:
     """Load the entry points of `group` (those in `names`, default all) once each, the built-in one first;
     returns the names of the group's entry points. An entry point names a module, whose import registers
     what it defines, or a function, called once with `options` (a generated pack's --samples)."""
-    from importlib.metadata import entry_points
-
-    entries = sorted(entry_points(group=group), key=lambda entry: entry.name != BUILTIN)
+    entries = _entries(group)
     given = repr(sorted((options or {}).items()))
     for entry in entries:
         key = (group, entry.value)
@@ -62,6 +71,4 @@ def _accepted(function, options: dict) -> dict:
 
 def plugin_names(group: str) -> list[str]:
     """The names of the installed entry points of `group`, the built-in one first; nothing is imported."""
-    from importlib.metadata import entry_points
-
-    return sorted({entry.name for entry in entry_points(group=group)}, key=lambda name: (name != BUILTIN, name))
+    return sorted({entry.name for entry in _entries(group)}, key=lambda name: (name != BUILTIN, name))

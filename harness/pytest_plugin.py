@@ -22,6 +22,8 @@ def pytest_addoption(parser):
                     help="only the methods matching this pattern (repeatable; default: all)")
     group.addoption("--jacobian-case-file", action="append", default=[], metavar="FILE",
                     help="also load the @case definitions of this file (repeatable)")
+    group.addoption("--jacobian-pack", action="append", default=[], metavar="NAME",
+                    help="the case packs to collect from (repeatable; default: builtin; 'opinfo', 'all', ...)")
     group.addoption("--jacobian-dtype", default="float64", choices=("float64", "float32"))
 
 
@@ -33,7 +35,7 @@ def pytest_collection_modifyitems(session, config, items):
     from harness.casedef import CASES, load_case_file, load_library
     from harness.runner import SelectionError, plan_pairs, select
 
-    load_library()
+    load_library(config.getoption("jacobian_pack") or ["builtin"])
     for path in config.getoption("jacobian_case_file"):
         load_case_file(path)
     load_adapters()
@@ -43,7 +45,8 @@ def pytest_collection_modifyitems(session, config, items):
     except SelectionError as exc:
         raise pytest.UsageError(str(exc)) from None
     dtype = config.getoption("jacobian_dtype")
-    for case_id, methods in plan_pairs(case_ids, method_ids).items():
+    named = bool(config.getoption("jacobian_methods"))
+    for case_id, methods in plan_pairs(case_ids, method_ids, named=named).items():
         for method_id in methods:
             test_id = f"{case_id}[{method_id}]"
             item = JacobianItem.from_parent(session, name=test_id, nodeid=test_id, case_id=case_id,

@@ -5,6 +5,7 @@ result without the harness. The record gets the script's path (`repro`), so that
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from harness.records import FAILING
@@ -26,7 +27,13 @@ def write_repros(out: Path, document: dict) -> int:
         case = CASES.get(record["case"])
         if record["status"] not in FAILING or record.get("dtype") != "float64" or case is None or case.repro is None:
             continue
-        script = case.repro(record["method"], record.get("reference") or "the reference")
+        try:
+            script = case.repro(record["method"], record.get("reference") or "the reference")
+        except Exception as exc:  # noqa: BLE001  (a pack's writer must not cost the run its results)
+            record["note"] = f"no repro: its writer failed: {type(exc).__name__}: {exc}"
+            print(f"jacobian-harness: no repro for {record['case']} / {record['method']}: {type(exc).__name__}: "
+                  f"{exc}", file=sys.stderr)
+            continue
         path = Path(out) / REPROS / file_name(record["case"], record["method"])
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(path, lambda handle, text=script: handle.write(text.encode()))

@@ -78,7 +78,7 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     harness.evaluate.evaluate (in this process) or a worker's (in a subprocess); `calibrate`, if given,
     times the calibration workload in the same place first (see harness.timing.calibrate)."""
     case = CASES[case_id]
-    calibration = calibrate() if calibrate is not None else []
+    calibration = calibrate() if calibrate is not None and case.timed else []  # an untimed case needs none
     method_ids = [m for m in method_ids if METHODS[m].order == case.order]
     evaluations = []
     f_times: dict[tuple, float] = {}  # f timed once per (backend, how the method runs f, dtype)
@@ -93,14 +93,15 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
             evaluations.append(evaluation)
             if progress:
                 progress(evaluation.record)
-    # The reference is always judged in float64, from every reference method, whatever the run selected.
+    # The reference is always judged in float64, from every reference method, whatever the run selected
+    # (those the case runs, less its opt-in ones: those run only when --methods names them).
     # Second-order checks get their own reference, evaluated only where the run selected one of them.
     float64 = {e.record["method"]: e for e in evaluations if e.record["dtype"] == "float64"}
     once = replace(options, dtype="float64", timing=ONCE)
     quantities = {METHODS[m].quantity for m in method_ids}
     for method_id, method in METHODS.items():
         if (method.reference and method.order == case.order and method_id not in float64
-                and method.quantity in quantities | {"jacobian"} and case.runs(method_id, named=True)):
+                and method.quantity in quantities | {"jacobian"} and case.runs(method_id)):
             float64[method_id] = evaluate(case_id, method_id, once)
 
     def probe(method_id: str, move: float):

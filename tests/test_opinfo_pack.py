@@ -153,3 +153,18 @@ def test_a_pack_run_is_green_with_its_declared_findings_and_records_the_fingerpr
     assert document["cases"]["opinfo.sin.s0"]["meta"]["fingerprint"].startswith("f64[32]* (cut to its first 32")
     assert document["options"]["packs"] == ["opinfo"] and document["options"]["samples"] == 3
     assert "## Case packs" in Path(out / "report.md").read_text()
+
+
+@pytest.mark.slow
+def test_list_pack_opinfo_json_lists_every_case_and_every_skip_with_its_reason():
+    done = subprocess.run([sys.executable, "-m", "harness", "list", "--pack", "opinfo", "--json"],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    listing = json.loads(done.stdout)
+    ids = [c["id"] for c in listing["cases"]]
+    assert len(ids) > 1000 and all(i.startswith("opinfo.") for i in ids)
+    assert not any(i.startswith("seed.") for i in ids)  # only the pack asked for
+    ops = {c["meta"]["op"] for c in listing["cases"]}
+    assert len(ops) > 300
+    assert listing["skipped_cases"] and all(reason for reason in listing["skipped_cases"].values())
+    assert sum(1 for c in listing["cases"] if not c["meta"]["jax"].startswith("none")) > 300

@@ -91,3 +91,26 @@ def test_the_sample_matches_a_real_run(tmp_path):
         return [case for case, _ in rows]
 
     assert case_rows(result.stdout) == case_rows(body)
+
+
+def test_the_example_ci_workflow_commands_parse():
+    """The example upgrade workflow (.github/workflows/upgrade-check.yml) calls commands that exist, with its
+    matrix values filled in."""
+    workflow = (README.parent / ".github" / "workflows" / "upgrade-check.yml").read_text()
+    workflow = workflow.replace("\\\n", " ")
+    values = {"matrix.pack": "opinfo", "matrix.shard": "1", "env.SHARDS": "4", "matrix.torch": "2.15.0"}
+    commands = []
+    for line in workflow.splitlines():
+        if "jacobian-harness " not in line or line.strip().startswith("#"):
+            continue
+        line = re.sub(r"\$\{\{\s*([\w.]+)\s*\}\}", lambda m: values[m.group(1)], line)
+        line = line.replace("$timing", "--quick").replace("$pack", "opinfo")
+        command = line[line.index("jacobian-harness "):].split("||")[0].strip()
+        commands.append(command)
+    assert len(commands) >= 4
+    for command in commands:
+        words = shlex.split(command)[1:]
+        try:
+            build_parser().parse_args(words)
+        except UsageError as exc:
+            pytest.fail(f"the workflow's `{command}` does not parse: {exc}")

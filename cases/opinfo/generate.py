@@ -141,6 +141,14 @@ class Sample:
     spec: object
     wrt: list[int]
     process: object  # the sample's output_process_fn_grad
+    # Which of the floating outputs are checked: those torch marks differentiable (they require grad when the
+    # inputs do), as torch's gradcheck does; None until the sample has been called once with grad.
+    checked: tuple[int, ...] | None = None
+
+    def invoke(self, sample_input, args, kwargs):
+        """The op as torch's own gradient tests call it: through the OpInfo's gradcheck_wrapper (which, for an
+        op of a Hermitian or triangular matrix, makes that structure part of the function checked)."""
+        return self.process(self.op.gradcheck_wrapper(self.op.op, sample_input, *args, **kwargs))
 
     def call(self, torch_values):
         leaves = list(self.leaves)
@@ -151,13 +159,19 @@ class Sample:
         leaves = [leaf.to(dtype) if isinstance(leaf, torch.Tensor) and leaf.is_floating_point() and
                   leaf.dtype != dtype else leaf for leaf in leaves]
         sample_input, args, kwargs = pytree.tree_unflatten(leaves, self.spec)
-        return joined(self.process(self.op.op(sample_input, *args, **kwargs)))
+        return joined(self.invoke(sample_input, args, kwargs), self.checked)
 
 
-def joined(output):
-    """The op's floating outputs as one tensor: itself for one output; flattened and concatenated for several
-    (one row block per output, in order: `meta["outputs"]` gives their shapes)."""
-    tensors = [t for t in pytree.tree_leaves(output) if isinstance(t, torch.Tensor) and t.is_floating_point()]
+def floating_outputs(output) -> list:
+    return [t for t in pytree.tree_leaves(output) if isinstance(t, torch.Tensor) and t.is_floating_point()]
+
+
+def joined(output, checked: tuple[int, ...] | None = None):
+    """The op's checked floating outputs as one tensor: itself for one output; flattened and concatenated for
+    several (one row block per output, in order: `meta["outputs"]` gives their shapes)."""
+    tensors = floating_outputs(output)
+    if checked is not None:
+        tensors = [tensors[k] for k in checked]
     if len(tensors) == 1:
         return tensors[0]
     return torch.cat([t.reshape(-1) for t in tensors])
@@ -181,17 +195,34 @@ def _take_apart(op, sample) -> Sample:
     return Sample(op, leaves, spec, wrt, sample.output_process_fn_grad)
 
 
+def _differentiable_outputs(sample: Sample, values) -> tuple[int, ...]:
+    """The floating outputs that torch marks differentiable: called once with inputs that require grad, the
+    outputs that then require grad (a batch norm's saved mean and inverse std do not: torch declares them
+    non-differentiable, and its gradcheck leaves them out too)."""
+    leaves = [v.detach().clone().requires_grad_(True) for v in values]
+    sample_input, args, kwargs = _unflattened(sample, leaves)
+    with torch.enable_grad():
+        raw = sample.invoke(sample_input, args, kwargs)
+    return tuple(k for k, t in enumerate(floating_outputs(raw)) if t.requires_grad)
+
+
 def _outputs(op, sample: Sample, values) -> tuple[torch.Tensor, list[list[int]]]:
     sample_input, args, kwargs = _unflattened(sample, values)
     with torch.no_grad():
-        raw = sample.process(op.op(sample_input, *args, **kwargs))
+        raw = sample.invoke(sample_input, args, kwargs)
     tensors = [t for t in pytree.tree_leaves(raw) if isinstance(t, torch.Tensor)]
     if any(t.is_complex() for t in tensors):
         raise SampleSkip("a complex output: the pack checks real float64 Jacobians")
-    floating = [t for t in tensors if t.is_floating_point()]
+    floating = floating_outputs(raw)
     if not floating:
         raise SampleSkip("integer-only outputs: nothing to differentiate")
-    return joined(raw).detach(), [list(t.shape) for t in floating]
+    lower = sorted({str(t.dtype).replace("torch.", "") for t in floating if t.dtype != torch.float64})
+    if lower:
+        raise SampleSkip(f"a {', '.join(lower)} output: rounding to it makes float64 finite differences meaningless")
+    checked = floating if sample.checked is None else [floating[k] for k in sample.checked]
+    if not checked:
+        raise SampleSkip("no output that torch marks differentiable")
+    return joined(raw, sample.checked).detach(), [list(t.shape) for t in checked]
 
 
 def _unflattened(sample: Sample, values):
@@ -232,6 +263,8 @@ def _build(op, raw_sample, case_id: str, max_entries: int, torch_version: str) -
     cropped = _crop_elementwise(op, sample, values, max_entries)
     if cropped is not None:
         sample, values = cropped, [cropped.leaves[p] for p in cropped.wrt]
+    _outputs(op, sample, values)  # the skips that need no grad first (complex, integer-only, lower precision)
+    sample.checked = _differentiable_outputs(sample, values)
     output, shapes = _outputs(op, sample, values)
     again, _ = _outputs(op, sample, values)
     if not torch.equal(output.isnan(), again.isnan()) or not torch.equal(output.nan_to_num(), again.nan_to_num()):

@@ -85,7 +85,8 @@ def repro_script(op, sample, arrays, meta, method_id: str, reference_method_id: 
 
     name = _name_of(op)
     process = getattr(sample.process, "__qualname__", "")
-    lookup = name is None or not process.startswith("SampleInput.__init__")
+    wrapper = getattr(op.gradcheck_wrapper, "__name__", "<lambda>")
+    lookup = name is None or not process.startswith("SampleInput.__init__") or wrapper != "<lambda>"
     lines = [f"# Standalone repro written by jacobian-harness (opinfo pack), torch {torch.__version__}:",
              f"# {meta.get('moved_from', '') and 'moved twin of '}{meta['op']}"
              f"{'.' + meta['variant'] if meta['variant'] else ''} sample {meta['sample']} ({meta['fingerprint']})",
@@ -96,7 +97,8 @@ def repro_script(op, sample, arrays, meta, method_id: str, reference_method_id: 
         variant = meta["variant"]
         lines += ["from torch.testing._internal.common_methods_invocations import op_db",
                   f"OP = next(o for o in op_db if o.name == {meta['op']!r} and o.variant_test_name == {variant!r})",
-                  "op = OP.op"]
+                  "op = OP.op" if wrapper == "<lambda>" else
+                  f"op = lambda *a, **k: OP.gradcheck_wrapper(OP.op, *a, **k)  # as torch's tests call it ({wrapper})"]
         if not process.startswith("SampleInput.__init__"):
             lines += ["# The sample post-processes the output (e.g. eigenvector signs): take that from op_db too.",
                       "import itertools, zlib",
@@ -113,11 +115,15 @@ def repro_script(op, sample, arrays, meta, method_id: str, reference_method_id: 
               f"    out = process(op({source(sample_input)}, *{source(args)}, **{source(kwargs)}))",
               "    outs = [t for t in (out if isinstance(out, (tuple, list)) else (out,))",
               "            if isinstance(t, torch.Tensor) and t.is_floating_point()]",
+              f"    outs = [outs[k] for k in {list(sample.checked or ())!r}]  # those torch marks differentiable",
               "    return outs[0] if len(outs) == 1 else torch.cat([t.reshape(-1) for t in outs])", "",
               f"ARGNUMS = tuple(range({len(arrays)}))",
               "y = f(*xs).detach()", ""]
-    if "second-order" in method_id:
+    if method_id.startswith("torch.second-order["):
         lines += _second_order_lines(method_id)
+    elif "second-order" in method_id:
+        lines += [f"# {method_id} is not torch's: torch's reverse-over-reverse composition shown instead",
+                  *_second_order_lines("torch.second-order[rev-rev]")]
     elif method_id in _JACOBIAN:
         lines += _jacobian_lines(_JACOBIAN[method_id])
     else:

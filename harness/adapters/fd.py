@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Backend, second_order_directions
+from harness.adapters.base import Backend, Unsupported, second_order_directions
 
 
 class NumpyBackend(Backend):
@@ -27,9 +27,22 @@ def _with_input(p, k, value):
     return args
 
 
+def _at_step(fn):
+    """f at a finite-difference step: f ran at the point itself, so a failure here means a step left f's
+    domain (a matrix no longer positive definite, a probability outside [0, 1]): no verdict for the scheme."""
+    def stepped(*args):
+        try:
+            return fn(*args)
+        except Exception as exc:  # noqa: BLE001  (whatever f raises off its domain; said, not hidden)
+            raise Unsupported(f"f fails at a finite-difference step, outside its domain near this point: "
+                              f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}") from exc
+    return stepped
+
+
 @fd_backend.method("fd.central", mode="fd", reference=True, dtypes=("float64",))
 def _central(numpy, p):
     """Central differences, step eps**(1/3) * max(1, |x|) per element (error ~1e-8 relative)."""
+    fn = _at_step(p.fn)
 
     def jacobian():
         blocks = []
@@ -41,8 +54,8 @@ def _central(numpy, p):
                 up, down = flat.copy(), flat.copy()
                 up[j] += step
                 down[j] -= step
-                f_up = np.asarray(p.fn(*_with_input(p, k, up.reshape(arg.shape)))).reshape(-1)
-                f_down = np.asarray(p.fn(*_with_input(p, k, down.reshape(arg.shape)))).reshape(-1)
+                f_up = np.asarray(fn(*_with_input(p, k, up.reshape(arg.shape)))).reshape(-1)
+                f_down = np.asarray(fn(*_with_input(p, k, down.reshape(arg.shape)))).reshape(-1)
                 # Divide by the step actually taken, which rounding may have changed.
                 columns[:, j] = (f_up - f_down) / (up[j] - down[j])
             blocks.append(columns.reshape(p.out_shape + arg.shape))
@@ -56,8 +69,10 @@ def _richardson(numpy, p):
     """numdifftools.Jacobian: central differences with Richardson extrapolation over adaptive steps."""
     import numdifftools
 
+    fn = _at_step(p.fn)
+
     def flat_in(k, arg):
-        return lambda v: np.asarray(p.fn(*_with_input(p, k, v.reshape(arg.shape)))).reshape(-1)
+        return lambda v: np.asarray(fn(*_with_input(p, k, v.reshape(arg.shape)))).reshape(-1)
 
     jacobians = [numdifftools.Jacobian(flat_in(k, arg)) for k, arg in enumerate(p.args)]
 
@@ -75,7 +90,8 @@ def _hessian(numpy, p):
     import numdifftools
 
     (arg,) = p.args
-    hessian = numdifftools.Hessian(lambda v: float(np.asarray(p.fn(v.reshape(arg.shape)))))
+    fn = _at_step(p.fn)
+    hessian = numdifftools.Hessian(lambda v: float(np.asarray(fn(v.reshape(arg.shape)))))
     return lambda: (np.reshape(hessian(arg.reshape(-1)), arg.shape + arg.shape),)
 
 
@@ -87,11 +103,12 @@ def _second_order(numpy, p):
     import numdifftools
 
     w, us, vs = second_order_directions(p)
+    fn = _at_step(p.fn)
 
     def restricted(ts):
         t, s = ts
         moved = [a + t * u + s * v for a, u, v in zip(p.args, us, vs, strict=True)]
-        return float(np.sum(w * np.asarray(p.fn(*moved))))
+        return float(np.sum(w * np.asarray(fn(*moved))))
 
     # Steps from 1e-2 down: numdifftools' default first step (about 2) can cross a singularity near the point
     # (op.slogdet: log|det| of a matrix with det 0.09 came out 0.90 instead of 227.4).

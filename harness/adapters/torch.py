@@ -12,7 +12,13 @@ from harness.adapters.base import (COMPOSITIONS, Backend, Unsupported, project_r
                                    second_order_directions)
 
 
-UNSUPPORTED_BY_TORCH_FUNC = ("must override the setup_context staticmethod", "does not have vmap support")
+# What torch says when a transform or a formula does not exist (as opposed to a wrong or a crashing one): an
+# autograd.Function unfit for torch.func, an op without a batching rule under vmap, randomness under vmap, a
+# derivative of a derivative that torch does not implement.
+UNSUPPORTED_BY_TORCH_FUNC = ("must override the setup_context staticmethod", "does not have vmap support",
+                             "Batching rule not implemented for", "does not yet have a batching rule",
+                             "support calling random operations inside of vmap",
+                             "called random operation while in randomness error mode", "is not implemented")
 
 
 class TorchBackend(Backend):
@@ -29,7 +35,10 @@ class TorchBackend(Backend):
         return tensor.to(getattr(torch, dtype)) if tensor.is_floating_point() else tensor
 
     def to_numpy(self, torch, value):
-        return value.detach().cpu().resolve_conj().resolve_neg().numpy()
+        value = value.detach().cpu().resolve_conj().resolve_neg()
+        if value._is_zerotensor():  # a structural zero (some backward formulas return one): no storage to read
+            value = torch.zeros(value.shape, dtype=value.dtype)
+        return value.numpy()
 
     def set_threads(self, torch, threads):
         torch.set_num_threads(threads)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness.commands.common import EXIT_OK, case_source_options, load_cases
+from harness.commands.common import EXIT_OK, case_source_options, load_cases, packs_of
 
 
 def add_arguments(parser) -> None:
@@ -17,7 +17,7 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     from harness.adapters import BACKENDS, METHODS, load_adapters
-    from harness.casedef import CASES
+    from harness.casedef import CASES, skipped_in
     from harness.document import case_summary
 
     case_ids = load_cases(args)
@@ -35,13 +35,14 @@ def run(args) -> int:
                 "available": backends[m.backend]["available"],
                 "dtypes": list(m.dtypes), "doc": m.doc} for m in METHODS.values()]
     cases = [case_summary(CASES[c]) for c in case_ids]
+    skipped = skipped_in(packs_of(args))
     from harness.sweep import FAMILIES, load_families
 
     load_families()
     families = [{"id": f.id, "description": f.case.description, "grid": list(f.grid)} for f in FAMILIES.values()]
     if args.json:
-        print(json.dumps({"backends": backends, "methods": methods, "cases": cases, "families": families},
-                         indent=1))
+        print(json.dumps({"backends": backends, "methods": methods, "cases": cases, "skipped_cases": skipped,
+                          "families": families}, indent=1))
         return EXIT_OK
     print("Backends:" if args.check else "Backends (installed: found, not imported; `list --check` imports them):")
     for name, info in backends.items():
@@ -55,6 +56,9 @@ def run(args) -> int:
     print(f"\nCases ({len(cases)}):")
     for c in cases:
         print(f"  {c['id']:28} {','.join(c['tags']):22} {c['description']}")
+    if skipped:
+        print(f"\nNot checked ({len(skipped)}: samples or operators the packs could not make into cases; "
+              f"`list --json` gives each reason)")
     print(f"\nSweep families ({len(families)}):")
     for f in families:
         print(f"  {f['id']:28} {len(f['grid'])} points  {f['description']}")
