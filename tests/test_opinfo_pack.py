@@ -168,3 +168,29 @@ def test_list_pack_opinfo_json_lists_every_case_and_every_skip_with_its_reason()
     assert len(ops) > 300
     assert listing["skipped_cases"] and all(reason for reason in listing["skipped_cases"].values())
     assert sum(1 for c in listing["cases"] if not c["meta"]["jax"].startswith("none")) > 300
+
+
+def test_known_findings_parse_and_their_globs_take_alternatives():
+    from cases.opinfo import known
+
+    entries = known.findings()
+    assert entries and all(e["reason"] for e in entries)
+    assert known._expanded("opinfo.{a,b}.s*") == ["opinfo.a.s*", "opinfo.b.s*"]
+    declared = known.divergences_for("opinfo.nn.functional.max_unpool2d.s1.moved")
+    assert {d.methods for d in declared} >= {"torch.func.jacrev", "torch.jvp-vjp"}
+    assert not known.divergences_for("opinfo.sin.s0")
+    assert known.not_twice_differentiable("opinfo.linalg.norm.subgradients_at_zero.s0")
+
+
+def test_a_known_findings_entry_with_an_unknown_field_is_named(tmp_path, monkeypatch):
+    from cases.opinfo import known
+
+    path = tmp_path / "known.toml"
+    path.write_text('[[finding]]\ncases = "opinfo.x.s*"\nmethods = "fd.*"\nkind = "bug"\nreason = "r"\nwhy = 1\n')
+    monkeypatch.setattr(known, "KNOWN", path)
+    known.findings.cache_clear()
+    try:
+        with pytest.raises(casedef.CaseError, match="finding 1: unknown field 'why'"):
+            known.findings()
+    finally:
+        known.findings.cache_clear()

@@ -23,7 +23,7 @@ from torch.utils import _pytree as pytree
 from cases._common import methods_of
 from cases.opinfo.expectations import torch_expectations
 from cases.opinfo.jax_counterparts import counterpart_of
-from cases.opinfo.known import divergences_for
+from cases.opinfo.known import divergences_for, not_twice_differentiable
 from harness.casedef import CASES, RESOLVERS, Case, register, skip
 from harness.plugins import PluginError
 
@@ -192,6 +192,10 @@ def _take_apart(op, sample) -> Sample:
         leaves[position] = leaf.detach().clone()
     if not wrt:
         raise SampleSkip("no input of this sample requires grad")
+    if any(not torch.isfinite(leaves[k]).all() for k in wrt):
+        # A derivative with respect to an infinite entry is not defined (a finite difference there divides by
+        # inf - inf); the op's handling of infinities is its forward semantics, not its Jacobian.
+        raise SampleSkip("a differentiated input holds inf or NaN: no derivative with respect to it is defined")
     return Sample(op, leaves, spec, wrt, sample.output_process_fn_grad)
 
 
@@ -313,6 +317,7 @@ def _case(op, sample: Sample, case_id: str, arrays, torch_value, meta, counterpa
     return Case(id=case_id, fn=_not_here, inputs=arrays, wrt=tuple(range(len(arrays))),
                 tags=frozenset({"opinfo"} | ({"moved"} if "moved_from" in meta else set())),
                 divergences=divergences_for(case_id, op), description=description,
+                not_twice_differentiable=not_twice_differentiable(case_id),
                 source=f"opinfo (torch {meta['torch']} op_db)", impls=impls, pack=PACK, methods=methods,
                 opt_in=opt_in, meta=meta, repro=_repro_of(op, sample, arrays, meta), timed="moved_from" not in meta)
 

@@ -2,7 +2,7 @@
 healthy install and a new finding stands out. Each entry:
 
     [[finding]]
-    cases = "opinfo.linalg.det.s*"          # glob on case ids (".moved" twins included where the glob says)
+    cases = "opinfo.linalg.det.s*"          # glob on case ids ({a,b} alternatives too; ".moved" twins match s*)
     methods = ["torch.second-order[fwd-fwd]", "torch.second-order[rev-fwd]"]   # globs on method ids
     kind = "bug"                            # or "convention" (a documented choice at a kink or singular point)
     reason = "what is wrong, and how it was confirmed (the repro)"
@@ -10,18 +10,22 @@ healthy install and a new finding stands out. Each entry:
     versions = "<2.15"                      # optional PEP 440 specifier of the backend's versions it affects
     checked = ["2.13.0", "2.14.1"]          # the versions on which it was confirmed by hand
     raises = "text"                         # optional: the methods raise an error containing it
+
+An entry may instead say `not_twice_differentiable = true` (with `cases` and `reason`, no methods): the
+samples sit on a kink of the first derivative, where the second-order checks do not apply.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 import tomllib
 from pathlib import Path
 
 from harness.casedef import CaseError, Divergence, id_matches
 
 KNOWN = Path(__file__).with_name("known.toml")
-FIELDS = {"cases", "methods", "kind", "reason", "issue", "versions", "checked", "raises"}
+FIELDS = {"cases", "methods", "kind", "reason", "issue", "versions", "checked", "raises", "not_twice_differentiable"}
 
 
 @functools.cache
@@ -32,21 +36,41 @@ def findings() -> tuple[dict, ...]:
         raise CaseError(f"{KNOWN}: {exc}") from None
     for number, entry in enumerate(entries, 1):
         unknown = set(entry) - FIELDS
-        missing = {"cases", "methods", "kind", "reason"} - set(entry)
+        needed = {"cases", "reason"} | (set() if entry.get("not_twice_differentiable") else {"methods", "kind"})
+        missing = needed - set(entry)
         if unknown or missing:
             raise CaseError(f"{KNOWN}, finding {number}: " + (f"unknown field {sorted(unknown)[0]!r}" if unknown
                                                                 else f"missing field {sorted(missing)[0]!r}"))
     return tuple(entries)
 
 
+def _expanded(pattern: str) -> list[str]:
+    """A `cases` glob with {a,b} alternatives (one level, as shells write them) as plain globs."""
+    match = re.search(r"\{([^{}]*)\}", pattern)
+    if not match:
+        return [pattern]
+    return [g for option in match.group(1).split(",")
+            for g in _expanded(pattern[:match.start()] + option + pattern[match.end():])]
+
+
+def _covers(entry: dict, case_id: str) -> bool:
+    return any(id_matches(case_id, pattern) for pattern in _expanded(entry["cases"]))
+
+
 def divergences_for(case_id: str, op=None) -> tuple[Divergence, ...]:
     """The declared findings that apply to this case, one Divergence per method glob."""
     declared = []
     for entry in findings():
-        if not id_matches(case_id, entry["cases"]):
+        if not _covers(entry, case_id) or entry.get("not_twice_differentiable"):
             continue
         methods = entry["methods"] if isinstance(entry["methods"], list) else [entry["methods"]]
         declared += [Divergence(pattern, reason=entry["reason"], kind=entry["kind"], issue=entry.get("issue"),
                                 versions=entry.get("versions"), raises=entry.get("raises"),
                                 checked=tuple(entry.get("checked", ()))) for pattern in methods]
     return tuple(declared)
+
+
+def not_twice_differentiable(case_id: str) -> str:
+    """Why the case's point is a kink of f's first derivative, from the data file ("" where it is not)."""
+    return next((entry["reason"] for entry in findings()
+                 if entry.get("not_twice_differentiable") and _covers(entry, case_id)), "")
