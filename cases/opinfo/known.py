@@ -2,7 +2,8 @@
 healthy install and a new finding stands out. Each entry:
 
     [[finding]]
-    cases = "opinfo.linalg.det.s*"          # glob on case ids ({a,b} alternatives too; ".moved" twins match s*)
+    cases = "opinfo.linalg.det.s*"          # glob on case ids, or a list of them ({a,b} alternatives too; a
+                                            # finding is declared on the samples where it occurs: strict)
     methods = ["torch.second-order[fwd-fwd]", "torch.second-order[rev-fwd]"]   # globs on method ids
     kind = "bug"                            # or "convention" (a documented choice at a kink or singular point)
     reason = "what is wrong, and how it was confirmed (the repro)"
@@ -54,7 +55,8 @@ def _expanded(pattern: str) -> list[str]:
 
 
 def _covers(entry: dict, case_id: str) -> bool:
-    return any(id_matches(case_id, pattern) for pattern in _expanded(entry["cases"]))
+    patterns = entry["cases"] if isinstance(entry["cases"], list) else [entry["cases"]]
+    return any(id_matches(case_id, glob) for pattern in patterns for glob in _expanded(pattern))
 
 
 def divergences_for(case_id: str, op=None) -> tuple[Divergence, ...]:
