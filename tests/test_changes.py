@@ -217,4 +217,7 @@ def test_another_sample_behind_the_same_id_is_said_so_not_called_drift():
     assert [(p["case"], p["method"]) for p in result["pairs"] if p["drift"]] == [("case5", "jax.jacfwd")]
     assert {p["case"] for p in result["pairs"] if p["sample_changed"]} == {"case4"}
     assert result["summary"]["sample_changed_cases"] == 1
+    new[0]["results"][[r["case"] for r in new[0]["results"]].index("case4")]["status"] = "disagree"
+    flipped = compare(base, new)
+    assert flipped["summary"]["regressions"] == 0 and flipped["summary"]["changed"] == 1  # another input
     assert "1 cases have another sample behind the same id" in render_comparison(result)

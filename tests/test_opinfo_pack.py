@@ -194,3 +194,23 @@ def test_a_known_findings_entry_with_an_unknown_field_is_named(tmp_path, monkeyp
             known.findings()
     finally:
         known.findings.cache_clear()
+
+
+@pytest.mark.slow
+def test_pack_runs_shard_and_merge_into_one_run(tmp_path):
+    parts = []
+    for k in (1, 2):
+        out = tmp_path / f"part{k}"
+        done = subprocess.run([sys.executable, "-m", "harness", "run", "--pack", "opinfo", "--quick", "--jobs", "1",
+                               "--cases", "opinfo.atan2.s*", "--shard", f"{k}/2", "--out", str(out)],
+                              capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        parts.append(json.loads((out / "results.json").read_text()))
+    merged = tmp_path / "merged"
+    done = subprocess.run([sys.executable, "-m", "harness", "merge", str(tmp_path / "part1"), str(tmp_path / "part2"),
+                           "--out", str(merged)], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    whole = json.loads((merged / "results.json").read_text())
+    pairs = {(r["case"], r["method"]) for p in parts for r in p["results"]}
+    assert {(r["case"], r["method"]) for r in whole["results"]} == pairs and len(pairs) == len(whole["results"])
+    assert whole["options"]["packs"] == ["opinfo"]
