@@ -69,6 +69,10 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
     method = get_method(method_id)
     backend = BACKENDS[method.backend]
     evaluation = Evaluation(record := _new_record(case_id, method_id, options))
+    if case.meta.get("digest"):
+        # Which input this process made for the id (a generated pack's sample can differ between two
+        # environments, as in `ab`): what a comparison needs to tell "another sample" from "another Jacobian".
+        record["sample_digest"] = case.meta["digest"]
     if method.order != case.order:
         kinds = {1: "a Jacobian", 2: "a Hessian"}
         return _fail(evaluation, "unsupported", f"{method_id} computes {kinds[method.order]}; "

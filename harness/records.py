@@ -62,6 +62,7 @@ class Record(TypedDict, total=False):
     memory_estimate: int          # estimated peak bytes (with --max-memory)
     chunk_size: int               # run in chunks of this many rows/columns to fit --max-memory
     note: str
+    sample_digest: str            # a generated pack's sample digest, as the evaluating process made it
     # Set by the comparator (harness.compare.verdict)
     max_abs_err: float | None
     max_rel_err: float | None

@@ -221,3 +221,16 @@ def test_another_sample_behind_the_same_id_is_said_so_not_called_drift():
     flipped = compare(base, new)
     assert flipped["summary"]["regressions"] == 0 and flipped["summary"]["changed"] == 1  # another input
     assert "1 cases have another sample behind the same id" in render_comparison(result)
+
+
+def test_an_ab_side_that_made_another_sample_says_so_in_its_records():
+    """In an `ab`, each side's worker makes the pack's sample from its own torch: the records carry the digest."""
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    for record in base[0]["results"]:
+        record["sample_digest"] = "aaa"
+    for record in new[0]["results"]:
+        record["sample_digest"] = "bbb" if record["case"] == "case7" else "aaa"
+    new[1]["case7|jax.jacfwd|float64|0"] = new[1]["case7|jax.jacfwd|float64|0"] + 1.0
+    result = compare(base, new)
+    assert not [p for p in result["pairs"] if p["drift"]]
+    assert {p["case"] for p in result["pairs"] if p["sample_changed"]} == {"case7"}
