@@ -22,9 +22,9 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion, Version
 
 CASES: dict[str, Case] = {}
-# What a pack could not turn into cases, with the reason (a generated pack's random or complex-only ops,
-# samples over its size cap): reported beside the results, never dropped silently. id -> reason.
-SKIPPED: dict[str, tuple[str, str]] = {}  # id -> (pack, reason)
+# What a pack could not turn into cases (a generated pack's random or complex-only ops, samples over its size
+# cap): id -> (pack, reason), reported beside the results, never dropped silently.
+SKIPPED: dict[str, tuple[str, str]] = {}
 ALL_PACKS = "all"
 _LOADING: list[str] = []  # the pack being loaded: what registers now belongs to it
 # id prefix -> a function that registers the case of that id on demand (a generated pack loaded lazily in a
