@@ -332,12 +332,9 @@ def _addcdiv(J, x, t1, t2, value=1):
 
 
 @counterpart("addmm", "beta * x + alpha * m1 @ m2")
-def _addmm(J, x, m1, m2, beta=1, alpha=1):
-    return beta * x + alpha * J.np.matmul(m1, m2)
-
-
 @counterpart("addmm.decomposed", "beta * x + alpha * m1 @ m2")
-def _addmm_decomposed(J, x, m1, m2, beta=1, alpha=1):
+@counterpart("baddbmm", "beta * x + alpha * b1 @ b2")
+def _addmm(J, x, m1, m2, beta=1, alpha=1):
     return beta * x + alpha * J.np.matmul(m1, m2)
 
 
@@ -349,11 +346,6 @@ def _addmv(J, x, m, v, beta=1, alpha=1):
 @counterpart("addr", "beta * x + alpha * outer(u, v)")
 def _addr(J, x, u, v, beta=1, alpha=1):
     return beta * x + alpha * J.np.outer(u, v)
-
-
-@counterpart("baddbmm", "beta * x + alpha * b1 @ b2")
-def _baddbmm(J, x, b1, b2, beta=1, alpha=1):
-    return beta * x + alpha * J.np.matmul(b1, b2)
 
 
 @counterpart("addbmm", "beta * x + alpha * sum(b1 @ b2)")
@@ -452,32 +444,20 @@ def _trapz(J, y, x=None, *, dx=None, dim=-1):
 
 # -- softmax family and activations ---------------------------------------------------------------------------
 @counterpart("softmax", "jax.nn.softmax")
+@counterpart("softmax.with_dtype", "jax.nn.softmax")
 def _softmax(J, x, dim, **kwargs):
     return J.nn.softmax(x, axis=dim)
 
 
-@counterpart("softmax.with_dtype", "jax.nn.softmax")
-def _softmax_dtype(J, x, dim, **kwargs):
-    return J.nn.softmax(x, axis=dim)
-
-
 @counterpart("log_softmax", "jax.nn.log_softmax")
+@counterpart("log_softmax.with_dtype", "jax.nn.log_softmax")
 def _log_softmax(J, x, dim, **kwargs):
     return J.nn.log_softmax(x, axis=dim)
 
 
-@counterpart("log_softmax.with_dtype", "jax.nn.log_softmax")
-def _log_softmax_dtype(J, x, dim, **kwargs):
-    return J.nn.log_softmax(x, axis=dim)
-
-
 @counterpart("nn.functional.softmin", "jax.nn.softmax(-x)")
-def _softmin(J, x, dim, **kwargs):
-    return J.nn.softmax(-x, axis=dim)
-
-
 @counterpart("nn.functional.softmin.with_dtype", "jax.nn.softmax(-x)")
-def _softmin_dtype(J, x, dim, **kwargs):
+def _softmin(J, x, dim, **kwargs):
     return J.nn.softmax(-x, axis=dim)
 
 
