@@ -1,69 +1,96 @@
-"""Where a finished run's time went, from its results.json alone: wall time, worker capacity (wall x workers),
-the pairs' own time (wall_s of every record: inputs, f, preparation, timed calls), preparation (prepare_s:
-tracing, compilation, first calls), the timed calls themselves (samples x calls per sample), and the harness
-efficiency (timed calls / capacity). Per method and per pack, the pairs' time.
+"""Where a run's time went (harness.cost): wall time, worker capacity (wall x workers), preparation (tracing,
+compiling, first calls), the timed calls themselves, the harness efficiency (timed calls / capacity), the
+rest; then per method and per pack, the pairs' time.
 
-    python benchmarks/run_cost.py reports/latest [--top 15]
+    python benchmarks/run_cost.py reports/latest [--top 15]           # a finished run, from its results.json
+    python benchmarks/run_cost.py --cold-and-warm -- --quick [--cases 'op.*' ...]
+
+The second form runs a chosen selection (the arguments after `--` go to `jacobian-harness run`) twice with
+one new compile cache: first cold (empty: what a first run pays), then warm (what every later run pays),
+and prints both side by side with the load before and after each. Its runs and the cache go under --out
+(default: a new temporary directory, kept).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
-from collections import defaultdict
+import tempfile
+import time
 from pathlib import Path
 
+from harness.cost import cost_line, run_cost
 
-def cost(document: dict) -> dict:
-    env, options = document.get("environment", {}), document.get("options", {})
-    wall = env.get("wall_s") or 0.0
-    jobs = max(1, options.get("jobs") or 1)
-    pairs = prepare = timed = 0.0
-    by_method: dict[str, float] = defaultdict(float)
-    by_pack: dict[str, float] = defaultdict(float)
-    packs = {case_id: summary.get("pack") or "" for case_id, summary in document.get("cases", {}).items()}
-    for record in document["results"]:
-        spent = record.get("wall_s") or 0.0
-        pairs += spent
-        by_method[record["method"]] += spent
-        by_pack[packs.get(record["case"], "")] += spent
-        time = record.get("time") or {}
-        prepare += time.get("prepare_s") or 0.0
-        timed += sum(time.get("samples_s") or ()) * (time.get("number") or 1)
-    capacity = wall * jobs
-    return {"wall_s": wall, "jobs": jobs, "capacity_s": capacity, "pairs_s": pairs, "prepare_s": prepare,
-            "timed_s": timed, "efficiency": timed / capacity if capacity else None,
-            "outside_pairs_s": capacity - pairs, "records": len(document["results"]),
-            "cases": len(document.get("cases", {})), "by_method": dict(by_method), "by_pack": dict(by_pack)}
+
+def load_cost(path: Path) -> dict:
+    path = path / "results.json" if path.is_dir() else path
+    document = json.loads(path.read_text())
+    return document.get("cost") or run_cost(document)
+
+
+def print_cost(cost: dict, top: int) -> None:
+    print(f"  {cost_line(cost)}")
+    for pack, spent in cost["by_pack"].items():
+        print(f"  pack {pack or '(case files)':12} {spent:8.0f} s in its pairs")
+    print("  slowest methods (their pairs' time):")
+    for method, spent in list(cost["by_method"].items())[:top]:
+        print(f"    {spent:8.1f} s  {method}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def cold_and_warm(run_args: list[str], out: Path, top: int) -> int:
+    cache = out / "cache"
+    costs = {}
+    for name in ("cold", "warm"):
+        before = _load()
+        started = time.monotonic()
+        command = [sys.executable, "-m", "harness", "run", *run_args, "--cache-dir", str(cache),
+                   "--out", str(out / name)]
+        completed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        if completed.returncode not in (0, 1):  # 1: a failing verdict, still a finished run
+            print(f"run_cost.py: `{' '.join(command)}` exited {completed.returncode}", file=sys.stderr)
+            return 2
+        costs[name] = load_cost(out / name)
+        print(f"{name}: {time.monotonic() - started:.0f} s for the command (load before {before}, after {_load()})")
+        print_cost(costs[name], top)
+    cold, warm = costs["cold"], costs["warm"]
+    if cold["wall_s"]:
+        print(f"warm / cold: wall {warm['wall_s'] / cold['wall_s']:.2f}, preparation "
+              f"{warm['prepare_s'] / max(cold['prepare_s'], 1e-9):.2f}, timed calls "
+              f"{warm['timed_s'] / max(cold['timed_s'], 1e-9):.2f}")
+    print(f"runs and cache: {out}")
+    return 0
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    run_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    argv = argv[:argv.index("--")] if "--" in argv else argv
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("run", help="a run directory or its results.json")
+    parser.add_argument("run", nargs="?", help="a run directory or its results.json")
+    parser.add_argument("--cold-and-warm", action="store_true",
+                        help="run the selection after `--` twice with a new cache: cold, then warm")
+    parser.add_argument("--out", default=None, help="where --cold-and-warm puts its runs and cache")
     parser.add_argument("--top", type=int, default=15, help="methods to list (default: %(default)s)")
     args = parser.parse_args(argv)
-    path = Path(args.run)
-    path = path / "results.json" if path.is_dir() else path
+    if args.cold_and_warm:
+        out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="run-cost-"))
+        return cold_and_warm(run_args, out, args.top)
+    if not args.run:
+        parser.error("give a run directory, or --cold-and-warm -- RUN ARGUMENTS")
     try:
-        document = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        print(f"run_cost.py: cannot read {path}: {exc}", file=sys.stderr)
+        cost = load_cost(Path(args.run))
+    except (OSError, json.JSONDecodeError, KeyError) as exc:
+        print(f"run_cost.py: cannot read {args.run}: {exc}", file=sys.stderr)
         return 2
-    c = cost(document)
-    share = (lambda x: f"{100 * x / c['capacity_s']:.0f}%") if c["capacity_s"] else (lambda x: "n/a")
-    print(f"{c['records']} pairs on {c['cases']} cases: wall {c['wall_s']:.0f} s x {c['jobs']} workers = "
-          f"{c['capacity_s']:.0f} s of capacity")
-    print(f"  in the pairs      {c['pairs_s']:8.0f} s  {share(c['pairs_s'])}")
-    print(f"    preparation     {c['prepare_s']:8.0f} s  {share(c['prepare_s'])}")
-    print(f"    timed calls     {c['timed_s']:8.0f} s  {share(c['timed_s'])}  (the harness efficiency)")
-    print(f"  outside the pairs {c['outside_pairs_s']:8.0f} s  {share(c['outside_pairs_s'])}  (process start, "
-          f"imports, generating cases, calibration, messages, judging)")
-    for pack, spent in sorted(c["by_pack"].items(), key=lambda item: -item[1]):
-        print(f"  pack {pack or '(case files)':12} {spent:8.0f} s in its pairs")
-    print("  slowest methods (their pairs' time):")
-    for method, spent in sorted(c["by_method"].items(), key=lambda item: -item[1])[:args.top]:
-        print(f"    {spent:8.1f} s  {method}")
+    print(f"{args.run}:")
+    print_cost(cost, args.top)
     return 0
 
 

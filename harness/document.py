@@ -8,7 +8,9 @@ Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
     environment     python, implementation, platform, cpu, cpu_count, threads, thread_variables,
                     versions {package: version or null} (harness.environment.PACKAGES),
                     backends {backend: version or null}, every registered backend (v2),
-                    started_at / finished_at (UTC ISO 8601), wall_s (a run's length), command (argv);
+                    started_at / finished_at (UTC ISO 8601), wall_s (a run's length), command (argv),
+                    compile_cache {state (warm, cold, off), directory, temporary, entries_before, entries_after}
+                    (harness.caches; absent in older documents);
                     after `merge` of parts from several machines: cpu "N machines", machines [...]
     options         command (v2: "run", "ab", "sweep", "merge" or "check": what wrote it),
                     dtype ("float64", "float32" or "both"), quick, seed, threads, jobs, shard ("K/N" or null),
@@ -26,6 +28,9 @@ Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
     results         records, one per (case, method, dtype): harness.records.Record lists the fields
                     (`time`: harness.records.TimeRecord; `quantity`, what the method returns, is absent in
                     documents written before the second-order checks: harness.records.quantity_of)
+    cost            where a run's time went (harness.cost.run_cost: wall_s, jobs, capacity_s, pairs_s, prepare_s,
+                    timed_s, outside_pairs_s, efficiency, compile_cache, by_method, by_pack; absent in older
+                    documents and in merged ones, whose parts each have their own)
     partial         true when the run did not finish (interrupted; or a part of `merge` was partial)
     interrupted     {cases_finished, cases_planned, evaluations_journaled, resume} (an interrupted run)
     resumed_pairs   how many evaluations `run --resume` took from the journal
@@ -145,7 +150,8 @@ def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = 
                         if first["options"].get(name) != document["options"].get(name)]
         if differences:
             raise DocumentError(f"{path} is not a part of the same run as {first_path}: {differences[0]}")
-    merged = {key: value for key, value in first.items() if key not in ("cases", "results")}
+    # A part's cost is of that part (its machine, its workers): the merged run keeps none of its own.
+    merged = {key: value for key, value in first.items() if key not in ("cases", "results", "cost")}
     merged["environment"] = dict(first["environment"])
     merged["options"] = {**first["options"], "command": "merge", "shard": None,
                          "merged_from": [p for p, _, _ in parts]}

@@ -3,6 +3,9 @@ with the reason, of tests that need a framework that is not installed (see "opti
 
 import functools
 import importlib.util
+import os
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +14,11 @@ import pytest
 import harness.evaluate  # noqa: F401
 import harness.runner  # noqa: F401
 from harness import casedef as case_module
+
+# The compile cache of the runs that tests start (harness.caches): the one JACOBIAN_HARNESS_CACHE names (CI
+# names one that all its stages share), else one of this machine's test sessions, never the user's own. Set
+# at import, in the controlling process, so that xdist's workers and the runs they start inherit it.
+os.environ.setdefault("JACOBIAN_HARNESS_CACHE", str(Path(tempfile.gettempdir()) / "jacobian-harness-test-cache"))
 
 
 @pytest.fixture

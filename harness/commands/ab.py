@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 from harness.commands.common import (UsageError, case_source_options, check_seed, check_threads, check_timeout,
-                                     dtypes_of, load_cases, pack_options, packs_of, pair_options, pair_options_of,
-                                     prepare_out, select_or_fail, worker_setup, write_run)
+                                     compile_cache, dtypes_of, load_cases, pack_options, packs_of, pair_options,
+                                     pair_options_of, prepare_out, select_or_fail, worker_setup, write_run)
 from harness.commands.compare import compare
 
 
@@ -29,13 +29,6 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from harness.adapters import METHODS, load_adapters
-    from harness.casedef import skipped_in
-    from harness.document import add_case, new_document, sort_like
-    from harness.rounds import add_round, finish_rounds, timed_pairs
-    from harness.runner import ab_round, plan_pairs
-    from harness.worker import Worker
-
     if args.rounds < 4 or args.rounds % 2:
         raise UsageError(f"--rounds must be an even number of at least 4 (two fresh processes a side), "
                          f"not {args.rounds}")
@@ -48,6 +41,21 @@ def run(args) -> int:
         raise UsageError(f"--jobs must be at least 1, not {args.jobs}")
     check_seed(args)
     check_threads(args)
+    # One cache for both sides: its keys hold each side's framework versions, so that another torch compiles
+    # anew; where both sides share a framework (JAX in a torch upgrade), its compiles serve both.
+    cache = compile_cache(args)
+    with cache.applied():
+        return _ab(args, cache)
+
+
+def _ab(args, cache) -> int:
+    from harness.adapters import METHODS, load_adapters
+    from harness.casedef import skipped_in
+    from harness.document import add_case, new_document, sort_like
+    from harness.rounds import add_round, finish_rounds, timed_pairs
+    from harness.runner import ab_round, plan_pairs
+    from harness.worker import Worker
+
     case_ids = load_cases(args)
     load_adapters()
     plan = plan_pairs(select_or_fail(case_ids, args.cases, "cases"), select_or_fail(METHODS, args.methods, "methods"),
@@ -94,6 +102,7 @@ def run(args) -> int:
         for document in documents:
             document["partial"] = True
     for side, name in enumerate(("base", "new")):
+        documents[side]["environment"]["compile_cache"] = cache.describe()
         sort_like(documents[side], list(plan))
         if rounds[side]:
             finish_rounds(documents[side], rounds[side])

@@ -41,6 +41,13 @@ def pair_options(parser):
                         help="kill a worker whose (case, method) pair has run this long and used this much CPU "
                              "time, so that a busy machine does not count against it (a pair waiting without CPU: "
                              "after twice this); the pair becomes `timeout` (default: %(default)s)")
+    parser.add_argument("--cache-dir", default=None, metavar="DIR",
+                        help="where torch inductor and JAX keep what they compile, so that the next run does not "
+                             "compile it again; `off` for none (default: $JACOBIAN_HARNESS_CACHE, else "
+                             "~/.cache/jacobian-harness). The report says whether it was warm or cold")
+    parser.add_argument("--cold", action="store_true",
+                        help="compile into an empty temporary cache, removed afterwards: preparation as a first "
+                             "run pays it (the kept cache is left alone)")
 
 
 def case_source_options(parser):
@@ -118,13 +125,26 @@ def max_memory(args) -> int | None:
     return size
 
 
+def compile_cache(args):
+    """The run's harness.caches.CompileCache from --cache-dir and --cold, kept in args for worker_setup; a
+    command runs inside its `applied()`, entered before any framework is imported."""
+    from harness.caches import CacheError, CompileCache
+
+    try:
+        args.compile_cache = CompileCache.choose(args.cache_dir, args.cold)
+    except CacheError as exc:
+        raise UsageError(str(exc)) from None
+    return args.compile_cache
+
+
 def worker_setup(args, python: str | None = None, log: Path | None = None):
     from harness.worker import WorkerSetup
 
+    cache = getattr(args, "compile_cache", None)
     return WorkerSetup(packs=tuple(packs_of(args)), pack_options=pack_options(args),
                        case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
                        threads=args.threads, timeout_s=args.timeout, python=python or sys.executable,
-                       log=None if log is None else str(log))
+                       log=None if log is None else str(log), env=cache.environment() if cache else {})
 
 
 def print_progress(record: dict) -> None:

@@ -9,7 +9,8 @@ import time
 from pathlib import Path
 
 from harness.commands.common import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, Parser, UsageError,
-                                     case_source_options, check_seed, check_threads, check_timeout, dtypes_of,
+                                     case_source_options, check_seed, check_threads, check_timeout, compile_cache,
+                                     dtypes_of,
                                      load_cases, pack_options, packs_of, pair_options, pair_options_of, prepare_out,
                                      print_progress,
                                      select_or_fail, worker_setup, write_run)
@@ -90,6 +91,12 @@ def run(args) -> int:
                          f"more), not --rounds {args.rounds} with --jobs {args.jobs}")
     check_seed(args)
     check_threads(args)
+    cache = compile_cache(args)
+    with cache.applied():
+        return _run(args, journal, cache)
+
+
+def _run(args, journal, cache) -> int:
     from harness.adapters import METHODS, load_adapters
     from harness.document import add_case, mark_interrupted, new_document, sort_like
     from harness.environment import now
@@ -145,6 +152,10 @@ def run(args) -> int:
     sort_like(document, list(plan))
     document["environment"]["finished_at"] = now()
     document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
+    document["environment"]["compile_cache"] = cache.describe()
+    from harness.cost import run_cost
+
+    document["cost"] = run_cost(document)
     if args.resume:
         document["resumed_pairs"] = journal.reused
     from harness.repros import write_repros

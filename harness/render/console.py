@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.records import FAILING, VERDICTS, fastest_agreeing, headline, row_key, summary_counts
+from harness.cost import cost_line
 from harness.render.formatting import format_seconds
 from harness.timing import cost_of_calls_s
 from harness.worker import WORKER_LOG
@@ -39,6 +40,8 @@ def render_summary(document: dict, out: Path) -> str:
     log = out / WORKER_LOG
     if log.is_file() and log.stat().st_size:
         add(f"What the workers printed (framework start-up notices, warnings): {log}")
+    if document.get("cost"):
+        add(f"Time: {cost_line(document['cost'])}")
     interrupted = document.get("interrupted")
     if interrupted:
         add(f"INTERRUPTED: {interrupted['cases_finished']} of {interrupted['cases_planned']} cases finished; "

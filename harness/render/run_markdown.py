@@ -10,6 +10,7 @@ from harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, 
                              headline, quantity_of, row_key, summary_counts)
 from harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, markdown_table, number,
                                        time_cell)
+from harness.cost import cost_line
 from harness.sweep import rule_lines
 from harness.timing import cost_of_calls_s
 
@@ -42,6 +43,8 @@ def render_markdown(document: dict) -> str:
               f"{backend_versions(env)}, {env.get('threads')} thread(s), "
               f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
               f"started {env.get('started_at')}.", ""]
+    if document.get("cost"):
+        lines += [f"Time: {cost_line(document['cost'])}.", ""]
     if failures:
         lines += ["## Failures", ""]
         first, second = _by_order(failures)

@@ -1,0 +1,33 @@
+import pytest
+
+from harness.cost import cost_line, run_cost
+
+
+def _record(case, method, wall, prepare, samples, number=1):
+    return {"case": case, "method": method, "wall_s": wall,
+            "time": {"prepare_s": prepare, "samples_s": samples, "number": number}}
+
+
+def test_the_figures_add_up_from_the_records():
+    document = {"environment": {"wall_s": 10.0, "compile_cache": {"state": "warm"}}, "options": {"jobs": 2},
+                "cases": {"a": {"pack": "builtin"}, "b": {"pack": "opinfo"}},
+                "results": [_record("a", "m1", 4.0, 2.5, [0.1, 0.1], number=5),
+                            _record("b", "m2", 6.0, 1.0, [0.5]),
+                            {"case": "b", "method": "m1", "wall_s": 1.0, "time": None}]}
+    cost = run_cost(document)
+    assert cost["capacity_s"] == 20.0 and cost["pairs_s"] == 11.0 and cost["outside_pairs_s"] == 9.0
+    assert cost["prepare_s"] == 3.5
+    assert cost["timed_s"] == pytest.approx(1.5)  # 2 samples x 5 calls x 0.1 s, then 1 x 0.5 s
+    assert cost["efficiency"] == pytest.approx(1.5 / 20)
+    assert cost["by_method"] == {"m2": 6.0, "m1": 5.0}  # slowest first
+    assert cost["by_pack"] == {"opinfo": 7.0, "builtin": 4.0}
+    line = cost_line(cost)
+    assert "10 s wall on 2 worker(s), 20 s of capacity" in line
+    assert "preparation 4 s (18%, compile caches warm)" in line
+    assert "timed calls 2 s (8%: the harness efficiency)" in line
+
+
+def test_a_run_in_this_process_counts_one_worker():
+    cost = run_cost({"environment": {"wall_s": 3.0}, "options": {"jobs": 0}, "results": []})
+    assert cost["jobs"] == 1 and cost["capacity_s"] == 3.0 and cost["compile_cache"] is None
+    assert "compile caches" not in cost_line(cost)
