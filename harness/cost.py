@@ -45,17 +45,16 @@ def run_cost(document: dict) -> dict:
 
 
 def cost_line(cost: dict) -> str:
-    """One sentence of the figures, for the console and the report's first screen."""
+    """One sentence of the figures, for the console and the report's first screen: the rest of the pairs is
+    inputs, f and warm-up calls; outside the pairs, process start, imports and judging."""
     capacity = cost["capacity_s"]
 
-    def part(seconds: float, what: str) -> str:
+    def part(seconds: float, what: str = "") -> str:
         share = f"{100 * seconds / capacity:.0f}%" if capacity else "n/a"
         return f"{seconds:.0f} s ({share}{what})"
 
-    cache = f", compile caches {cost['compile_cache']}" if cost.get("compile_cache") else ""
+    cache = f"; compile caches {cost['compile_cache']}" if cost.get("compile_cache") else ""
     rest = cost["pairs_s"] - cost["prepare_s"] - cost["timed_s"]
-    return (f"{cost['wall_s']:.0f} s wall on {cost['jobs']} worker(s), {capacity:.0f} s of capacity: "
-            f"preparation {part(cost['prepare_s'], cache)}, timed calls "
-            f"{part(cost['timed_s'], ': the harness efficiency')}, the pairs' other work "
-            f"{part(rest, ': inputs, f, warm-up calls')}, outside the pairs "
-            f"{part(cost['outside_pairs_s'], ': process start, imports, judging')}")
+    return (f"{cost['wall_s']:.0f} s wall x {cost['jobs']} worker(s) = {capacity:.0f} s: preparation "
+            f"{part(cost['prepare_s'], cache)}, timed calls {part(cost['timed_s'], ': the harness efficiency')}, "
+            f"rest of the pairs {part(rest)}, outside the pairs {part(cost['outside_pairs_s'])}")
