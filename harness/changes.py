@@ -92,15 +92,20 @@ def _blocks(arrays: dict, record: dict) -> list[np.ndarray] | None:
     return [arrays[k] for k in keys] if all(k in arrays for k in keys) else None
 
 
-def _drift(base_arrays: dict, new_arrays: dict, base: dict, new: dict) -> dict | None:
+def _values(base_arrays: dict, new_arrays: dict, base: dict, new: dict) -> tuple[str | None, dict | None]:
+    """How a pair's Jacobian changed from BASE to NEW: ("identical" | "touched" | "drift", its change), or
+    (None, None) where either side saved none. `touched`: not bit for bit the same, but within the dtype's
+    tolerance: no regression, but a sign that the formulas behind it changed. `drift`: beyond tolerance."""
     got, expected = _blocks(new_arrays, new), _blocks(base_arrays, base)
     if got is None or expected is None:
-        return None
+        return None, None
+    if len(got) == len(expected) and all(g.shape == e.shape and np.array_equal(g, e, equal_nan=True)
+                                         for g, e in zip(got, expected, strict=True)):
+        return "identical", None
     result = diff(got, expected, equal_nan=True, **TOLERANCES.get(new["dtype"], TOLERANCES["float64"]))
-    if result.ok:
-        return None
-    return {"max_abs_change": result.max_abs_err, "max_rel_change": result.max_rel_err,
-            "worst_index": result.worst_index, "new": result.got, "base": result.expected, "reason": result.reason}
+    change = {"max_abs_change": result.max_abs_err, "max_rel_change": result.max_rel_err,
+              "worst_index": result.worst_index, "new": result.got, "base": result.expected, "reason": result.reason}
+    return ("touched" if result.ok else "drift"), change
 
 
 CLOCK_FIELDS = {"wall": "samples_s", "cpu": "cpu_samples_s"}
@@ -303,13 +308,14 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         if None not in (b.get("sample_digest"), n.get("sample_digest")) and b["sample_digest"] != n["sample_digest"]:
             changed_samples.add(key[0])  # each side's own process made another sample (an `ab` of two torches)
         # Another input behind the same id (a generated pack's sample changed): its Jacobian is not a drift.
-        drift = None if key[0] in changed_samples else _drift(base_arrays, new_arrays, b, n)
+        values, change = (None, None) if key[0] in changed_samples else _values(base_arrays, new_arrays, b, n)
         pair = {"case": key[0], "method": key[1], "dtype": key[2], "base_status": b["status"],
                 "new_status": n["status"],
                 # A verdict on another input is no regression (or fix) of the library: it is a change.
                 "correctness": (_correctness(b["status"], n["status"]) if key[0] not in changed_samples
                                 else "same" if b["status"] == n["status"] else "changed"),
-                "new_message": n.get("message", ""), "drift": drift, "speed": None,
+                "new_message": n.get("message", ""), "values": values,
+                "drift": change if values == "drift" else None, "change": change, "speed": None,
                 "sample_changed": key[0] in changed_samples,
                 # A control measures the machine, not the library: its speed verdict fails nothing.
                 "control": (b.get("backend") != settings.library
@@ -347,6 +353,11 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         "fixes": sum(p["correctness"] == "fix" for p in pairs),
         "changed": sum(p["correctness"] == "changed" for p in pairs),
         "drift": sum(p["drift"] is not None for p in pairs),
+        "jacobians_compared": sum(p["values"] is not None for p in pairs),
+        "jacobians_changed": sum(p["values"] in ("touched", "drift") for p in pairs),
+        "jacobians_touched": sum(p["values"] == "touched" for p in pairs),
+        "largest_change": _largest_change(pairs),
+        "verdict_changes": _verdict_changes(pairs),
         "sample_changed_cases": len({p["case"] for p in pairs if p["sample_changed"]}),
         **{verdict: sum(s["verdict"] == verdict for s in speeds) for verdict in ("slower", "faster", "same",
                                                                                  "inconclusive")},
@@ -379,6 +390,26 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         "only_in_new": [list(k) for k in new_records if k not in base_records],
         "summary": summary, "cases": cases, "pairs": pairs,
     }
+
+
+def _largest_change(pairs: list[dict]) -> dict | None:
+    """The pair whose Jacobian moved most, relatively, between the runs (within tolerance or not)."""
+    changed = [p for p in pairs if p["change"] and np.isfinite(p["change"]["max_rel_change"] or 0.0)]
+    if not changed:
+        return None
+    worst = max(changed, key=lambda p: p["change"]["max_rel_change"] or 0.0)
+    return {"case": worst["case"], "method": worst["method"], "dtype": worst["dtype"],
+            "max_rel_change": worst["change"]["max_rel_change"], "max_abs_change": worst["change"]["max_abs_change"]}
+
+
+def _verdict_changes(pairs: list[dict]) -> dict[str, int]:
+    """How many pairs went from each verdict to each other one, "BASE -> NEW", most first."""
+    counts: dict[str, int] = {}
+    for pair in pairs:
+        if pair["base_status"] != pair["new_status"]:
+            kind = f"{pair['base_status']} -> {pair['new_status']}"
+            counts[kind] = counts.get(kind, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def _side(document: dict, label: str, calibration: float | None) -> dict:

@@ -94,6 +94,46 @@ def test_jacobian_drift_is_found_even_when_both_runs_agree():
     assert result["summary"]["failed"]
 
 
+def test_a_jacobian_changed_within_tolerance_is_counted_and_shown_not_called_drift():
+    """Bit-for-bit changes within tolerance tell which formulas were touched: counted, listed, never failing."""
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    new[1]["case2|torch.func.jacrev|float64|0"] = new[1]["case2|torch.func.jacrev|float64|0"] * (1 + 1e-12)
+    new[1]["case7|jax.jacrev|float64|0"] = new[1]["case7|jax.jacrev|float64|0"] * (1 + 3e-10)
+    result = compare(base, new)
+    values = {(p["case"], p["method"]): p["values"] for p in result["pairs"] if p["values"] != "identical"}
+    assert values == {("case2", "torch.func.jacrev"): "touched", ("case7", "jax.jacrev"): "touched"}
+    summary = result["summary"]
+    assert (summary["jacobians_compared"], summary["jacobians_changed"], summary["jacobians_touched"]) == (150, 2, 2)
+    assert summary["drift"] == 0 and not summary["failed"]
+    assert summary["largest_change"]["case"] == "case7"
+    assert summary["largest_change"]["max_rel_change"] == pytest.approx(3e-10, rel=1e-3)
+    text = render_comparison(result)
+    assert "**Safe to upgrade torch" in text
+    assert "- numerics: 2 of 150 Jacobians changed at all (not bit for bit the same), 0 of them beyond tolerance; " \
+           "largest relative change 3e-10 (`case7` `jax.jacrev` float64)" in text
+    touched = text[text.index("## Touched within tolerance (2)"):]
+    assert touched.index("`case7`") < touched.index("`case2`")  # largest change first
+
+
+def test_the_first_screen_says_what_blocks_the_upgrade_and_each_kind_of_verdict_change():
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    new[0]["results"][0]["status"] = "disagree"  # agree -> disagree: a regression
+    base[0]["results"][1]["status"] = "error"  # error -> agree: a fix
+    base[0]["results"][2]["status"] = "disagree"
+    new[0]["results"][2]["status"] = "error"  # wrong value -> error: neither
+    new[1]["case4|jax.jacfwd|float64|0"] = new[1]["case4|jax.jacfwd|float64|0"] + 1e-5
+    result = compare(base, new)
+    assert result["summary"]["verdict_changes"] == {"agree -> disagree": 1, "disagree -> error": 1,
+                                                     "error -> agree": 1}
+    text = render_comparison(result)
+    first_screen = text[:text.index("## ")]
+    assert "**Not safe to upgrade torch as it stands: 1 correctness regression(s), 1 Jacobian(s) beyond tolerance.**" \
+        in first_screen
+    assert "- correctness: 1 regressions, 1 fixes, 1 other verdict changes (1 `disagree -> error`); by kind: " \
+           "1 `agree -> disagree`, 1 `error -> agree`" in first_screen
+    assert "1 of them beyond tolerance" in first_screen
+
+
 def test_environment_differences_other_than_the_library_are_warned():
     base, new = synthetic_run(1)[0], synthetic_run(1, torch_version="2.14.1")[0]
     assert environment_warnings(base, new, "torch") == []

@@ -1,6 +1,10 @@
+from pathlib import Path
+
 import pytest
 
 from harness.cost import cost_line, run_cost
+
+DATA = Path(__file__).parent / "data"
 
 
 def _record(case, method, wall, prepare, samples, number=1):
@@ -31,3 +35,22 @@ def test_a_run_in_this_process_counts_one_worker():
     cost = run_cost({"environment": {"wall_s": 3.0}, "options": {"jobs": 0}, "results": []})
     assert cost["jobs"] == 1 and cost["capacity_s"] == 3.0 and cost["compile_cache"] is None
     assert "compile caches" not in cost_line(cost)
+
+
+def test_the_reports_show_the_time_line_of_a_document_that_has_one(tmp_path):
+    from harness.document import load
+    from harness.render.console import render_summary
+    from harness.render.html import write_run_html
+    from harness.render.run_markdown import render_markdown
+
+    document = load(DATA / "results_small.json")  # written before runs kept their cost: no Time line
+    assert "Time:" not in render_markdown(document)
+    document["environment"]["compile_cache"] = {"state": "cold"}
+    document["cost"] = run_cost(document)
+    expected = f"Time: {cost_line(document['cost'])}"
+    assert "compile caches cold" in expected
+    markdown = render_markdown(document)
+    assert expected in markdown and markdown.index(expected) < markdown.index("## ")  # the first screen
+    assert expected in render_summary(document, tmp_path)
+    write_run_html(document, tmp_path)
+    assert expected in (tmp_path / "report.html").read_text()

@@ -52,3 +52,16 @@ def test_the_timing_plot_legend_has_one_entry_per_framework_and_per_mode():
     assert len(set(framework_colours)) == len(frameworks)  # no colour repeats
     mode_markers = [marker for label, _, marker, _ in entries if label.endswith(" mode")]
     assert len(set(mode_markers)) == len(modes)
+
+
+def test_compare_html_opens_with_the_same_answer_as_compare_md(tmp_path):
+    from harness.render.compare_markdown import render_comparison
+
+    document = fixture()
+    comparison = compare_runs(document, document, {}, {})
+    html = write_compare_html(comparison, tmp_path).read_text()
+    markdown = render_comparison(comparison)
+    assert "**Safe to upgrade torch by what was checked" in markdown
+    assert "<p><b>Safe to upgrade torch by what was checked" in html
+    assert "<li>correctness: 0 regressions, 0 fixes, 0 other verdict changes</li>" in html
+    assert "- correctness: 0 regressions, 0 fixes, 0 other verdict changes" in markdown

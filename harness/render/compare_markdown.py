@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from harness.records import FAILING
 from harness.render.formatting import err, format_seconds, markdown_table
 
 # -- comparison of two runs (harness.changes) ---------------------------------------------------------------
@@ -25,18 +26,8 @@ def render_comparison(document: dict) -> str:
     lines = [f"# Jacobian harness comparison: {'FAIL' if summary['failed'] else 'PASS'}", "",
              f"BASE `{base['label']}` ({library} {version(base)}) vs NEW `{new['label']}` ({library} {version(new)}): "
              f"{summary['pairs']} common (case, method, dtype) pairs.", "",
-             f"- correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, "
-             f"{summary['changed']} other verdict changes",
-             f"- numerics: {summary['drift']} Jacobians changed beyond tolerance"
-             + (f" ({summary['sample_changed_cases']} cases have another sample behind the same id: their Jacobians "
-                f"are not compared)" if summary.get("sample_changed_cases") else ""),
-             f"- speed: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} same, "
-             f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE "
-             + (f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a")
-             + f" (not counting {summary.get('control_pairs', 0)} pairs of other frameworks)",
-             f"- speed by case: {summary.get('slower_cases', 0)} cases slower, {summary.get('faster_cases', 0)} "
-             f"faster (all of a case's {library} pairs together)",
-             "", _speed_method(settings, base, new), "", _READING, ""]
+             answer_line(summary, library), ""]
+    lines += [f"- {line}" for line in first_screen_lines(document, library)] + [""]
     for side in (base, new):
         if side.get("partial"):
             lines += [f"**{side['label']} did not finish: only its finished pairs are compared.**", ""]
@@ -50,6 +41,9 @@ def render_comparison(document: dict) -> str:
         ("Fixes", [p for p in pairs if p["correctness"] == "fix"], _status_row),
         ("Other verdict changes", [p for p in pairs if p["correctness"] == "changed"], _status_row),
         ("Numerics drift", [p for p in pairs if p["drift"]], _drift_row),
+        ("Touched within tolerance", sorted((p for p in pairs if p.get("values") == "touched"),
+                                            key=lambda p: -(p["change"]["max_rel_change"] or 0.0))[:TOUCHED_SHOWN],
+         _drift_row),
         ("Slower cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "slower"),
                                 key=lambda c: -c["ratio"]), _case_row),
         ("Faster cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "faster"),
@@ -64,6 +58,15 @@ def render_comparison(document: dict) -> str:
                _speed_row: ["case", "method", "dtype", "NEW/BASE [95% interval]", "p"],
                _case_row: ["case", f"{library} pairs", "NEW/BASE [95% interval]", "p"]}
     for title, rows, row in sections:
+        if title == "Touched within tolerance":
+            touched = summary.get("jacobians_touched", 0)
+            lines += [f"## {title} ({touched})", "",
+                      "Jacobians that are not bit for bit the same, but within the dtype's tolerance: no regression, "
+                      "but the formulas (or kernels) behind them changed"
+                      + (f" (the {TOUCHED_SHOWN} largest changes; compare.json has every pair)" if touched > len(rows)
+                         else "") + ".", ""]
+            lines += markdown_table(headers[row], [row(p) for p in rows]) if rows else ["None.", ""]
+            continue
         lines += [f"## {title} ({len(rows)})", ""]
         lines += markdown_table(headers[row], [row(p) for p in rows]) if rows else ["None.", ""]
     inconclusive = [p for p in pairs if _speed_verdict(p) == "inconclusive"]
@@ -79,6 +82,7 @@ def render_comparison(document: dict) -> str:
             lines += [f"{len(document[name])} pairs only in {name[8:].upper()}: "
                       + ", ".join(f"`{c} {m} {d}`" for c, m, d in document[name][:10])
                       + (" ..." if len(document[name]) > 10 else ""), ""]
+    lines += ["## How speed is judged", "", _speed_method(settings, base, new), "", _READING, ""]
     lines += ["## Environments", ""]
     fields = ["python", "platform", "cpu", "cpu_count", "threads", "started_at"]
     rows = [[f, str(base["environment"].get(f)), str(new["environment"].get(f))] for f in fields]
@@ -87,6 +91,69 @@ def render_comparison(document: dict) -> str:
     rows += [[p, str(base_versions.get(p)), str(new_versions.get(p))] for p in packages]
     lines += markdown_table(["", f"BASE {base['label']}", f"NEW {new['label']}"], rows)
     return "\n".join(lines)
+
+
+TOUCHED_SHOWN = 30  # rows of the "touched within tolerance" table
+CASES_SHOWN = 3  # slower and faster cases named on the first screen
+
+
+def answer_line(summary: dict, library: str) -> str:
+    """The first line: is it safe to upgrade?"""
+    counts = (("regressions", "correctness regression(s)"), ("drift", "Jacobian(s) beyond tolerance"),
+              ("slower_backed", "slowdown(s) backed by timing rounds"))
+    blockers = [f"{summary[name]} {what}" for name, what in counts if summary.get(name)]
+    if blockers:
+        return f"**Not safe to upgrade {library} as it stands: {', '.join(blockers)}.**"
+    return (f"**Safe to upgrade {library} by what was checked: no correctness regression, no Jacobian beyond "
+            f"tolerance, no slowdown backed by timing rounds.**")
+
+
+def first_screen_lines(document: dict, library: str) -> list[str]:
+    """A few lines: correctness, numerics, speed by case (with intervals), each with its largest items."""
+    summary = document["summary"]
+    kinds = summary.get("verdict_changes") or {}
+    other = ", ".join(f"{n} `{kind}`" for kind, n in kinds.items()
+                      if _is_other(kind)) if summary["changed"] else ""
+    lines = [f"correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, {summary['changed']} "
+             f"other verdict changes" + (f" ({other})" if other else "")
+             + (f"; by kind: {', '.join(f'{n} `{k}`' for k, n in kinds.items() if not _is_other(k))}"
+                if summary["regressions"] or summary["fixes"] else "")]
+    compared = summary.get("jacobians_compared")
+    if compared is not None:
+        largest = summary.get("largest_change")
+        where = (f"; largest relative change {err(largest['max_rel_change'])} (`{largest['case']}` "
+                 f"`{largest['method']}` {largest['dtype']})" if largest else "")
+        lines.append(f"numerics: {summary['jacobians_changed']} of {compared} Jacobians changed at all (not bit for "
+                     f"bit the same), {summary['drift']} of them beyond tolerance{where}")
+    else:  # a comparison document written before values were told apart
+        lines.append(f"numerics: {summary['drift']} Jacobians changed beyond tolerance")
+    if summary.get("sample_changed_cases"):
+        lines[-1] += (f" ({summary['sample_changed_cases']} cases have another sample behind the same id: their "
+                      f"Jacobians are not compared)")
+    cases = document.get("cases", [])
+    judged = [c for c in cases if c.get("verdict")]
+    named = []
+    for verdict, order in (("slower", -1), ("faster", 1)):
+        group = sorted((c for c in judged if c["verdict"] == verdict), key=lambda c: order * c["ratio"])
+        if group:
+            shown = ", ".join(f"`{c['case']}` {_speed_cell(c)}" for c in group[:CASES_SHOWN])
+            named.append(f"{len(group)} {verdict} ({shown}{', ...' if len(group) > CASES_SHOWN else ''})")
+    geomean = f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a"
+    single = judged and all(c.get("test") == "spread" for c in judged)
+    lines.append(f"speed by case (all of a case's {library} pairs, NEW/BASE [95% interval]"
+                 + ("; single runs: indicative only, `run --rounds` or `ab` judges speed" if single else "") + "): "
+                 + ("; ".join(named) if named else "none slower or faster")
+                 + f" of {len(judged)} cases; the rest within noise")
+    lines.append(f"speed by pair: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} same, "
+                 f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE {geomean} (not counting "
+                 f"{summary.get('control_pairs', 0)} pairs of other frameworks)")
+    return lines
+
+
+def _is_other(kind: str) -> bool:
+    """A verdict change that is neither a regression nor a fix (harness.changes._correctness)."""
+    before, after = kind.split(" -> ")
+    return (before in FAILING) == (after in FAILING)
 
 
 _READING = ("How to read the speed columns: NEW/BASE is the ratio of median times (above 1: NEW is slower), "
@@ -165,7 +232,7 @@ def _status_row(p: dict) -> list[str]:
 
 
 def _drift_row(p: dict) -> list[str]:
-    d = p["drift"]
+    d = p["drift"] or p["change"]  # beyond tolerance, or touched within it
     where = "" if d.get("worst_index") is None else f"{d['worst_index']}: {d.get('base')!r} -> {d.get('new')!r}"
     return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], err(d.get("max_abs_change")),
             err(d.get("max_rel_change")), where or d.get("reason", "")]

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from pathlib import Path
 
+from markupsafe import Markup, escape
+
+from harness.cost import cost_line
 from harness.records import FAILING, VERDICTS, fastest_agreeing, passed, quantity_of, row_key, summary_counts
+from harness.render.compare_markdown import answer_line, first_screen_lines
 from harness.render.formatting import backend_versions, format_seconds
 from harness.results import atomic_write
 
@@ -183,11 +188,19 @@ def write_run_html(document: dict, directory: Path) -> Path:
         counts=[(v, counts[v]) for v in VERDICTS if counts[v]], backends=backend_versions(env),
         started=env.get("started_at"), partial=document.get("partial"), legend=list(COLOURS.items()),
         methods=methods, groups=groups, heat=heat, failure_groups=failure_groups,
-        fastest=fastest, rows=rows, timing_png=_b64(timing_png), ratio_png=_b64(ratio_png))
+        fastest=fastest, rows=rows, timing_png=_b64(timing_png), ratio_png=_b64(ratio_png),
+        time_line=cost_line(document["cost"]) if document.get("cost") else None)
     _save(directory, "timing.png", timing_png)
     _save(directory, "ratio.png", ratio_png)
     atomic_write(directory / "report.html", lambda handle: handle.write(text.encode()))
     return directory / "report.html"
+
+
+def _inline_markdown(text: str) -> Markup:
+    """The first screen's lines as compare.md writes them, in HTML: `code` and **bold**, the rest escaped."""
+    html = str(escape(text))
+    html = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html)
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", html))
 
 
 def write_compare_html(document: dict, directory: Path) -> Path:
@@ -209,7 +222,9 @@ def write_compare_html(document: dict, directory: Path) -> Path:
         style=_STYLE, sort_script=_SORT, summary=document["summary"], base=document["base"], new=document["new"],
         library=library, base_version=document["base"]["environment"].get("versions", {}).get(library),
         new_version=document["new"]["environment"].get("versions", {}).get(library),
-        warnings=document["environment_warnings"], pairs=pairs, cases=cases, speed_png=_b64(speed_png))
+        warnings=document["environment_warnings"], pairs=pairs, cases=cases, speed_png=_b64(speed_png),
+        answer=_inline_markdown(answer_line(document["summary"], library)),
+        first_screen=[_inline_markdown(line) for line in first_screen_lines(document, library)])
     _save(directory, "speed.png", speed_png)
     atomic_write(directory / "compare.html", lambda handle: handle.write(text.encode()))
     return directory / "compare.html"
