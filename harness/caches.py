@@ -51,8 +51,10 @@ FRAMEWORKS: dict[str, tuple[str, dict[str, str]]] = {
     "jax": ("jax", {"JAX_COMPILATION_CACHE_DIR": "{dir}", "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0",
                     "JAX_PERSISTENT_CACHE_MIN_ENTRY_SIZE_BYTES": "0"}),
 }
-# With the cache off: torch's own default cache (under /tmp) would otherwise still serve hits.
-OFF_VARIABLES = {"TORCHINDUCTOR_FX_GRAPH_CACHE": "0", "TORCHINDUCTOR_AUTOGRAD_CACHE": "0"}
+# With the cache off: torch's own default cache (under /tmp) would otherwise still serve hits, and JAX's would
+# where the user's environment names a directory for it.
+OFF_VARIABLES = {"TORCHINDUCTOR_FX_GRAPH_CACHE": "0", "TORCHINDUCTOR_AUTOGRAD_CACHE": "0",
+                 "JAX_ENABLE_COMPILATION_CACHE": "false"}
 
 
 class CacheError(Exception):
