@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from harness.records import FAILING
 from harness.render.formatting import err, format_seconds, markdown_table
 
 # -- comparison of two runs (harness.changes) ---------------------------------------------------------------
@@ -112,11 +111,13 @@ def first_screen_lines(document: dict, library: str) -> list[str]:
     """A few lines: correctness, numerics, speed by case (with intervals), each with its largest items."""
     summary = document["summary"]
     kinds = summary.get("verdict_changes") or {}
-    other = ", ".join(f"{n} `{kind}`" for kind, n in kinds.items()
-                      if _is_other(kind)) if summary["changed"] else ""
+    # Which kinds are "other" changes is harness.changes's call, kept on each pair (`correctness`): a verdict
+    # change on another sample is "changed" whatever the two verdicts are.
+    others = {f"{p['base_status']} -> {p['new_status']}" for p in document["pairs"] if p["correctness"] == "changed"}
+    other = ", ".join(f"{n} `{kind}`" for kind, n in kinds.items() if kind in others)
     lines = [f"correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, {summary['changed']} "
              f"other verdict changes" + (f" ({other})" if other else "")
-             + (f"; by kind: {', '.join(f'{n} `{k}`' for k, n in kinds.items() if not _is_other(k))}"
+             + (f"; by kind: {', '.join(f'{n} `{k}`' for k, n in kinds.items() if k not in others)}"
                 if summary["regressions"] or summary["fixes"] else "")]
     compared = summary.get("jacobians_compared")
     if compared is not None:
@@ -148,12 +149,6 @@ def first_screen_lines(document: dict, library: str) -> list[str]:
                  f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE {geomean} (not counting "
                  f"{summary.get('control_pairs', 0)} pairs of other frameworks)")
     return lines
-
-
-def _is_other(kind: str) -> bool:
-    """A verdict change that is neither a regression nor a fix (harness.changes._correctness)."""
-    before, after = kind.split(" -> ")
-    return (before in FAILING) == (after in FAILING)
 
 
 _READING = ("How to read the speed columns: NEW/BASE is the ratio of median times (above 1: NEW is slower), "
