@@ -17,6 +17,18 @@ prints which cases and pairs were flagged: the planted case should be, and nothi
 8: four timing rounds a side in fresh processes, each pair on both sides back to back) and compares each
 one's two sides; the slowdown is planted in the NEW side of the first. With two or more, it also prints how
 much narrower the intervals are side by side than between separate runs (BASE of one ab vs the next's).
+Run it with the Python of the environment to check (`.tox/torch215/bin/python benchmarks/aa_check.py ...`):
+both sides of an A/A are that environment.
+
+Every A/A comparison also counts correctness and numerics alarms (verdict changes, Jacobians beyond
+tolerance): on the same torch there must be none. Jacobians that changed within tolerance are counted too
+(run-to-run nondeterminism of a kernel, not an alarm).
+
+`--detect` answers "how small a slowdown does this protocol find here?": for each case with library pairs,
+it plants each factor of `--ladder` in turn, alone, into that case's pairs of the first A/A's NEW side and
+prints the smallest factor at which the case is called slower with nothing else flagged; then the
+distribution over cases, beside the intervals' half-widths (a change within `--min-effect`, 10% by
+default, is never called, by design).
 """
 
 from __future__ import annotations
@@ -69,6 +81,19 @@ def compare(base: Path, new: Path, new_document: dict | None = None) -> dict:
                         load_jacobians(new), Settings())
 
 
+def correctness_alarms(comparison: dict) -> int:
+    """Verdict changes and Jacobians beyond tolerance: on the same torch, every one is a false alarm."""
+    s = comparison["summary"]
+    return s["regressions"] + s["fixes"] + s["changed"] + s["drift"]
+
+
+def correctness_line(comparison: dict) -> str:
+    s = comparison["summary"]
+    return (f"correctness: {s['regressions']} regressions, {s['fixes']} fixes, {s['changed']} other verdict "
+            f"changes; numerics: {s['drift']} beyond tolerance, {s['jacobians_touched']} touched within "
+            f"tolerance, of {s['jacobians_compared']} Jacobians compared")
+
+
 def flagged(comparison: dict) -> tuple[list[tuple], list[tuple]]:
     """(pairs, cases) called slower or faster."""
     pairs = [(p["case"], p["method"], p["speed"]["verdict"]) for p in comparison["pairs"]
@@ -111,6 +136,37 @@ def plant(document: dict, case_id: str, factor: float, library: str = "torch") -
     return planted, pairs
 
 
+def smallest_found(base: dict, new: dict, case_id: str, ladder: list[float]) -> float | None:
+    """The smallest factor of the ladder that, planted in case_id's library pairs alone, gets the case called
+    slower and nothing else flagged; None if none does. Speed only: the Jacobians are not compared."""
+    for factor in ladder:
+        comparison = compare_runs(base, plant(new, case_id, factor)[0], {}, {}, Settings())
+        pairs, cases = flagged(comparison)
+        if cases == [(case_id, "slower")] and all(c == case_id for c, _, _ in pairs):
+            return factor
+    return None
+
+
+def print_detection(base_dir: Path, new_dir: Path, ladder: list[float]) -> None:
+    base, new = load_results(base_dir), load_results(new_dir)
+    comparison = compare_runs(base, new, {}, {}, Settings())
+    judged = [c for c in comparison["cases"] if c.get("test") == "rounds"]
+    found = {}
+    for entry in judged:
+        found[entry["case"]] = smallest_found(base, new, entry["case"], ladder)
+        half_width = np.sqrt(entry["high"] / entry["low"])
+        print(f"  {entry['case']}: {entry['pairs']} pairs, 95% interval x/÷ {half_width:.3f}, smallest found: "
+              + (f"{found[entry['case']]:g}x" if found[entry["case"]] else f"none up to {ladder[-1]:g}x"), flush=True)
+    factors = sorted(f for f in found.values() if f)
+    missed = len(found) - len(factors)
+    if factors:
+        print(f"smallest slowdown found, planted in one case at a time, over {len(found)} cases: median "
+              f"{np.median(factors):g}x, 90th percentile {np.quantile(factors, 0.9, method='higher'):g}x, "
+              f"best {factors[0]:g}x; not found up to {ladder[-1]:g}x: {missed}")
+        for factor in ladder:
+            print(f"  found at or below {factor:g}x: {sum(f <= factor for f in factors)} of {len(found)} cases")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("runs", nargs="*", type=Path)
@@ -123,6 +179,10 @@ def main() -> int:
                              f"--ab: {' '.join(AB_ARGS)})")
     parser.add_argument("--plant", default="seed.classifier", help="the case whose torch pairs are slowed")
     parser.add_argument("--factor", type=float, default=1.25)
+    parser.add_argument("--detect", action="store_true",
+                        help="per case, the smallest factor of --ladder found when planted in it alone")
+    parser.add_argument("--ladder", default="1.05,1.1,1.125,1.15,1.2,1.25,1.3,1.4,1.5,2,3",
+                        help="planted factors for --detect, ascending (default: %(default)s)")
     args = parser.parse_args()
     if args.ab or args.ab_dirs:
         made = args.ab_dirs or make_ab_runs(args.ab, args.out, args.run_args or AB_ARGS)
@@ -132,18 +192,21 @@ def main() -> int:
         sides = [(runs[0], later) for later in runs[1:]]
     if not sides:
         parser.error("give at least two runs (or --make N, --ab N, --ab-dirs)")
-    pair_alarms = case_alarms = 0
+    pair_alarms = case_alarms = value_alarms = 0
     for base, new in sides:
         comparison = compare(base, new)
         pairs, cases = flagged(comparison)
         pair_alarms += len(pairs)
         case_alarms += len(cases)
+        value_alarms += correctness_alarms(comparison)
         s = comparison["summary"]
         print(f"A/A {base} vs {new} ({comparison['settings']['clock']} clock): "
               f"{s['pairs']} pairs: {s['slower']} slower, {s['faster']} faster, {s['same']} same, "
               f"{s['inconclusive']} inconclusive; cases: {s['slower_cases']} slower, {s['faster_cases']} faster"
               + (f"; flagged: {(pairs + cases)[:5]}" if pairs or cases else ""))
-    print(f"false alarms over {len(sides)} A/A comparisons: {pair_alarms} pairs, {case_alarms} cases")
+        print(f"  {correctness_line(comparison)}")
+    print(f"false alarms over {len(sides)} A/A comparisons: speed {pair_alarms} pairs, {case_alarms} cases; "
+          f"correctness and numerics {value_alarms}")
     if args.ab_dirs or args.ab:
         print_interval_widths(sides)
     base, new = sides[0]
@@ -160,6 +223,8 @@ def main() -> int:
           + f", {len(found_pairs)} of its pairs flagged slower; other cases flagged: {len(other_cases)}"
           + (f" {other_cases[:5]}" if other_cases else "") + f"; other pairs flagged: {len(other_pairs)}"
           + (f" {other_pairs[:5]}" if other_pairs else ""))
+    if args.detect:
+        print_detection(base, new, [float(f) for f in args.ladder.split(",")])
     return 0
 
 

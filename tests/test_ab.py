@@ -60,15 +60,21 @@ def test_a_a_through_the_cli_changes_no_verdict_and_no_value(registry, tmp_path)
     base = json.loads((tmp_path / "base" / "results.json").read_text())
     jacrev = next(r for r in base["results"] if r["method"] == "torch.func.jacrev")
     assert len(jacrev["time"]["round_medians_s"]) == 2  # --rounds 4: two timing rounds a side, fresh processes
-    assert {p["speed"]["test"] for p in comparison["pairs"] if p["speed"]} == {"rounds"}
+    # The timing rounds time torch's pairs only; the other backends keep their whole-run timing (controls).
+    assert base["options"]["ab_timed"] == "torch"
+    assert {(p["speed"]["test"], p["control"]) for p in comparison["pairs"] if p["speed"]} == {
+        ("rounds", False), ("samples", True)}
+    fd = next(r for r in base["results"] if r["method"] == "fd.central")
+    assert "round_medians_s" not in fd["time"] and fd["time"]["samples_s"]
     new = json.loads((tmp_path / "new" / "results.json").read_text())
     assert base["options"]["ab_id"] == new["options"]["ab_id"]  # one A/B: compare pairs its rounds
-    assert all(p["speed"]["paired"] for p in comparison["pairs"] if p["speed"])
+    assert all(p["speed"]["paired"] for p in comparison["pairs"] if p["speed"] and not p["control"])
 
 
 @pytest.mark.parametrize("option, message", [(["--rounds", "3"], "--rounds must be an even"),
                                              (["--rounds", "2"], "at least 4"),
-                                             (["--new-python", "/nonexistent/python"], "not an executable")])
+                                             (["--new-python", "/nonexistent/python"], "not an executable"),
+                                             (["--library", "numpy"], "no selected method is of the library")])
 def test_bad_ab_options_are_one_line_and_exit_2(registry, tmp_path, capsys, option, message):
     args = ["ab", "--base-python", sys.executable, "--new-python", sys.executable, "--no-builtin",
             "--case-file", str(DATA / "good.py"), "--out", str(tmp_path / "out"), *option]

@@ -25,7 +25,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="workers per round (default: %(default)s)")
     parser.add_argument("--out", default="reports/ab", metavar="DIR",
                         help="DIR/base, DIR/new (two runs) and DIR/compare (default: %(default)s)")
-    parser.add_argument("--library", default="torch", help="the package under test (default: %(default)s)")
+    parser.add_argument("--library", default="torch", help="the package under test, a backend whose pairs the timing "
+                        "rounds time (default: %(default)s)")
+    parser.add_argument("--time-controls", action="store_true",
+                        help="time the other backends' pairs in every round too (controls: the same code on both "
+                             "sides, so their NEW/BASE measures the machine; about twice the time)")
 
 
 def run(args) -> int:
@@ -62,6 +66,15 @@ def _ab(args, cache) -> int:
                       named=bool(args.methods))
     if not plan:
         raise UsageError("no (case, method) pairs to run")
+    # The timing rounds time the library's pairs only (unless --time-controls): the other backends run the same
+    # code on both sides, so their rounds would double an upgrade check's time to tell nothing about the upgrade.
+    # The whole run still runs them all: their votes make the reference and their verdicts are compared.
+    timed_plan = {case_id: kept for case_id, methods in plan.items()
+                  if (kept := [m for m in methods if args.time_controls or METHODS[m].backend == args.library])}
+    if not timed_plan:
+        raise UsageError(f"no selected method is of the library under test, {args.library!r}: --library names a "
+                         f"backend ({', '.join(sorted({m.backend for m in METHODS.values()}))}), or add "
+                         f"--time-controls to time every pair")
     dtypes = dtypes_of(args)
     options = pair_options_of(args, dtypes[0])
     out = prepare_out(args.out)
@@ -80,7 +93,8 @@ def _ab(args, cache) -> int:
                                 samples=pack_options(args)["samples"], skipped=skipped_in(packs_of(args)),
                                 selected_methods=sorted({m for ms in plan.values() for m in ms}),
                                 environment=environment)
-        document["options"].update(ab_rounds=args.rounds, ab_id=ab_id)
+        document["options"].update(ab_rounds=args.rounds, ab_id=ab_id, ab_timed="all" if args.time_controls
+                                   else args.library)
         documents.append(document)
     try:
         # Round 0 is the whole run of each side (verdicts, Jacobians), interleaved case by case; its timings
@@ -88,9 +102,11 @@ def _ab(args, cache) -> int:
         # tightly (measured here: per-round case scores of an A/A spread 19% in the whole run, 2.4% after).
         for number in range(args.rounds // 2 + 1):
             label = f"round {number}/{args.rounds // 2}" if number else "whole run"
-            rounds_done = enumerate(ab_round(plan, options, dtypes, args.jobs, tuple(setups), number, not number), 1)
+            round_plan = timed_plan if number else plan
+            rounds_done = enumerate(ab_round(round_plan, options, dtypes, args.jobs, tuple(setups), number, not number),
+                                    1)
             for count, (case_id, results) in rounds_done:
-                print(f"[{label} A+B: {count}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
+                print(f"[{label} A+B: {count}/{len(round_plan)}] {case_id}", file=sys.stderr, flush=True)
                 for side, result in enumerate(results):
                     if number:
                         add_round(rounds[side], result)
