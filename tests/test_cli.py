@@ -354,3 +354,13 @@ def test_runs_without_out_keep_each_other_and_latest_points_at_the_newest(regist
     assert first != second and first.parent == second.parent == (tmp_path / "reports" / "runs")
     assert (first / "results.json").is_file() and (second / "results.json").is_file()
     assert Path("reports/latest").is_symlink() and not Path(os.readlink("reports/latest")).is_absolute()
+
+
+def test_a_pack_named_twice_is_one_pack_in_the_run_document():
+    """tox's posargs can repeat what its command already names (`run --pack all ... --pack all`)."""
+    from harness.cli import build_parser
+    from harness.commands.common import packs_of
+
+    args = build_parser().parse_args(["run", "--pack", "all", "--quick", "--pack", "all", "--pack", "opinfo"])
+    assert packs_of(args) == ["all", "opinfo"]
+    assert packs_of(build_parser().parse_args(["run"])) == ["builtin"]

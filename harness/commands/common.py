@@ -68,7 +68,7 @@ DEFAULT_SAMPLES = 3  # sample inputs per op of a generated pack: see cases/opinf
 
 def packs_of(args) -> list[str]:
     """The packs a command loads: --pack (default builtin), less builtin with --no-builtin."""
-    packs = list(args.pack or ["builtin"])
+    packs = list(dict.fromkeys(args.pack or ["builtin"]))  # a pack named twice (tox's posargs) is one pack
     return [p for p in packs if p != "builtin"] if args.no_builtin else packs
 
 
