@@ -114,6 +114,10 @@ def print_interval_widths(sides: list[tuple[Path, Path]]) -> None:
     """How much side by side narrows the intervals: each ab's two sides (paired rounds) against the BASE
     sides of two different ab runs (separate runs, minutes apart, the same number of rounds)."""
     paired = [interval_widths(compare(base, new)) for base, new in sides]
+    for name, index in (("pairs", 0), ("cases", 1)):
+        width = float(np.median([w[index] for w in paired]))
+        print(f"median 95% interval of {name}, side by side: log-width {width:.3f}, i.e. NEW/BASE x/÷ "
+              f"{np.exp(width / 2):.3f}")
     separate = [interval_widths(compare(sides[k][0], sides[k + 1][0])) for k in range(len(sides) - 1)]
     if not separate:
         return
