@@ -84,6 +84,20 @@ def _correctness(base_status: str, new_status: str) -> str:
     return "changed"
 
 
+def _declaration(record: dict) -> str:
+    """Which declaration explained an expected divergence: the record's `declaration`, or in documents written
+    before it, the message less its "[declared from ...]" note (which names the version, not the declaration)."""
+    return record.get("declaration") or record.get("message", "").split(" [declared from ")[0]
+
+
+def declared_change(base: dict, new: dict) -> bool:
+    """Both runs expected this pair to diverge, but by another declaration: a known bug or convention whose
+    form changed with the version, as declared per version (wrong zeros that now raise, say). No regression,
+    since it was declared; but the upgrade changed it, and the maintainer is told."""
+    return (base["status"] == new["status"] == "expected-divergence"
+            and _declaration(base) != _declaration(new))
+
+
 def _blocks(arrays: dict, record: dict) -> list[np.ndarray] | None:
     info = record.get("jacobian")
     if not isinstance(info, dict) or not isinstance(info.get("blocks"), int):
@@ -314,7 +328,8 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
                 # A verdict on another input is no regression (or fix) of the library: it is a change.
                 "correctness": (_correctness(b["status"], n["status"]) if key[0] not in changed_samples
                                 else "same" if b["status"] == n["status"] else "changed"),
-                "new_message": n.get("message", ""), "values": values,
+                "base_message": b.get("message", ""), "new_message": n.get("message", ""), "values": values,
+                "declared_change": declared_change(b, n),
                 "drift": change if values == "drift" else None, "change": change, "speed": None,
                 "sample_changed": key[0] in changed_samples,
                 # A control measures the machine, not the library: its speed verdict fails nothing.
@@ -352,6 +367,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         "regressions": sum(p["correctness"] == "regression" for p in pairs),
         "fixes": sum(p["correctness"] == "fix" for p in pairs),
         "changed": sum(p["correctness"] == "changed" for p in pairs),
+        "declared_changes": sum(p["declared_change"] for p in pairs),
         "drift": sum(p["drift"] is not None for p in pairs),
         "jacobians_compared": sum(p["values"] is not None for p in pairs),
         "jacobians_changed": sum(p["values"] in ("touched", "drift") for p in pairs),

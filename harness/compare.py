@@ -289,7 +289,7 @@ def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> Record:
         # that backend explains it too. Inherited, it claims nothing, so agreeing is no stale declaration.
         inherited = _backend_divergence(case, record)
         if inherited is not None:
-            record.update(status="expected-divergence",
+            record.update(status="expected-divergence", declaration=inherited.describe(),
                           message=f"inherited from the backend's declared {inherited.describe()}")
             return record
     if declared is None:
@@ -316,8 +316,10 @@ def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> Record:
 
 
 def _declared(declared, record: dict) -> str:
-    """The declaration's description, saying so when it was never confirmed on this backend version."""
-    text = declared.describe()
+    """The declaration's description, saying so when it was never confirmed on this backend version; the
+    record keeps which declaration explained it (`declaration`: a comparison tells a known bug whose form
+    changed with the version, as declared, from one that stayed)."""
+    text = record["declaration"] = declared.describe()
     if declared.checked and not declared.was_checked_on(record.get("backend_version")):
         text += (f" [declared from {record['backend']} {', '.join(declared.checked)}; not yet checked on "
                  f"{record.get('backend_version')}]")

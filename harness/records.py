@@ -69,6 +69,7 @@ class Record(TypedDict, total=False):
     worst_index: list[int] | None  # [block, *index] of the worst element
     worst: dict[str, Any] | None   # {got, expected} there
     reference: str                # how the reference was chosen
+    declaration: str              # the declared divergence that explains an expected-divergence (its describe())
     # Set by the run document (harness.document.add_case)
     jacobian: dict[str, Any]      # {key: npz key prefix, blocks: how many}
     # Set by harness.repros.write_repros: the standalone repro of a failing pair, relative to the run's directory

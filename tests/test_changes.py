@@ -274,3 +274,25 @@ def test_an_ab_side_that_made_another_sample_says_so_in_its_records():
     result = compare(base, new)
     assert not [p for p in result["pairs"] if p["drift"]]
     assert {p["case"] for p in result["pairs"] if p["sample_changed"]} == {"case7"}
+
+
+def test_an_expected_divergence_explained_by_another_declaration_is_a_declared_change_not_a_regression():
+    """A known bug declared per version (zeros before 2.15, an error from 2.15 on) stays expected on both sides:
+    no regression, but the first screen says that its form changed. The note naming the versions a declaration
+    was checked on is not a change."""
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    for document, text in ((base[0], "bug: returns zeros (affects <2.15)"), (new[0], "bug: raises (affects >=2.15)")):
+        document["results"][0].update(status="expected-divergence", declaration=text, message=text)
+    for document, version in ((base[0], "2.14.1"), (new[0], "2.15.0")):  # a document without `declaration`
+        document["results"][1].update(status="expected-divergence",
+                                      message=f"convention: abs'(0) [declared from torch 2.13.0; not yet checked on "
+                                              f"{version}]")
+    result = compare(base, new)
+    assert [(p["case"], p["method"]) for p in result["pairs"] if p["declared_change"]] == [("case0", "torch.func.jacrev")]
+    assert result["summary"]["declared_changes"] == 1 and result["summary"]["regressions"] == 0
+    assert not result["summary"]["failed"]
+    text = render_comparison(result)
+    first_screen = text[:text.index("## ")]
+    assert "1 expected divergences changed form as declared per version" in first_screen
+    section = text[text.index("## Changed as declared per version (1)"):]
+    assert "bug: returns zeros (affects <2.15)" in section and "bug: raises (affects >=2.15)" in section

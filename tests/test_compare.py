@@ -188,6 +188,8 @@ def test_a_declaration_says_when_it_was_not_checked_on_the_installed_version():
     unchecked = verdict(case, ev("torch.a", "torch", [WRONG], version="2.16.0"), reference)
     assert unchecked["status"] == "expected-divergence"
     assert "not yet checked on 2.16.0" in unchecked["message"] and "2.13.0, 2.14.1" in unchecked["message"]
+    # The record names the declaration itself, without the note: a comparison of the two sees the same one.
+    assert checked["declaration"] == unchecked["declaration"] == "bug: bug"
     with pytest.raises(CaseError, match="not a version"):
         Divergence("torch.a", reason="r", checked=("two-fifteen",))
 

@@ -39,6 +39,7 @@ def render_comparison(document: dict) -> str:
         ("Correctness regressions", [p for p in pairs if p["correctness"] == "regression"], _status_row),
         ("Fixes", [p for p in pairs if p["correctness"] == "fix"], _status_row),
         ("Other verdict changes", [p for p in pairs if p["correctness"] == "changed"], _status_row),
+        ("Changed as declared per version", [p for p in pairs if p.get("declared_change")], _declared_row),
         ("Numerics drift", [p for p in pairs if p["drift"]], _drift_row),
         ("Touched within tolerance", sorted((p for p in pairs if p.get("values") == "touched"),
                                             key=lambda p: -(p["change"]["max_rel_change"] or 0.0))[:TOUCHED_SHOWN],
@@ -53,6 +54,7 @@ def render_comparison(document: dict) -> str:
                           key=lambda p: p["speed"]["ratio"]), _speed_row),
     ]
     headers = {_status_row: ["case", "method", "dtype", "BASE", "NEW", "NEW message"],
+               _declared_row: ["case", "method", "dtype", "BASE: expected because", "NEW: expected because"],
                _drift_row: ["case", "method", "dtype", "max abs change", "max rel change", "worst element"],
                _speed_row: ["case", "method", "dtype", "NEW/BASE [95% interval]", "p"],
                _case_row: ["case", f"{library} pairs", "NEW/BASE [95% interval]", "p"]}
@@ -118,7 +120,9 @@ def first_screen_lines(document: dict, library: str) -> list[str]:
     lines = [f"correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, {summary['changed']} "
              f"other verdict changes" + (f" ({other})" if other else "")
              + (f"; by kind: {', '.join(f'{n} `{k}`' for k, n in kinds.items() if k not in others)}"
-                if summary["regressions"] or summary["fixes"] else "")]
+                if summary["regressions"] or summary["fixes"] else "")
+             + (f"; {summary['declared_changes']} expected divergences changed form as declared per version "
+                f"(known bugs: see 'Changed as declared per version')" if summary.get("declared_changes") else "")]
     compared = summary.get("jacobians_compared")
     if compared is not None:
         largest = summary.get("largest_change")
@@ -223,6 +227,11 @@ def _seconds(value) -> str:
 
 def _status_row(p: dict) -> list[str]:
     return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], p["base_status"], p["new_status"],
+            p.get("new_message", "")[:160]]
+
+
+def _declared_row(p: dict) -> list[str]:
+    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], p.get("base_message", "")[:160],
             p.get("new_message", "")[:160]]
 
 

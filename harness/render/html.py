@@ -211,6 +211,7 @@ def write_compare_html(document: dict, directory: Path) -> Path:
     for p in document["pairs"]:
         speed = p["speed"] or {}
         pairs.append({**p, "drift": _number((p["drift"] or {}).get("max_abs_change"), ".2g"),
+                      "correctness": "changed as declared" if p.get("declared_change") else p["correctness"],
                       "ratio": _number(speed.get("ratio")),
                       "interval": f"[{speed['low']:.3g}, {speed['high']:.3g}]" if speed else "",
                       "speed": "control" if p.get("control") else speed.get("verdict", "")})
