@@ -287,6 +287,10 @@ def test_an_expected_divergence_explained_by_another_declaration_is_a_declared_c
         document["results"][1].update(status="expected-divergence",
                                       message=f"convention: abs'(0) [declared from torch 2.13.0; not yet checked on "
                                               f"{version}]")
+    failed = "bug: raises at a singular matrix; LinAlgError: singular"  # a declared failure, before and after
+    base[0]["results"][2].update(status="expected-divergence", message=failed)  # written before `declaration`
+    new[0]["results"][2].update(status="expected-divergence", message=failed, declaration="bug: raises at a "
+                                "singular matrix")
     result = compare(base, new)
     assert [(p["case"], p["method"]) for p in result["pairs"] if p["declared_change"]] == [("case0", "torch.func.jacrev")]
     assert result["summary"]["declared_changes"] == 1 and result["summary"]["regressions"] == 0
