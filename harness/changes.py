@@ -1,9 +1,9 @@
 """What changed between two runs, BASE and NEW: verdicts, Jacobian values and speed, per (case, method, dtype).
 
 Reads only saved results (results.json and jacobians.npz of each run). A pair's correctness regresses when
-it fails in NEW (harness.compare.FAILING) but not in BASE, and is fixed the other way round; its values
-drift when the two saved Jacobians differ beyond the dtype's tolerance, even if each run agrees with its
-own reference.
+it fails in NEW (harness.compare.FAILING) but not in BASE, and is fixed the other way round (or when a bug
+declared for BASE's version is gone in NEW); its values drift when the two saved Jacobians differ beyond the
+dtype's tolerance, even if each run agrees with its own reference.
 
 Speed, on the process CPU clock where both runs recorded it (a process descheduled by other jobs on a
 shared machine does not accumulate CPU time; wall-clock samples are divided by a calibration ratio):
@@ -74,14 +74,24 @@ def environment_warnings(base: dict, new: dict, library: str) -> list[str]:
     return warnings
 
 
-def _correctness(base_status: str, new_status: str) -> str:
+def _correctness(base: dict, new: dict) -> str:
+    """regression (fails in NEW only), fix (failed in BASE, or was a declared bug there, and agrees in NEW),
+    changed (any other verdict change, e.g. a wrong value that became an error) or same."""
+    base_status, new_status = base["status"], new["status"]
     if base_status == new_status:
         return "same"
     if new_status in FAILING and base_status not in FAILING:
         return "regression"
     if base_status in FAILING and new_status not in FAILING:
         return "fix"
+    if base_status == "expected-divergence" and new_status == "agree" and _declared_bug(base):
+        return "fix"  # a known bug, declared for BASE's version, gone in NEW's
     return "changed"
+
+
+def _declared_bug(record: dict) -> bool:
+    declaration = record.get("declaration") or record.get("message", "")
+    return declaration.removeprefix("inherited from the backend's declared ").startswith("bug:")
 
 
 def declared_change(base: dict, new: dict) -> bool:
@@ -325,7 +335,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         pair = {"case": key[0], "method": key[1], "dtype": key[2], "base_status": b["status"],
                 "new_status": n["status"],
                 # A verdict on another input is no regression (or fix) of the library: it is a change.
-                "correctness": (_correctness(b["status"], n["status"]) if key[0] not in changed_samples
+                "correctness": (_correctness(b, n) if key[0] not in changed_samples
                                 else "same" if b["status"] == n["status"] else "changed"),
                 "base_message": b.get("message", ""), "new_message": n.get("message", ""), "values": values,
                 "declared_change": declared_change(b, n),

@@ -300,3 +300,18 @@ def test_an_expected_divergence_explained_by_another_declaration_is_a_declared_c
     assert "1 expected divergences changed form as declared per version" in first_screen
     section = text[text.index("## Changed as declared per version (1)"):]
     assert "bug: returns zeros (affects <2.15)" in section and "bug: raises (affects >=2.15)" in section
+
+
+def test_a_bug_declared_for_base_that_agrees_in_new_is_a_fix_and_a_convention_that_agrees_is_a_change():
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    base[0]["results"][0].update(status="expected-divergence", declaration="bug: wrong second derivative",
+                                 message="bug: wrong second derivative")
+    base[0]["results"][1].update(status="expected-divergence",  # written before records named declarations
+                                 message="inherited from the backend's declared bug: wrong JVP rule")
+    base[0]["results"][2].update(status="expected-divergence", declaration="convention: abs'(0) is 1",
+                                 message="convention: abs'(0) is 1")
+    result = compare(base, new)
+    kinds = {(p["case"], p["method"]): p["correctness"] for p in result["pairs"] if p["correctness"] != "same"}
+    assert kinds == {("case0", "torch.func.jacrev"): "fix", ("case0", "torch.func.jacfwd"): "fix",
+                     ("case0", "jax.jacrev"): "changed"}
+    assert result["summary"]["fixes"] == 2 and not result["summary"]["failed"]
