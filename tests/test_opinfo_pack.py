@@ -137,6 +137,20 @@ def test_the_repro_of_a_finding_runs_alone_and_prints_both_jacobians(pack, tmp_p
     assert "harness" not in script.replace("jacobian-harness", "")
 
 
+@pytest.mark.parametrize("method_id", ["torch.autograd.functional.jacobian[vectorize]",
+                                       "torch.autograd.functional.jacobian[forward-mode]", "torch.func.jacfwd",
+                                       "torch.grad-loop"])
+def test_every_first_order_repro_form_runs_alone_and_agrees_on_a_healthy_op(pack, tmp_path, method_id):
+    """Each way a repro computes the Jacobian (autograd.functional takes a tuple of inputs, not a list)."""
+    script = casedef.CASES["opinfo.sin.s0"].repro(method_id, "finite differences")
+    path = tmp_path / "repro.py"
+    path.write_text(script)
+    done = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    largest = float(done.stdout.rsplit("largest difference:", 1)[1].split()[0])
+    assert largest < 1e-6
+
+
 def test_a_second_order_repro_runs_alone(pack, tmp_path):
     script = casedef.CASES["opinfo.sin.s0"].repro("torch.second-order[fwd-fwd]", "finite differences")
     path = tmp_path / "repro.py"

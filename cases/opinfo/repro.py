@@ -15,14 +15,14 @@ _MODULES = (("torch", torch), ("torch.nn.functional", torch.nn.functional), ("to
 _JACOBIAN = {
     "torch.func.jacrev": "torch.func.jacrev(f, argnums=ARGNUMS)(*xs)",
     "torch.func.jacfwd": "torch.func.jacfwd(f, argnums=ARGNUMS)(*xs)",
-    "torch.autograd.functional.jacobian": "torch.autograd.functional.jacobian(f, xs)",
-    "torch.autograd.functional.jacobian[vectorize]": "torch.autograd.functional.jacobian(f, xs, vectorize=True)",
+    "torch.autograd.functional.jacobian": "torch.autograd.functional.jacobian(f, tuple(xs))",
+    "torch.autograd.functional.jacobian[vectorize]": "torch.autograd.functional.jacobian(f, tuple(xs), vectorize=True)",
     "torch.autograd.functional.jacobian[forward-mode]":
-        "torch.autograd.functional.jacobian(f, xs, vectorize=True, strategy='forward-mode')",
+        "torch.autograd.functional.jacobian(f, tuple(xs), vectorize=True, strategy='forward-mode')",
     # One backward (forward) pass per output (input) element, as these methods do.
-    "torch.grad-loop": "torch.autograd.functional.jacobian(f, xs)",
-    "torch.backward-onehot": "torch.autograd.functional.jacobian(f, xs)",
-    "torch.forward_ad": "torch.autograd.functional.jacobian(f, xs, vectorize=True, strategy='forward-mode')",
+    "torch.grad-loop": "torch.autograd.functional.jacobian(f, tuple(xs))",
+    "torch.backward-onehot": "torch.autograd.functional.jacobian(f, tuple(xs))",
+    "torch.forward_ad": "torch.autograd.functional.jacobian(f, tuple(xs), vectorize=True, strategy='forward-mode')",
     "torch.compile[jacrev]": "torch.compile(torch.func.jacrev(f, argnums=ARGNUMS))(*xs)",
     "torch.compile[jacfwd]": "torch.compile(torch.func.jacfwd(f, argnums=ARGNUMS))(*xs)",
 }
