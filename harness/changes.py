@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.compare import TOLERANCES, diff
+from harness.compare import INHERITED, TOLERANCES, UNCHECKED_NOTE, diff
 from harness.records import FAILING
 from harness.results import jacobian_key
 from harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, judge, log_ratio_test, moderated_changes,
@@ -91,7 +91,7 @@ def _correctness(base: dict, new: dict) -> str:
 
 def _declared_bug(record: dict) -> bool:
     declaration = record.get("declaration") or record.get("message", "")
-    return declaration.removeprefix("inherited from the backend's declared ").startswith("bug:")
+    return declaration.removeprefix(INHERITED).startswith("bug:")
 
 
 def declared_change(base: dict, new: dict) -> bool:
@@ -99,12 +99,13 @@ def declared_change(base: dict, new: dict) -> bool:
     form changed with the version, as declared per version (wrong zeros that now raise, say). No regression,
     since it was declared; but the upgrade changed it, and the maintainer is told. Records name their
     declaration (`declaration`); where one side was written before that field, both sides' messages are
-    compared, less the "[declared from ...]" note, which names versions, not the declaration."""
+    compared without the note on unchecked versions, which names versions, not the declaration (a declared
+    error whose text changed is then a change too)."""
     if not base["status"] == new["status"] == "expected-divergence":
         return False
     if base.get("declaration") and new.get("declaration"):
         return base["declaration"] != new["declaration"]
-    return base.get("message", "").split(" [declared from ")[0] != new.get("message", "").split(" [declared from ")[0]
+    return UNCHECKED_NOTE.sub("", base.get("message", "")) != UNCHECKED_NOTE.sub("", new.get("message", ""))
 
 
 def _blocks(arrays: dict, record: dict) -> list[np.ndarray] | None:
@@ -265,9 +266,14 @@ def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock:
         if len(members) < CASE_MIN_PAIRS:
             continue
         keys = [(p["case"], p["method"], p["dtype"]) for p in members]
+        # A pair timed in one process only (of a backend that `ab` did not time in rounds) leaves the case's
+        # verdict to its pairs timed in rounds, rather than demoting the whole case to single-run evidence.
+        in_rounds = [k for k in keys if _rounds(base_records[k], clock) and _rounds(new_records[k], clock)]
+        if len(in_rounds) >= CASE_MIN_PAIRS:
+            keys = in_rounds
         base_rounds = [_rounds(base_records[k], clock) for k in keys]
         new_rounds = [_rounds(new_records[k], clock) for k in keys]
-        entry = {"case": case_id, "pairs": len(members)}
+        entry = {"case": case_id, "pairs": len(keys)}
         if all(base_rounds) and all(new_rounds) and len({len(r) for r in base_rounds}) == 1 \
                 and len({len(r) for r in new_rounds}) == 1:
             scores.append((entry, np.log(np.asarray(base_rounds)),

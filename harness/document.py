@@ -16,8 +16,9 @@ Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
                     dtype ("float64", "float32" or "both"), quick, seed, threads, jobs, shard ("K/N" or null),
                     size, max_memory (bytes or null), rounds, timing {budget_s, min_repeats, max_repeats,
                     warmup, ...}, cases / methods (the patterns given, or null), case_files,
-                    selected_methods; `ab`: ab_rounds, ab_id (the two sides of one A/B share it), ab_timed (whose
-                    pairs the timing rounds timed: the library under test, or "all" with --time-controls);
+                    selected_methods; `ab`: ab_rounds, ab_id (the two sides of one A/B share it), ab_timed (the
+                    backends whose pairs the timing rounds timed: the library under test and any other whose
+                    version differs between the sides, or "all" with --time-controls);
                     `merge`: merged_from [part directories]; `sweep`: sweep {family, grid}
     cases           {case id: {description, tags, source, row_independent, per_sample, order, sizes,
                     not_twice_differentiable (why the second-order checks do not apply; "" or absent: they do),

@@ -61,7 +61,7 @@ def test_a_a_through_the_cli_changes_no_verdict_and_no_value(registry, tmp_path)
     jacrev = next(r for r in base["results"] if r["method"] == "torch.func.jacrev")
     assert len(jacrev["time"]["round_medians_s"]) == 2  # --rounds 4: two timing rounds a side, fresh processes
     # The timing rounds time torch's pairs only; the other backends keep their whole-run timing (controls).
-    assert base["options"]["ab_timed"] == "torch"
+    assert base["options"]["ab_timed"] == ["torch"]
     assert {(p["speed"]["test"], p["control"]) for p in comparison["pairs"] if p["speed"]} == {
         ("rounds", False), ("samples", True)}
     fd = next(r for r in base["results"] if r["method"] == "fd.central")

@@ -232,6 +232,26 @@ def test_the_two_sides_of_an_ab_are_paired_round_by_round(seed):
     assert next(c for c in apart["cases"] if c["case"] == "case7")["verdict"] == "inconclusive"
 
 
+def test_a_pair_under_test_without_rounds_leaves_the_case_verdict_to_the_pairs_timed_in_rounds():
+    """Pairs of a backend whose version differs are judged with the library's (not controls); should they lack
+    rounds (timed in one process only), each case is still judged on its pairs' paired rounds, which find the
+    planted slowdown, rather than demoted to single-run evidence."""
+    base, new = ab_sides(2, slow_case="case7")
+    for side in (base, new):
+        for record in side[0]["results"]:
+            if record["backend"] == "jax":
+                record["time"].pop("round_medians_s")
+    for record in new[0]["results"]:
+        if record["backend"] == "jax":
+            record["backend_version"] = "another"
+    result = compare(base, new)
+    assert not any(p["control"] for p in result["pairs"] if p["method"].startswith("jax."))
+    case7 = next(c for c in result["cases"] if c["case"] == "case7")
+    assert (case7["test"], case7["pairs"], case7["verdict"]) == ("rounds", 2, "slower")
+    flagged = [(c["case"], c["verdict"]) for c in result["cases"] if c["verdict"] in ("slower", "faster")]
+    assert flagged == [("case7", "slower")]
+
+
 def test_compare_md_explains_its_terms_and_why_each_inconclusive_pair_was_not_called():
     from harness.render.compare_markdown import _why_inconclusive
 
@@ -291,6 +311,9 @@ def test_an_expected_divergence_explained_by_another_declaration_is_a_declared_c
     base[0]["results"][2].update(status="expected-divergence", message=failed)  # written before `declaration`
     new[0]["results"][2].update(status="expected-divergence", message=failed, declaration="bug: raises at a "
                                 "singular matrix")
+    for document, note in ((base[0], " [declared from torch 2.13.0; not yet checked on 2.14.1]"), (new[0], "")):
+        document["results"][3].update(status="expected-divergence",  # the note sits before a declared error's text
+                                      message=f"bug: raises at a singular matrix{note}; LinAlgError: singular")
     result = compare(base, new)
     changed = [(p["case"], p["method"]) for p in result["pairs"] if p["declared_change"]]
     assert changed == [("case0", "torch.func.jacrev")]
@@ -316,3 +339,6 @@ def test_a_bug_declared_for_base_that_agrees_in_new_is_a_fix_and_a_convention_th
     assert kinds == {("case0", "torch.func.jacrev"): "fix", ("case0", "torch.func.jacfwd"): "fix",
                      ("case0", "jax.jacrev"): "changed"}
     assert result["summary"]["fixes"] == 2 and not result["summary"]["failed"]
+    first_screen = render_comparison(result)
+    assert ("- correctness: 0 regressions, 2 fixes, 1 other verdict changes (1 `expected-divergence -> agree`); "
+            "by kind: 2 `expected-divergence -> agree`") in first_screen

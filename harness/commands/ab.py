@@ -66,12 +66,7 @@ def _ab(args, cache) -> int:
                       named=bool(args.methods))
     if not plan:
         raise UsageError("no (case, method) pairs to run")
-    # The timing rounds time the library's pairs only (unless --time-controls): the other backends run the same
-    # code on both sides, so their rounds would double an upgrade check's time to tell nothing about the upgrade.
-    # The whole run still runs them all: their votes make the reference and their verdicts are compared.
-    timed_plan = {case_id: kept for case_id, methods in plan.items()
-                  if (kept := [m for m in methods if args.time_controls or METHODS[m].backend == args.library])}
-    if not timed_plan:
+    if not args.time_controls and not any(METHODS[m].backend == args.library for ms in plan.values() for m in ms):
         raise UsageError(f"no selected method is of the library under test, {args.library!r}: --library names a "
                          f"backend ({', '.join(sorted({m.backend for m in METHODS.values()}))}), or add "
                          f"--time-controls to time every pair")
@@ -93,9 +88,19 @@ def _ab(args, cache) -> int:
                                 samples=pack_options(args)["samples"], skipped=skipped_in(packs_of(args)),
                                 selected_methods=sorted({m for ms in plan.values() for m in ms}),
                                 environment=environment)
-        document["options"].update(ab_rounds=args.rounds, ab_id=ab_id, ab_timed="all" if args.time_controls
-                                   else args.library)
         documents.append(document)
+    # The timing rounds time the pairs of the backends under test only (unless --time-controls): the library's,
+    # and any other whose version differs between the sides (`compare` judges those too). The rest run the same
+    # code on both sides, so timing them would double an upgrade check to tell nothing about the upgrade; the
+    # whole run still runs them, where their votes make the reference and their verdicts are compared.
+    base_backends, new_backends = (d["environment"].get("backends") or {} for d in documents)
+    under_test = {args.library} | {b for b in set(base_backends) | set(new_backends)
+                                   if base_backends.get(b) != new_backends.get(b)}
+    timed_plan = {case_id: kept for case_id, methods in plan.items()
+                  if (kept := [m for m in methods if args.time_controls or METHODS[m].backend in under_test])}
+    for document in documents:
+        document["options"].update(ab_rounds=args.rounds, ab_id=ab_id,
+                                   ab_timed="all" if args.time_controls else sorted(under_test))
     try:
         # Round 0 is the whole run of each side (verdicts, Jacobians), interleaved case by case; its timings
         # are not rounds: the timing rounds after it interleave pair by pair, which pairs them much more

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from harness.render.formatting import err, format_seconds, markdown_table
 
 # -- comparison of two runs (harness.changes) ---------------------------------------------------------------
@@ -112,17 +114,21 @@ def answer_line(summary: dict, library: str) -> str:
 def first_screen_lines(document: dict, library: str) -> list[str]:
     """A few lines: correctness, numerics, speed by case (with intervals), each with its largest items."""
     summary = document["summary"]
-    kinds = summary.get("verdict_changes") or {}
-    # Which kinds are "other" changes is harness.changes's call, kept on each pair (`correctness`): a verdict
-    # change on another sample is "changed" whatever the two verdicts are.
-    others = {f"{p['base_status']} -> {p['new_status']}" for p in document["pairs"] if p["correctness"] == "changed"}
-    other = ", ".join(f"{n} `{kind}`" for kind, n in kinds.items() if kind in others)
+    # Which changes are regressions, fixes or "other" is harness.changes's call, kept on each pair
+    # (`correctness`): one kind, e.g. `expected-divergence -> agree`, can be a fix (a declared bug gone) on one
+    # pair and another change (a convention gone, or another sample) on the next.
+    def by_kind(correctness: set[str]) -> str:
+        counts = Counter(f"{p['base_status']} -> {p['new_status']}" for p in document["pairs"]
+                         if p["correctness"] in correctness)
+        return ", ".join(f"{n} `{kind}`" for kind, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+    other, failing = by_kind({"changed"}), by_kind({"regression", "fix"})
     lines = [f"correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, {summary['changed']} "
              f"other verdict changes" + (f" ({other})" if other else "")
-             + (f"; by kind: {', '.join(f'{n} `{k}`' for k, n in kinds.items() if k not in others)}"
-                if summary["regressions"] or summary["fixes"] else "")
+             + (f"; by kind: {failing}" if failing else "")
              + (f"; {summary['declared_changes']} expected divergences changed form as declared per version "
-                f"(known bugs: see 'Changed as declared per version')" if summary.get("declared_changes") else "")]
+                f"(declared bugs or conventions: see 'Changed as declared per version')"
+                if summary.get("declared_changes") else "")]
     compared = summary.get("jacobians_compared")
     if compared is not None:
         largest = summary.get("largest_change")
