@@ -1,8 +1,8 @@
 """What changed between two runs, BASE and NEW: verdicts, Jacobian values and speed, per (case, method, dtype).
 
 Reads only saved results (results.json and jacobians.npz of each run). A pair's correctness regresses when
-it fails in NEW (harness.compare.FAILING) but not in BASE, and is fixed the other way round (or when a bug
-declared for BASE's version is gone in NEW); its values drift when the two saved Jacobians differ beyond the
+it fails in NEW (harness.compare.FAILING) but not in BASE (or agreed in BASE and is a bug declared for NEW's
+version), and is fixed the other way round; its values drift when the two saved Jacobians differ beyond the
 dtype's tolerance, even if each run agrees with its own reference.
 
 Speed, on the process CPU clock where both runs recorded it (a process descheduled by other jobs on a
@@ -75,8 +75,9 @@ def environment_warnings(base: dict, new: dict, library: str) -> list[str]:
 
 
 def _correctness(base: dict, new: dict) -> str:
-    """regression (fails in NEW only), fix (failed in BASE, or was a declared bug there, and agrees in NEW),
-    changed (any other verdict change, e.g. a wrong value that became an error) or same."""
+    """regression (fails in NEW only, or agreed in BASE and is a declared bug in NEW), fix (failed in BASE, or
+    was a declared bug there, and agrees in NEW), changed (any other verdict change, e.g. a wrong value that
+    became an error) or same."""
     base_status, new_status = base["status"], new["status"]
     if base_status == new_status:
         return "same"
@@ -86,6 +87,8 @@ def _correctness(base: dict, new: dict) -> str:
         return "fix"
     if base_status == "expected-divergence" and new_status == "agree" and _declared_bug(base):
         return "fix"  # a known bug, declared for BASE's version, gone in NEW's
+    if base_status == "agree" and new_status == "expected-divergence" and _declared_bug(new):
+        return "regression"  # a bug declared for NEW's version: its declaration keeps NEW's own run green only
     return "changed"
 
 
@@ -338,11 +341,13 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
             changed_samples.add(key[0])  # each side's own process made another sample (an `ab` of two torches)
         # Another input behind the same id (a generated pack's sample changed): its Jacobian is not a drift.
         values, change = (None, None) if key[0] in changed_samples else _values(base_arrays, new_arrays, b, n)
+        # A verdict on another input is no regression (or fix) of the library: it is a change.
+        correctness = (_correctness(b, n) if key[0] not in changed_samples
+                       else "same" if b["status"] == n["status"] else "changed")
+        if values == "drift" and correctness == "fix":
+            values = "fixed"  # a wrong value that became the reference's: the fix itself, not drift
         pair = {"case": key[0], "method": key[1], "dtype": key[2], "base_status": b["status"],
-                "new_status": n["status"],
-                # A verdict on another input is no regression (or fix) of the library: it is a change.
-                "correctness": (_correctness(b, n) if key[0] not in changed_samples
-                                else "same" if b["status"] == n["status"] else "changed"),
+                "new_status": n["status"], "correctness": correctness,
                 "base_message": b.get("message", ""), "new_message": n.get("message", ""), "values": values,
                 "declared_change": declared_change(b, n),
                 "drift": change if values == "drift" else None, "change": change, "speed": None,
@@ -385,8 +390,9 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         "declared_changes": sum(p["declared_change"] for p in pairs),
         "drift": sum(p["drift"] is not None for p in pairs),
         "jacobians_compared": sum(p["values"] is not None for p in pairs),
-        "jacobians_changed": sum(p["values"] in ("touched", "drift") for p in pairs),
+        "jacobians_changed": sum(p["values"] in ("touched", "drift", "fixed") for p in pairs),
         "jacobians_touched": sum(p["values"] == "touched" for p in pairs),
+        "jacobians_fixed": sum(p["values"] == "fixed" for p in pairs),
         "largest_change": _largest_change(pairs),
         "verdict_changes": _verdict_changes(pairs),
         "sample_changed_cases": len({p["case"] for p in pairs if p["sample_changed"]}),
@@ -424,8 +430,10 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
 
 
 def _largest_change(pairs: list[dict]) -> dict | None:
-    """The pair whose Jacobian moved most, relatively, between the runs (within tolerance or not)."""
-    changed = [p for p in pairs if p["change"] and np.isfinite(p["change"]["max_rel_change"] or 0.0)]
+    """The pair whose Jacobian moved most, relatively, between the runs (within tolerance or not; a fix's move
+    to the reference is not numerics)."""
+    changed = [p for p in pairs if p["change"] and p["values"] != "fixed"
+               and np.isfinite(p["change"]["max_rel_change"] or 0.0)]
     if not changed:
         return None
     worst = max(changed, key=lambda p: p["change"]["max_rel_change"] or 0.0)

@@ -342,3 +342,25 @@ def test_a_bug_declared_for_base_that_agrees_in_new_is_a_fix_and_a_convention_th
     first_screen = render_comparison(result)
     assert ("- correctness: 0 regressions, 2 fixes, 1 other verdict changes (1 `expected-divergence -> agree`); "
             "by kind: 2 `expected-divergence -> agree`") in first_screen
+
+
+def test_a_fixed_jacobian_is_no_drift_and_a_bug_declared_for_new_on_an_agreeing_pair_is_a_regression():
+    """torch 2.15.0 fixed det's JVP rule at second order (its value moved to the reference: the fix, not drift)
+    and broke forward-over-reverse at a singular matrix (declared for >=2.15: NEW's own run is green, but the
+    upgrade broke a pair that agreed)."""
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    base[0]["results"][0].update(status="expected-divergence", declaration="bug: JVP rule wrong at second order",
+                                 message="bug: JVP rule wrong at second order")
+    base[1]["case0|torch.func.jacrev|float64|0"] = base[1]["case0|torch.func.jacrev|float64|0"] * 0.4
+    new[0]["results"][1].update(status="expected-divergence", declaration="bug: raises at a singular matrix",
+                                message="bug: raises at a singular matrix", jacobian=None)
+    result = compare(base, new)
+    first = result["pairs"][0]
+    assert (first["correctness"], first["values"], first["drift"]) == ("fix", "fixed", None)
+    assert result["pairs"][1]["correctness"] == "regression"
+    summary = result["summary"]
+    assert (summary["drift"], summary["jacobians_fixed"], summary["regressions"]) == (0, 1, 1)
+    assert summary["largest_change"] is None and summary["failed"]
+    text = render_comparison(result)
+    assert "0 of them beyond tolerance and 1 moved to the reference with a fix" in text
+    assert "**Not safe to upgrade torch as it stands: 1 correctness regression(s).**" in text

@@ -134,8 +134,10 @@ def first_screen_lines(document: dict, library: str) -> list[str]:
         largest = summary.get("largest_change")
         where = (f"; largest relative change {err(largest['max_rel_change'])} (`{largest['case']}` "
                  f"`{largest['method']}` {largest['dtype']})" if largest else "")
+        fixed = summary.get("jacobians_fixed")
         lines.append(f"numerics: {summary['jacobians_changed']} of {compared} Jacobians changed at all (not bit for "
-                     f"bit the same), {summary['drift']} of them beyond tolerance{where}")
+                     f"bit the same), {summary['drift']} of them beyond tolerance"
+                     + (f" and {fixed} moved to the reference with a fix" if fixed else "") + where)
     else:  # a comparison document written before values were told apart
         lines.append(f"numerics: {summary['drift']} Jacobians changed beyond tolerance")
     if summary.get("sample_changed_cases"):
