@@ -322,6 +322,15 @@ def samples_changed(base: dict, new: dict) -> set[str]:
     return changed
 
 
+def declarations_changed(base: dict, new: dict) -> set[str]:
+    """The cases of both runs whose declared divergences differ: the harness (its case library or a pack's
+    known findings) changed between the runs, so a pair explained by another declaration there says nothing
+    about the library under test."""
+    return {case_id for case_id, summary in base.get("cases", {}).items()
+            if case_id in new.get("cases", {})
+            and summary.get("divergences") != new["cases"][case_id].get("divergences")}
+
+
 def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, settings: Settings = Settings(),
                  base_label: str = "BASE", new_label: str = "NEW") -> dict:
     """The comparison document (kind jacobian-harness.comparison) of two loaded runs."""
@@ -335,6 +344,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         set(base.get("cases", {})) & set(new.get("cases", {})), 1.0)
     pairs, rounds_tests = [], []
     changed_samples = samples_changed(base, new)
+    redeclared = declarations_changed(base, new)
     for key in [k for k in base_records if k in new_records]:
         b, n = base_records[key], new_records[key]
         if None not in (b.get("sample_digest"), n.get("sample_digest")) and b["sample_digest"] != n["sample_digest"]:
@@ -349,7 +359,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         pair = {"case": key[0], "method": key[1], "dtype": key[2], "base_status": b["status"],
                 "new_status": n["status"], "correctness": correctness,
                 "base_message": b.get("message", ""), "new_message": n.get("message", ""), "values": values,
-                "declared_change": declared_change(b, n),
+                "declared_change": key[0] not in redeclared and declared_change(b, n),
                 "drift": change if values == "drift" else None, "change": change, "speed": None,
                 "sample_changed": key[0] in changed_samples,
                 # A control measures the machine, not the library: its speed verdict fails nothing.
@@ -422,7 +432,11 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         "noise_floor": {str(decade): sigma for decade, sigma in sorted(floor.items())},
         "environment_warnings": environment_warnings(base, new, settings.library) + [
             f"{label} was merged from parts run on different machines: speed changes are shown, not judged"
-            for label in mixed],
+            for label in mixed] + ([
+            f"the declared divergences of {len(redeclared)} cases differ between the runs (another version of "
+            f"the harness or its packs' known findings: {', '.join(sorted(redeclared)[:3])}"
+            f"{', ...' if len(redeclared) > 3 else ''}): an expected divergence explained differently there is "
+            f"not called a change of {settings.library}"] if redeclared else []),
         "only_in_base": [list(k) for k in base_records if k not in new_records],
         "only_in_new": [list(k) for k in new_records if k not in base_records],
         "summary": summary, "cases": cases, "pairs": pairs,
