@@ -13,9 +13,10 @@ Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
                     (harness.caches; absent in older documents);
                     after `merge` of parts from several machines: cpu "N machines", machines [...]
     options         command (v2: "run", "ab", "sweep", "merge" or "check": what wrote it),
-                    dtype ("float64", "float32" or "both"), quick, seed, threads, jobs, shard ("K/N" or null),
-                    size, max_memory (bytes or null), rounds, timing {budget_s, min_repeats, max_repeats,
-                    warmup, ...}, cases / methods (the patterns given, or null), case_files,
+                    dtype ("float64", "float32" or "both"), quick, seed, threads, jobs,
+                    shard ("K/N": the K-th of N parts of whole cases, harness.runner.shard_cases; or null),
+                    size, max_memory (bytes or null), rounds, timing {budget_s, min_repeats, max_repeats, warmup,
+                    ...}, cases / methods (the patterns given, or null), case_files,
                     selected_methods; `ab`: ab_rounds, ab_id (the two sides of one A/B share it), ab_timed (the
                     backends whose pairs the timing rounds timed: the library under test and any other whose
                     version differs between the sides, or "all" with --time-controls);
@@ -24,7 +25,9 @@ Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
                     not_twice_differentiable (why the second-order checks do not apply; "" or absent: they do),
                     analytic, pack, meta (what the pack records: an opinfo sample's fingerprint, torch's own
                     test expectations), divergences [{methods, kind, reason, issue, versions}], input_shapes, wrt,
-                    output_shape, n_in, n_out (full first-order Jacobians only), calibration_s, seed}}
+                    output_shape, n_in, n_out (full first-order Jacobians only), calibration_s, seed,
+                    position (the case's place in the run's whole selection, also in a `--shard` part: merge
+                    orders by it; absent in older documents)}}
     skipped_cases   {id: reason}: what a pack could not make into a case (a random op, a sample over the size
                     cap), reported, never dropped silently (absent in older documents)
     results         records, one per (case, method, dtype): harness.records.Record lists the fields
@@ -117,8 +120,12 @@ def add_case(document: dict, arrays: dict, result) -> None:
 
 
 def sort_like(document: dict, case_ids: list[str]) -> None:
-    """Cases finish in any order on several workers; results keep the library's order."""
+    """Cases finish in any order on several workers; results keep the library's order. Each case's summary
+    keeps its `position` in `case_ids` (the whole selection, also in a `run --shard` part), by which `merge`
+    puts the parts' cases back in the order of one unsharded run."""
     order = {case_id: k for k, case_id in enumerate(case_ids)}
+    for case_id, summary in document["cases"].items():
+        summary["position"] = order[case_id]
     document["cases"] = dict(sorted(document["cases"].items(), key=lambda item: order[item[0]]))
     document["results"].sort(key=lambda r: order[r["case"]])
 
@@ -174,7 +181,10 @@ def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = 
         for name, pick in (("started_at", min), ("finished_at", max)):
             values = [v for v in (merged["environment"].get(name), document["environment"].get(name)) if v]
             merged["environment"][name] = pick(values) if values else None
-    # The order of one unsharded run: cases as first seen, methods as selected, float64 before float32.
+    # The order of one unsharded run: cases by their position in it (as first seen in parts written before
+    # cases had one), methods as selected, float64 before float32.
+    if all("position" in summary for summary in merged["cases"].values()):
+        merged["cases"] = dict(sorted(merged["cases"].items(), key=lambda item: item[1]["position"]))
     cases = {case_id: k for k, case_id in enumerate(merged["cases"])}
     methods = {method_id: k for k, method_id in enumerate(first["options"].get("selected_methods") or [])}
     merged["results"].sort(key=lambda r: (cases.get(r["case"], len(cases)), r["dtype"] != "float64",

@@ -119,20 +119,41 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     return CaseResult(case_id, records, jacobians, reference.blocks, inputs, out_shape, calibration)
 
 
+# A case's own cost (inputs, references, calibration) counted as this many pairs when balancing shards.
+CASE_OVERHEAD_PAIRS = 4
+
+
 def plan_pairs(case_ids: list[str], method_ids: list[str],
                shard: tuple[int, int] | None = None, named: bool = False) -> dict[str, list[str]]:
     """case -> its methods (those of the case's order that it runs, Case.runs; `named`: the run's --methods
-    named them, which adds a case's opt-in methods). With shard (K, N), only every N-th pair from the K-th
-    on, in registry order: deterministic, and balanced across cases and methods."""
-    pairs = [(c, m) for c in case_ids for m in method_ids
-             if METHODS[m].order == CASES[c].order and CASES[c].runs(m, named)]
+    named them, which adds a case's opt-in methods). With shard (K, N), only the cases of the K-th of N
+    shards (`shard_cases`), each with all its methods."""
+    plan: dict[str, list[str]] = {}
+    for case_id in case_ids:
+        methods = [m for m in method_ids if METHODS[m].order == CASES[case_id].order and CASES[case_id].runs(m, named)]
+        if methods:
+            plan[case_id] = methods
     if shard is not None:
         k, n = shard
-        pairs = pairs[k - 1::n]
-    plan: dict[str, list[str]] = {}
-    for case_id, method_id in pairs:
-        plan.setdefault(case_id, []).append(method_id)
+        mine = set(shard_cases({case_id: len(methods) for case_id, methods in plan.items()}, n)[k - 1])
+        plan = {case_id: methods for case_id, methods in plan.items() if case_id in mine}
     return plan
+
+
+def shard_cases(pairs_per_case: dict[str, int], n: int) -> list[list[str]]:
+    """Split whole cases into n shards of about equal work: a case's references (finite differences, jax...)
+    and its inputs are made once per case, so a shard that held some of every case's pairs would make
+    nearly all of them again. Largest cases first, each to the shard with the fewest pairs so far (the
+    lowest-numbered on a tie): deterministic for one selection, so that the n parts of a job matrix cover
+    each case exactly once."""
+    shards: list[list[str]] = [[] for _ in range(n)]
+    load = [0] * n
+    order = sorted(pairs_per_case, key=lambda case_id: -pairs_per_case[case_id])  # stable: registry order on ties
+    for case_id in order:
+        k = min(range(n), key=lambda j: (load[j], j))
+        shards[k].append(case_id)
+        load[k] += pairs_per_case[case_id] + CASE_OVERHEAD_PAIRS
+    return shards
 
 
 def _whole_case(worker, case_id: str, plan, options: Options, dtypes: list[str], progress=None,

@@ -94,6 +94,22 @@ def test_jacobian_drift_is_found_even_when_both_runs_agree():
     assert result["summary"]["failed"]
 
 
+def test_a_zero_that_became_nonzero_counts_in_the_largest_relative_change():
+    """|new - base| / |base| is undefined where base is 0: such an entry counts relative to its block's
+    largest |base|, so that a 0 that became 227 is not reported as a relative change of 0."""
+    base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
+    key = "case4|jax.jacfwd|float64|0"
+    block = np.array(base[1][key], dtype=float)
+    block.flat[0] = 0.0
+    base[1][key] = block
+    moved = block.copy()
+    moved.flat[0] = 2 * np.abs(block).max()
+    new[1][key] = moved
+    result = compare(base, new)
+    drifted = {(p["case"], p["method"]): p["drift"] for p in result["pairs"] if p["drift"]}
+    assert drifted[("case4", "jax.jacfwd")]["max_rel_change"] == pytest.approx(2.0)
+
+
 def test_a_jacobian_changed_within_tolerance_is_counted_and_shown_not_called_drift():
     """Bit-for-bit changes within tolerance tell which formulas were touched: counted, listed, never failing."""
     base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.document import (KIND, SCHEMA_VERSION, DocumentError, load, merge, new_document, save, upgrade)
+from harness.document import (KIND, SCHEMA_VERSION, DocumentError, load, merge, new_document, save, sort_like,
+                               upgrade)
 from harness.evaluate import Options
 from harness.records import FIELDS, Record, new_record
 
@@ -64,6 +65,19 @@ def test_merge_orders_as_one_run_and_refuses_a_pair_twice():
     assert merged["options"]["command"] == "merge" and merged["options"]["merged_from"] == ["a", "b"]
     with pytest.raises(DocumentError, match="also in another part"):
         merge([("a", a, {}), ("a again", a, {})])
+
+
+def test_merge_puts_whole_case_shards_back_in_the_order_of_one_run():
+    # `run --shard` parts hold whole cases, balanced, not in library order: each summary keeps its position.
+    a = _part("1/2", [_record("c3", "m1"), _record("c1", "m1")])
+    b = _part("2/2", [_record("c2", "m1"), _record("c2", "m2")])
+    for part in (a, b):
+        sort_like(part, ["c1", "c2", "c3"])
+    assert [s["position"] for s in a["cases"].values()] == [0, 2]
+    merged, _ = merge([("a", a, {}), ("b", b, {})])
+    assert list(merged["cases"]) == ["c1", "c2", "c3"]
+    assert [(r["case"], r["method"]) for r in merged["results"]] == [("c1", "m1"), ("c2", "m1"), ("c2", "m2"),
+                                                                       ("c3", "m1")]
 
 
 def test_merge_refuses_parts_of_another_machine_unless_allowed():

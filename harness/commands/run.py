@@ -31,8 +31,8 @@ def add_arguments(parser) -> None:
                                 "(no crash or hang isolation); 1 gives the quietest timings (default: one per CPU, "
                                 "at most one per 2 GiB of free memory)")
     parser.add_argument("--shard", default=None, metavar="K/N",
-                        help="run only the K-th of N deterministic parts of the (case, method) pairs; "
-                                "`jacobian-harness merge` joins the parts")
+                        help="run only the K-th of N deterministic parts of the selection, whole cases in each, "
+                                "balanced by pairs; `jacobian-harness merge` joins the parts")
     parser.add_argument("--junit", default=None, metavar="FILE",
                         help="also write JUnit XML: one test per (case, method, dtype)")
     parser.add_argument("--rounds", type=int, default=1, metavar="R",
@@ -118,7 +118,7 @@ def _run(args, journal, cache) -> int:
 
     plan = plan_pairs(case_ids, method_ids, _parse_shard(args.shard), named=bool(args.methods))
     if not plan:
-        raise UsageError(f"--shard {args.shard} holds no (case, method) pair of this selection")
+        raise UsageError(f"--shard {args.shard} holds no case of this selection (fewer cases than shards?)")
     out = prepare_out(args.out)
     dtypes = dtypes_of(args)
     options = pair_options_of(args, dtypes[0])
@@ -149,7 +149,7 @@ def _run(args, journal, cache) -> int:
         mark_interrupted(document, len(plan), len(journal.done), f"jacobian-harness run --resume {out}")
         print(f"jacobian-harness: interrupted; writing the finished cases (`run --resume {out}` finishes "
               f"the run)", file=sys.stderr)
-    sort_like(document, list(plan))
+    sort_like(document, case_ids)  # the whole selection: a shard's cases keep their place in it
     document["environment"]["finished_at"] = now()
     document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
     document["environment"]["compile_cache"] = cache.describe()
