@@ -91,12 +91,14 @@ def correctness_alarms(comparison: dict) -> int:
 
 
 
-def flagged(comparison: dict) -> tuple[list[tuple], list[tuple]]:
-    """(pairs, cases) called slower or faster."""
+def flagged(comparison: dict) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """(pairs, cases, methods) called slower or faster."""
     pairs = [(p["case"], p["method"], p["speed"]["verdict"]) for p in comparison["pairs"]
              if p["speed"] and not p["control"] and p["speed"]["verdict"] in ("slower", "faster")]
     cases = [(c["case"], c["verdict"]) for c in comparison.get("cases", []) if c["verdict"] in ("slower", "faster")]
-    return pairs, cases
+    methods = [(m["method"], m["verdict"]) for m in comparison.get("methods", [])
+               if m["verdict"] in ("slower", "faster")]
+    return pairs, cases, methods
 
 
 def interval_widths(comparison: dict) -> tuple[float, float]:
@@ -124,12 +126,16 @@ def print_interval_widths(sides: list[tuple[Path, Path]]) -> None:
               f"{apart:.3f} for separate runs (BASE of one ab vs BASE of the next): {side_by_side / apart:.2f}x")
 
 
-def plant(document: dict, case_id: str, factor: float, library: str = "torch") -> tuple[dict, list]:
+def plant(document: dict, case_id: str | None, factor: float, library: str = "torch",
+          method_id: str | None = None) -> tuple[dict, list]:
+    """A copy of the document with every timing of case_id's library pairs (or of method_id's, in every case)
+    multiplied by factor."""
     planted = json.loads(json.dumps(document))
     pairs = []
     for record in planted["results"]:
         timing = record.get("time") or {}
-        if record["case"] == case_id and record["backend"] == library and timing.get("samples_s"):
+        chosen = record["method"] == method_id if method_id else record["case"] == case_id
+        if chosen and record["backend"] == library and timing.get("samples_s"):
             for name in TIMING_LISTS:
                 if timing.get(name):
                     timing[name] = [s * factor for s in timing[name]]
@@ -145,10 +151,10 @@ def library_only(document: dict, library: str = "torch") -> dict:
 
 def smallest_found(base: dict, new: dict, case_id: str, ladder: list[float], baseline: set) -> float | None:
     """The smallest factor of the ladder that, planted in case_id's library pairs alone, gets the case called
-    slower and flags nothing beyond what the unplanted comparison flagged (`baseline`); None if none does.
-    Speed only: the Jacobians are not compared."""
+    slower and flags no other case or pair beyond what the unplanted comparison flagged (`baseline`); None if
+    none does. Speed only: the Jacobians are not compared. (A method verdict the planted pairs move is theirs.)"""
     def found(factor: float) -> bool:
-        pairs, cases = flagged(compare_runs(base, plant(new, case_id, factor)[0], {}, {}, Settings()))
+        pairs, cases, _ = flagged(compare_runs(base, plant(new, case_id, factor)[0], {}, {}, Settings()))
         others = {("case", c, v) for c, v in cases if c != case_id} | {
             ("pair", c, m, v) for c, m, v in pairs if c != case_id}
         return (case_id, "slower") in cases and others <= baseline
@@ -164,10 +170,46 @@ def smallest_found(base: dict, new: dict, case_id: str, ladder: list[float], bas
     return ladder[low] if low < len(ladder) else None
 
 
+def smallest_found_method(base: dict, new: dict, method_id: str, ladder: list[float], baseline: set) -> float | None:
+    """As smallest_found, for a slowdown of one method in every case: the smallest factor at which the method
+    is called slower and no other method is flagged beyond the unplanted comparison's."""
+    def found(factor: float) -> bool:
+        _, _, methods = flagged(compare_runs(base, plant(new, None, factor, method_id=method_id)[0], {}, {},
+                                             Settings()))
+        others = {("method", m, v) for m, v in methods if m != method_id}
+        return (method_id, "slower") in methods and others <= baseline
+
+    low, high = 0, len(ladder)
+    while low < high:
+        middle = (low + high) // 2
+        if found(ladder[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return ladder[low] if low < len(ladder) else None
+
+
+def print_method_detection(base: dict, new: dict, ladder: list[float]) -> None:
+    comparison = compare_runs(base, new, {}, {}, Settings())
+    baseline = {("method", m, v) for m, v in flagged(comparison)[2]}
+    found = {}
+    for entry in [m for m in comparison.get("methods", []) if m.get("test") == "rounds"]:
+        found[entry["method"]] = smallest_found_method(base, new, entry["method"], ladder, baseline)
+        half_width = np.sqrt(entry["high"] / entry["low"])
+        print(f"  {entry['method']}: {entry['pairs']} pairs, 95% interval x/÷ {half_width:.3f}, smallest found: "
+              + (f"{found[entry['method']]:g}x" if found[entry["method"]] else f"none up to {ladder[-1]:g}x"),
+              flush=True)
+    factors = sorted(f for f in found.values() if f)
+    if factors:
+        print(f"smallest slowdown found, planted in one method (every case) at a time, over {len(found)} methods: "
+              f"median {np.median(factors):g}x, best {factors[0]:g}x, worst {factors[-1]:g}x; not found up to "
+              f"{ladder[-1]:g}x: {len(found) - len(factors)}")
+
+
 def print_detection(base_dir: Path, new_dir: Path, ladder: list[float], sample: int) -> None:
     base, new = library_only(load_results(base_dir)), library_only(load_results(new_dir))
     comparison = compare_runs(base, new, {}, {}, Settings())
-    pairs, cases = flagged(comparison)
+    pairs, cases, _ = flagged(comparison)
     baseline = {("case", c, v) for c, v in cases} | {("pair", c, m, v) for c, m, v in pairs}
     judged = [c for c in comparison["cases"] if c.get("test") == "rounds"]
     if sample and sample < len(judged):  # a seeded sample of the cases: every case costs a few comparisons
@@ -186,6 +228,7 @@ def print_detection(base_dir: Path, new_dir: Path, ladder: list[float], sample: 
               f"best {factors[0]:g}x; not found up to {ladder[-1]:g}x: {missed}")
         for factor in ladder:
             print(f"  found at or below {factor:g}x: {sum(f <= factor for f in factors)} of {len(found)} cases")
+    print_method_detection(base, new, ladder)
 
 
 def main() -> int:
@@ -215,27 +258,30 @@ def main() -> int:
         sides = [(runs[0], later) for later in runs[1:]]
     if not sides:
         parser.error("give at least two runs (or --make N, --ab N, --ab-dirs)")
-    pair_alarms = case_alarms = value_alarms = 0
+    pair_alarms = case_alarms = method_alarms = value_alarms = 0
     for base, new in sides:
         comparison = compare(base, new)
-        pairs, cases = flagged(comparison)
+        pairs, cases, methods = flagged(comparison)
         pair_alarms += len(pairs)
         case_alarms += len(cases)
+        method_alarms += len(methods)
         value_alarms += correctness_alarms(comparison)
         s = comparison["summary"]
         print(f"A/A {base} vs {new} ({comparison['settings']['clock']} clock): "
               f"{s['pairs']} pairs: {s['slower']} slower, {s['faster']} faster, {s['same']} same, "
-              f"{s['inconclusive']} inconclusive; cases: {s['slower_cases']} slower, {s['faster_cases']} faster"
-              + (f"; flagged: {(pairs + cases)[:5]}" if pairs or cases else ""))
+              f"{s['inconclusive']} inconclusive; cases: {s['slower_cases']} slower, {s['faster_cases']} faster; "
+              f"methods: {s.get('slower_methods', 0)} slower, {s.get('faster_methods', 0)} faster"
+              + (f"; flagged: {(pairs + cases + methods)[:5]}" if pairs or cases or methods else ""))
         print("".join(f"  {line}\n" for line in first_screen_lines(comparison, "torch")[:2]), end="")
-    print(f"false alarms over {len(sides)} A/A comparisons: speed {pair_alarms} pairs, {case_alarms} cases; "
+    print(f"false alarms over {len(sides)} A/A comparisons: speed {pair_alarms} pairs, {case_alarms} cases, "
+          f"{method_alarms} methods; "
           f"correctness and numerics {value_alarms}")
     if args.ab_dirs or args.ab:
         print_interval_widths(sides)
     base, new = sides[0]
     planted_document, planted_pairs = plant(load_results(new), args.plant, args.factor)
     comparison = compare(base, new, planted_document)
-    pairs, cases = flagged(comparison)
+    pairs, cases, methods = flagged(comparison)
     case = next((c for c in comparison["cases"] if c["case"] == args.plant), None)
     found_pairs = [(c, m) for c, m, v in pairs if (c, m) in planted_pairs and v == "slower"]
     other_pairs = [(c, m, v) for c, m, v in pairs if (c, m) not in planted_pairs]
@@ -245,7 +291,7 @@ def main() -> int:
     print(f"planted {args.factor:g}x in the {len(planted_pairs)} torch pairs of {args.plant}: case {judged}"
           + f", {len(found_pairs)} of its pairs flagged slower; other cases flagged: {len(other_cases)}"
           + (f" {other_cases[:5]}" if other_cases else "") + f"; other pairs flagged: {len(other_pairs)}"
-          + (f" {other_pairs[:5]}" if other_pairs else ""))
+          + (f" {other_pairs[:5]}" if other_pairs else "") + f"; methods flagged: {methods}")
     if args.detect:
         print_detection(base, new, [float(f) for f in args.ladder.split(",")], args.detect_cases)
     return 0

@@ -17,7 +17,9 @@ shared machine does not accumulate CPU time; wall-clock samples are divided by a
   over the whole suite (`noise_floor`). Samples from one process cannot show process-to-process
   variation, so these verdicts are indicative only;
 - per case: all of a case's library pairs together (`case_speeds`), which finds a change of the library
-  that slows a whole case even where each pair alone is too noisy to call.
+  that slows a whole case even where each pair alone is too noisy to call;
+- per method: all of a library method's pairs over every case together (`method_speeds`), which finds a
+  change of one method everywhere (2.15.0's torch.compile'd Jacobians), one pair of a dozen in each case.
 Pairs of other frameworks (same version on both sides) are controls: shown, never failing the comparison.
 """
 
@@ -237,7 +239,8 @@ TEST_DESCRIPTION = (
     "variances moderated across all pairs (empirical Bayes, Smyth 2004), Holm-adjusted; "
     "otherwise one-sided Mann-Whitney U on the raw samples with a 95% bootstrap interval of the ratio of "
     "medians, widened by the suite's run-to-run noise. Wall-clock samples are first divided by the case's "
-    "calibration ratio. Cases: the library's pairs of a case together, by the same two routes.")
+    "calibration ratio. Cases and methods: the library's pairs of a case (of a method, over all cases) "
+    "together, by the same two routes.")
 CASE_TRIM = 0.25    # cut from each end of a case's pairs' log ratios before the mean, each round
 CASE_MIN_PAIRS = 2  # a case with fewer timed library pairs gets no case verdict (its pair has one)
 CASE_Z = 4.0        # without rounds: a case's shift must exceed this many robust sd of all cases' shifts
@@ -272,40 +275,56 @@ def _round_scores(base: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.nda
 def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock: str, scales: dict,
                 settings: Settings, paired: bool = False) -> list[dict]:
     """A speed verdict per case over its library pairs together: a change of the library that slows a whole
-    case shows here even when each pair alone is too noisy to call. With rounds, each round's score is the
-    median over the case's pairs of their centred log medians (`_round_scores`; one process ran them all),
-    tested like a pair's rounds; for the two sides of one `ab` (`paired`), each round's score is the
-    interquartile mean over the pairs of log(new / base), tested like a pair's paired rounds; without rounds, the case's
-    median log ratio is judged against the spread of all cases' (CASE_Z robust sd)."""
+    case shows here even when each pair alone is too noisy to call. See `group_speeds`."""
+    return group_speeds("case", timed, base_records, new_records, clock, scales, settings, paired)
+
+
+def method_speeds(timed: list[dict], base_records: dict, new_records: dict, clock: str, scales: dict,
+                  settings: Settings, paired: bool = False) -> list[dict]:
+    """A speed verdict per library method over all its pairs (every case it ran): a change of one method
+    everywhere (torch.compile's call overhead) shows here, while each of its pairs alone is too noisy to
+    call and within a case it is one pair among a dozen, which the case's trimmed mean may cut. See
+    `group_speeds`."""
+    return group_speeds("method", timed, base_records, new_records, clock, scales, settings, paired)
+
+
+def group_speeds(field: str, timed: list[dict], base_records: dict, new_records: dict, clock: str, scales: dict,
+                 settings: Settings, paired: bool = False) -> list[dict]:
+    """One speed verdict per value of the pairs' `field` (a case, a method) over its library pairs together.
+    With rounds, each round's score is the median over the group's pairs of their centred log medians
+    (`_round_scores`), tested like a pair's rounds; for the two sides of one `ab` (`paired`), each round's
+    score is the interquartile mean over the pairs of log(new / base), tested like a pair's paired rounds;
+    without rounds, the group's median log ratio is judged against the spread of all groups' (CASE_Z robust
+    sd). Variances are moderated across the groups of the family, and p-values Holm-adjusted by the caller."""
     from scipy.stats import trim_mean
 
-    by_case: dict[str, list[dict]] = {}
+    groups: dict[str, list[dict]] = {}
     for pair in timed:
         if not pair["control"]:
-            by_case.setdefault(pair["case"], []).append(pair)
+            groups.setdefault(pair[field], []).append(pair)
     results, scores = [], []
-    for case_id, members in by_case.items():
+    for group_id, members in groups.items():
         if len(members) < CASE_MIN_PAIRS:
             continue
         keys = [(p["case"], p["method"], p["dtype"]) for p in members]
-        # A pair timed in one process only (of a backend that `ab` did not time in rounds) leaves the case's
-        # verdict to its pairs timed in rounds, rather than demoting the whole case to single-run evidence.
+        # A pair timed in one process only (of a backend that `ab` did not time in rounds) leaves the group's
+        # verdict to its pairs timed in rounds, rather than demoting the whole group to single-run evidence.
         in_rounds = [k for k in keys if _rounds(base_records[k], clock) and _rounds(new_records[k], clock)]
         if len(in_rounds) >= CASE_MIN_PAIRS:
             keys = in_rounds
         base_rounds = [_rounds(base_records[k], clock) for k in keys]
         new_rounds = [_rounds(new_records[k], clock) for k in keys]
-        entry = {"case": case_id, "pairs": len(keys)}
+        entry = {field: group_id, "pairs": len(keys)}
         if all(base_rounds) and all(new_rounds) and len({len(r) for r in base_rounds}) == 1 \
                 and len({len(r) for r in new_rounds}) == 1:
-            scores.append((entry, np.log(np.asarray(base_rounds)),
-                           np.log(np.asarray(new_rounds) / scales.get(case_id, 1.0))))
+            scale = np.asarray([[scales.get(k[0], 1.0)] for k in keys])  # each pair's case's machine speed
+            scores.append((entry, np.log(np.asarray(base_rounds)), np.log(np.asarray(new_rounds) / scale)))
             entry["test"] = "rounds"
         else:
             entry.update(ratio=float(np.exp(np.median([np.log(p["speed"]["ratio"]) for p in members]))),
                          test="spread")
         results.append(entry)
-    # Side by side (one ab): per round, the interquartile mean over the case's pairs of log(new / base):
+    # Side by side (one ab): per round, the interquartile mean over the group's pairs of log(new / base):
     # nearly as precise as the mean (the pairs' ratios scatter about normally), and a quarter of odd pairs
     # on either side (a process that drew slow code) moves it no more than the median.
     tests = [log_ratio_test(trim_mean(n - b, CASE_TRIM, axis=0)) if paired and b.shape == n.shape
@@ -411,6 +430,8 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     speeds = [p["speed"] for p in timed if not p["control"]]
     cases = case_speeds(timed, base_records, new_records, clock, scales, settings, paired)
     correct_for_many([c for c in cases if c["test"] == "rounds"], settings)
+    methods = method_speeds(timed, base_records, new_records, clock, scales, settings, paired)
+    correct_for_many([m for m in methods if m["test"] == "rounds"], settings)
     summary = {
         "pairs": len(pairs),
         "regressions": sum(p["correctness"] == "regression" for p in pairs),
@@ -431,11 +452,13 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
         "control_pairs": sum(p["control"] for p in timed),
         "slower_cases": sum(c["verdict"] == "slower" for c in cases),
         "faster_cases": sum(c["verdict"] == "faster" for c in cases),
+        "slower_methods": sum(m["verdict"] == "slower" for m in methods),
+        "faster_methods": sum(m["verdict"] == "faster" for m in methods),
     }
     # Only speed verdicts backed by rounds fail a comparison: single runs cannot show how much a pair's
     # speed varies between processes, and on a shared machine they call hundreds of unchanged pairs slower.
     summary["slower_backed"] = (sum(s["verdict"] == "slower" and s["test"] == "rounds" for s in speeds)
-                                + sum(c["verdict"] == "slower" and c["test"] == "rounds" for c in cases))
+                                + sum(c["verdict"] == "slower" and c["test"] == "rounds" for c in cases + methods))
     mixed = [label for label, document in ((base_label, base), (new_label, new))
              if len(document.get("environment", {}).get("machines") or []) > 1]
     if mixed:  # parts timed on different CPUs: no speed verdict can fail the comparison
@@ -458,7 +481,7 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
             f"not called a change of {settings.library}"] if redeclared else []),
         "only_in_base": [list(k) for k in base_records if k not in new_records],
         "only_in_new": [list(k) for k in new_records if k not in base_records],
-        "summary": summary, "cases": cases, "pairs": pairs,
+        "summary": summary, "cases": cases, "methods": methods, "pairs": pairs,
     }
 
 

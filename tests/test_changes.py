@@ -211,19 +211,21 @@ def test_a_pair_whose_speed_depends_on_the_process_is_inconclusive_not_slower():
 
 
 def ab_sides(seed: int, rounds: int = 3, cases: int = 30, slow_case: str | None = None, factor: float = 1.25,
-             machine_sd: float = 0.3) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
+             machine_sd: float = 0.3, slow_method: str | None = None,
+             process_sd: float = 0.03) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
     """The two sides of one `ab`: in round r both sides' pairs ran back to back, so the machine's state
-    that round (lognormal, machine_sd, per case and round) is shared; each side has its own 3% process noise."""
+    that round (lognormal, machine_sd, per case and round) is shared; each side has its own process noise
+    (process_sd). A case, or a method in every case, is slower by `factor` if planted."""
     base, new = synthetic_run(seed), synthetic_run(seed + 1)
     rng = np.random.default_rng(seed + 2000)
     truth = np.random.default_rng(0)
     machine = {f"case{c}": np.exp(rng.normal(0, machine_sd, rounds)) for c in range(cases)}
     for b, n in zip(base[0]["results"], new[0]["results"], strict=True):
         true_s = 10 ** truth.uniform(-5, -3)
-        slowed = factor if b["case"] == slow_case and b["backend"] == "torch" else 1.0
-        b["time"]["round_medians_s"] = list(true_s * machine[b["case"]] * np.exp(rng.normal(0, 0.03, rounds)))
+        slowed = factor if (b["case"] == slow_case and b["backend"] == "torch") or b["method"] == slow_method else 1.0
+        b["time"]["round_medians_s"] = list(true_s * machine[b["case"]] * np.exp(rng.normal(0, process_sd, rounds)))
         n["time"]["round_medians_s"] = list(true_s * slowed * machine[b["case"]]
-                                            * np.exp(rng.normal(0, 0.03, rounds)))
+                                            * np.exp(rng.normal(0, process_sd, rounds)))
     for side in (base, new):
         side[0]["options"]["ab_id"] = f"ab{seed}"
     return base, new
@@ -236,6 +238,7 @@ def test_the_two_sides_of_an_ab_are_paired_round_by_round(seed):
     assert all(p["speed"]["paired"] for p in result["pairs"] if p["speed"])
     assert result["summary"]["slower"] == result["summary"]["faster"] == 0
     assert result["summary"]["slower_cases"] == result["summary"]["faster_cases"] == 0
+    assert result["summary"]["slower_methods"] == result["summary"]["faster_methods"] == 0
     base, new = ab_sides(seed, slow_case="case7")
     result = compare(base, new)
     flagged = [(c["case"], c["verdict"]) for c in result["cases"] if c["verdict"] in ("slower", "faster")]
@@ -246,6 +249,26 @@ def test_the_two_sides_of_an_ab_are_paired_round_by_round(seed):
     assert "two sides of one `ab`" not in render_comparison(apart)
     assert not any(p["speed"]["paired"] for p in apart["pairs"] if p["speed"])
     assert next(c for c in apart["cases"] if c["case"] == "case7")["verdict"] == "inconclusive"
+
+
+@pytest.mark.parametrize("seed", [2, 3, 4, 5])
+def test_a_method_slowed_in_every_case_is_found_at_the_method_level(seed):
+    """One method 20% slower everywhere, each pair too noisy to call alone (15% process noise, 4 rounds a side
+    as `ab` times them), one pair of two in each case: the method's verdict over all its pairs finds it; the
+    other method, the pairs and the controls stay uncalled."""
+    base, new = ab_sides(seed, rounds=4, slow_method="torch.func.jacrev", factor=1.2, process_sd=0.15)
+    result = compare(base, new)
+    flagged = [(m["method"], m["verdict"]) for m in result["methods"] if m["verdict"] in ("slower", "faster")]
+    assert flagged == [("torch.func.jacrev", "slower")]
+    jacrev = next(m for m in result["methods"] if m["method"] == "torch.func.jacrev")
+    assert jacrev["pairs"] == 30 and jacrev["test"] == "rounds" and jacrev["low"] > 1.05 and jacrev["high"] > 1.15
+    assert result["summary"]["slower"] == 0 and result["summary"]["slower_methods"] == 1
+    assert result["summary"]["failed"]  # a slowdown backed by rounds fails the comparison
+    assert not any(m["method"].startswith(("jax.", "autograd.")) for m in result["methods"])  # controls
+    text = render_comparison(result)
+    assert "speed by method (all of a method's pairs, every case, NEW/BASE [95% interval]): 1 slower " \
+           "(`torch.func.jacrev` 1." in text
+    assert "## Slower methods (1)" in text
 
 
 def test_a_pair_under_test_without_rounds_leaves_the_case_verdict_to_the_pairs_timed_in_rounds():

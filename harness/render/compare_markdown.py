@@ -50,6 +50,10 @@ def render_comparison(document: dict) -> str:
                                 key=lambda c: -c["ratio"]), _case_row),
         ("Faster cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "faster"),
                                 key=lambda c: c["ratio"]), _case_row),
+        ("Slower methods", sorted((m for m in document.get("methods", []) if m["verdict"] == "slower"),
+                                  key=lambda m: -m["ratio"]), _method_row),
+        ("Faster methods", sorted((m for m in document.get("methods", []) if m["verdict"] == "faster"),
+                                  key=lambda m: m["ratio"]), _method_row),
         ("Slower", sorted((p for p in pairs if _speed_verdict(p) == "slower"),
                           key=lambda p: -p["speed"]["ratio"]), _speed_row),
         ("Faster", sorted((p for p in pairs if _speed_verdict(p) == "faster"),
@@ -59,7 +63,8 @@ def render_comparison(document: dict) -> str:
                _declared_row: ["case", "method", "dtype", "BASE: expected because", "NEW: expected because"],
                _drift_row: ["case", "method", "dtype", "max abs change", "max rel change", "worst element"],
                _speed_row: ["case", "method", "dtype", "NEW/BASE [95% interval]", "p"],
-               _case_row: ["case", f"{library} pairs", "NEW/BASE [95% interval]", "p"]}
+               _case_row: ["case", f"{library} pairs", "NEW/BASE [95% interval]", "p"],
+               _method_row: ["method", "pairs (cases x dtypes)", "NEW/BASE [95% interval]", "p"]}
     for title, rows, row in sections:
         if title == "Touched within tolerance":
             touched = summary.get("jacobians_touched", 0)
@@ -143,20 +148,23 @@ def first_screen_lines(document: dict, library: str) -> list[str]:
     if summary.get("sample_changed_cases"):
         lines[-1] += (f" ({summary['sample_changed_cases']} cases have another sample behind the same id: their "
                       f"Jacobians are not compared)")
-    cases = document.get("cases", [])
-    judged = [c for c in cases if c.get("verdict")]
-    named = []
-    for verdict, order in (("slower", -1), ("faster", 1)):
-        group = sorted((c for c in judged if c["verdict"] == verdict), key=lambda c: order * c["ratio"])
-        if group:
-            shown = ", ".join(f"`{c['case']}` {_speed_cell(c)}" for c in group[:CASES_SHOWN])
-            named.append(f"{len(group)} {verdict} ({shown}{', ...' if len(group) > CASES_SHOWN else ''})")
+    for field, what in (("case", f"all of a case's {library} pairs"),
+                        ("method", "all of a method's pairs, every case")):
+        judged = [g for g in document.get(f"{field}s", []) if g.get("verdict")]
+        if field == "method" and "methods" not in document:
+            continue  # a comparison document written before methods were judged together
+        named = []
+        for verdict, order in (("slower", -1), ("faster", 1)):
+            group = sorted((g for g in judged if g["verdict"] == verdict), key=lambda g: order * g["ratio"])
+            if group:
+                shown = ", ".join(f"`{g[field]}` {_speed_cell(g)}" for g in group[:CASES_SHOWN])
+                named.append(f"{len(group)} {verdict} ({shown}{', ...' if len(group) > CASES_SHOWN else ''})")
+        single = judged and all(g.get("test") == "spread" for g in judged)
+        lines.append(f"speed by {field} ({what}, NEW/BASE [95% interval]"
+                     + ("; single runs: indicative only, `run --rounds` or `ab` judges speed" if single else "")
+                     + "): " + ("; ".join(named) if named else "none slower or faster")
+                     + f" of {len(judged)} {field}s; the rest within noise")
     geomean = f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a"
-    single = judged and all(c.get("test") == "spread" for c in judged)
-    lines.append(f"speed by case (all of a case's {library} pairs, NEW/BASE [95% interval]"
-                 + ("; single runs: indicative only, `run --rounds` or `ab` judges speed" if single else "") + "): "
-                 + ("; ".join(named) if named else "none slower or faster")
-                 + f" of {len(judged)} cases; the rest within noise")
     lines.append(f"speed by pair: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} same, "
                  f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE {geomean} (not counting "
                  f"{summary.get('control_pairs', 0)} pairs of other frameworks)")
@@ -166,9 +174,9 @@ def first_screen_lines(document: dict, library: str) -> list[str]:
 _READING = ("How to read the speed columns: NEW/BASE is the ratio of median times (above 1: NEW is slower), "
             "with its 95% interval. `test` in compare.json says how a pair was tested: `rounds` (per-round "
             "medians of fresh processes; round by round for both sides of an `ab`), `samples` (the raw "
-            "samples of single runs) or, for a case, `spread` (single runs: the case's median log ratio "
-            "against the spread of all cases'). Pairs with `control: true` are of the frameworks that are not "
-            "under test (the same versions on both sides): they measure the machine, are shown, and never "
+            "samples of single runs) or, for a case or a method, `spread` (single runs: its median log ratio "
+            "against the spread of all cases' or methods'). Pairs with `control: true` are of the frameworks "
+            "that are not under test (the same versions on both sides): they measure the machine, are shown, and never "
             "fail the comparison. An interval wholly below or above 1 is still `inconclusive` where the "
             "change is smaller than --min-effect, or where its p-value, adjusted for the number of pairs "
             "tested (Holm), is above alpha: among hundreds of unchanged pairs a few intervals exclude 1 by "
@@ -198,13 +206,13 @@ def _speed_method(settings: dict, base: dict, new: dict) -> str:
     clock = {"cpu": "process CPU time (time spent descheduled by other jobs on the machine does not count)",
              "wall": "wall-clock time"}[settings.get("clock", "wall")]
     paired = (" The two runs are the two sides of one `ab`: each round timed every pair on both sides back to "
-              "back, so pairs (and cases) are tested on their per-round log ratios NEW/BASE, in which what the "
-              "machine did during the round cancels." if settings.get("paired") else "")
+              "back, so pairs (and cases, and methods) are tested on their per-round log ratios NEW/BASE, in which "
+              "what the machine did during the round cancels." if settings.get("paired") else "")
     return (f"Speed is compared on {clock}. A change is called when NEW/BASE passes "
             f"{settings['min_effect']:.0%} and a one-sided test at alpha {settings['alpha']:g}. Pairs timed in "
             f"rounds of fresh processes (`run --rounds`, `ab`) are tested on their per-round medians (a t-test on "
             f"the logs, each pair's variance moderated towards that of all pairs), with p-values "
-            f"Holm-adjusted for the number of pairs (and, apart, of cases), so that "
+            f"Holm-adjusted for the number of pairs (and, apart, of cases and of methods), so that "
             f"unchanged code is called changed with probability below alpha in the whole comparison.{paired} Pairs "
             f"of single runs are tested on their raw samples (Mann-Whitney U) with 95% bootstrap intervals "
             f"widened by the suite's run-to-run spread ({settings.get('noise_z', 3):g} robust sd per decade of "
@@ -223,6 +231,11 @@ def _p_value(change: dict) -> float | None:
 def _case_row(c: dict) -> list[str]:
     p_value = _p_value(c)
     return [f"`{c['case']}`", str(c["pairs"]), _speed_cell(c), "" if p_value is None else f"{p_value:.2g}"]
+
+
+def _method_row(m: dict) -> list[str]:
+    p_value = _p_value(m)
+    return [f"`{m['method']}`", str(m["pairs"]), _speed_cell(m), "" if p_value is None else f"{p_value:.2g}"]
 
 
 def _speed_verdict(pair: dict) -> str | None:

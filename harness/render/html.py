@@ -215,15 +215,15 @@ def write_compare_html(document: dict, directory: Path) -> Path:
                       "ratio": _number(speed.get("ratio")),
                       "interval": f"[{speed['low']:.3g}, {speed['high']:.3g}]" if speed else "",
                       "speed": "control" if p.get("control") else speed.get("verdict", "")})
-    cases = [{**c, "ratio": _number(c.get("ratio")),
-              "interval": f"[{c['low']:.3g}, {c['high']:.3g}]" if c.get("low") is not None else ""}
-             for c in document.get("cases", [])]
+    cases, methods = ([{**g, "ratio": _number(g.get("ratio")),
+                        "interval": f"[{g['low']:.3g}, {g['high']:.3g}]" if g.get("low") is not None else ""}
+                       for g in document.get(field, [])] for field in ("cases", "methods"))
     speed_png = _speed_plot(document["pairs"])
     text = _template("compare.html.j2").render(
         style=_STYLE, sort_script=_SORT, summary=document["summary"], base=document["base"], new=document["new"],
         library=library, base_version=document["base"]["environment"].get("versions", {}).get(library),
         new_version=document["new"]["environment"].get("versions", {}).get(library),
-        warnings=document["environment_warnings"], pairs=pairs, cases=cases, speed_png=_b64(speed_png),
+        warnings=document["environment_warnings"], pairs=pairs, cases=cases, methods=methods, speed_png=_b64(speed_png),
         answer=_inline_markdown(answer_line(document["summary"], library)),
         first_screen=[_inline_markdown(line) for line in first_screen_lines(document, library)])
     _save(directory, "speed.png", speed_png)
