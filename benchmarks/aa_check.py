@@ -149,6 +149,19 @@ def library_only(document: dict, library: str = "torch") -> dict:
     return {**document, "results": [r for r in document["results"] if r["backend"] == library]}
 
 
+def first_found(ladder: list[float], found) -> float | None:
+    """The smallest factor of the ladder for which found(factor) holds, or None. A larger slowdown is found
+    whenever a smaller one is: bisect the ladder (each comparison takes seconds)."""
+    low, high = 0, len(ladder)
+    while low < high:
+        middle = (low + high) // 2
+        if found(ladder[middle]):
+            high = middle
+        else:
+            low = middle + 1
+    return ladder[low] if low < len(ladder) else None
+
+
 def smallest_found(base: dict, new: dict, case_id: str, ladder: list[float], baseline: set) -> float | None:
     """The smallest factor of the ladder that, planted in case_id's library pairs alone, gets the case called
     slower and flags no other case or pair beyond what the unplanted comparison flagged (`baseline`); None if
@@ -159,15 +172,7 @@ def smallest_found(base: dict, new: dict, case_id: str, ladder: list[float], bas
             ("pair", c, m, v) for c, m, v in pairs if c != case_id}
         return (case_id, "slower") in cases and others <= baseline
 
-    # A larger slowdown is found whenever a smaller one is: bisect the ladder (each comparison takes seconds).
-    low, high = 0, len(ladder)
-    while low < high:
-        middle = (low + high) // 2
-        if found(ladder[middle]):
-            high = middle
-        else:
-            low = middle + 1
-    return ladder[low] if low < len(ladder) else None
+    return first_found(ladder, found)
 
 
 def smallest_found_method(base: dict, new: dict, method_id: str, ladder: list[float], baseline: set) -> float | None:
@@ -179,14 +184,7 @@ def smallest_found_method(base: dict, new: dict, method_id: str, ladder: list[fl
         others = {("method", m, v) for m, v in methods if m != method_id}
         return (method_id, "slower") in methods and others <= baseline
 
-    low, high = 0, len(ladder)
-    while low < high:
-        middle = (low + high) // 2
-        if found(ladder[middle]):
-            high = middle
-        else:
-            low = middle + 1
-    return ladder[low] if low < len(ladder) else None
+    return first_found(ladder, found)
 
 
 def print_method_detection(base: dict, new: dict, ladder: list[float]) -> None:
