@@ -119,7 +119,10 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     return CaseResult(case_id, records, jacobians, reference.blocks, inputs, out_shape, calibration)
 
 
-# A case's own cost (inputs, references, calibration) counted as this many pairs when balancing shards.
+# Shard balancing counts an untimed pair (an opinfo sample's moved twin: verdict only) as 1, a timed pair as
+# TIMED_PAIR_WEIGHT (measured on the opinfo pack, 2.15.0: 0.19 s a timed pair, 0.05 s an untimed one), and a
+# case's own cost (inputs, references, calibration) as CASE_OVERHEAD_PAIRS untimed pairs.
+TIMED_PAIR_WEIGHT = 3
 CASE_OVERHEAD_PAIRS = 4
 
 
@@ -135,24 +138,26 @@ def plan_pairs(case_ids: list[str], method_ids: list[str],
             plan[case_id] = methods
     if shard is not None:
         k, n = shard
-        mine = set(shard_cases({case_id: len(methods) for case_id, methods in plan.items()}, n)[k - 1])
+        weights = {case_id: len(methods) * (TIMED_PAIR_WEIGHT if CASES[case_id].timed else 1)
+                   for case_id, methods in plan.items()}
+        mine = set(shard_cases(weights, n)[k - 1])
         plan = {case_id: methods for case_id, methods in plan.items() if case_id in mine}
     return plan
 
 
-def shard_cases(pairs_per_case: dict[str, int], n: int) -> list[list[str]]:
-    """Split whole cases into n shards of about equal work: a case's references (finite differences, jax...)
-    and its inputs are made once per case, so a shard that held some of every case's pairs would make
-    nearly all of them again. Largest cases first, each to the shard with the fewest pairs so far (the
-    lowest-numbered on a tie): deterministic for one selection, so that the n parts of a job matrix cover
-    each case exactly once."""
+def shard_cases(weights: dict[str, int], n: int) -> list[list[str]]:
+    """Split whole cases into n shards of about equal work (`weights`: a case's pairs, weighted as above): a
+    case's references (finite differences, jax...) and its inputs are made once per case, so a shard that
+    held some of every case's pairs would make nearly all of them again. Heaviest cases first, each to the
+    lightest shard so far (the lowest-numbered on a tie): deterministic for one selection, so that the n
+    parts of a job matrix cover each case exactly once."""
     shards: list[list[str]] = [[] for _ in range(n)]
     load = [0] * n
-    order = sorted(pairs_per_case, key=lambda case_id: -pairs_per_case[case_id])  # stable: registry order on ties
+    order = sorted(weights, key=lambda case_id: -weights[case_id])  # stable: registry order on ties
     for case_id in order:
         k = min(range(n), key=lambda j: (load[j], j))
         shards[k].append(case_id)
-        load[k] += pairs_per_case[case_id] + CASE_OVERHEAD_PAIRS
+        load[k] += weights[case_id] + CASE_OVERHEAD_PAIRS
     return shards
 
 
