@@ -32,7 +32,7 @@ def add_arguments(parser) -> None:
                                 "at most one per 2 GiB of free memory)")
     parser.add_argument("--shard", default=None, metavar="K/N",
                         help="run only the K-th of N deterministic parts of the selection, whole cases in each, "
-                                "balanced by pairs; `jacobian-harness merge` joins the parts")
+                                "balanced by (timed) pairs; `jacobian-harness merge` joins the parts")
     parser.add_argument("--junit", default=None, metavar="FILE",
                         help="also write JUnit XML: one test per (case, method, dtype)")
     parser.add_argument("--rounds", type=int, default=1, metavar="R",
