@@ -67,6 +67,16 @@ def test_a_planted_25_percent_slowdown_is_the_only_one_flagged():
     assert not result["summary"]["failed"] and result["summary"]["slower_backed"] == 0
 
 
+def test_single_runs_judge_no_method_and_the_first_screen_leaves_methods_out():
+    """A machine busier during one run shifts every method alike: without rounds no method is judged."""
+    base, new = synthetic_run(1), synthetic_run(2, machine=1.3)
+    result = compare(base, new)
+    assert result["methods"] and {m["test"] for m in result["methods"]} == {"spread"}
+    assert {m["verdict"] for m in result["methods"]} == {"inconclusive"}
+    assert result["summary"]["slower_methods"] == result["summary"]["faster_methods"] == 0
+    assert "speed by method" not in render_comparison(result)
+
+
 def test_a_speedup_is_listed_as_an_improvement_and_does_not_fail():
     result = compare(synthetic_run(1), synthetic_run(2, slow={("case3", "torch.func.jacfwd"): 0.5}))
     faster = [(p["case"], p["method"]) for p in result["pairs"] if p["speed"]["verdict"] == "faster"]

@@ -151,8 +151,8 @@ def first_screen_lines(document: dict, library: str) -> list[str]:
     for field, what in (("case", f"all of a case's {library} pairs"),
                         ("method", "all of a method's pairs, every case")):
         judged = [g for g in document.get(f"{field}s", []) if g.get("verdict")]
-        if field == "method" and "methods" not in document:
-            continue  # a comparison document written before methods were judged together
+        if field == "method" and not any(m.get("test") == "rounds" for m in document.get("methods", [])):
+            continue  # methods are judged on rounds only (and older comparison documents have none)
         named = []
         for verdict, order in (("slower", -1), ("faster", 1)):
             group = sorted((g for g in judged if g["verdict"] == verdict), key=lambda g: order * g["ratio"])
