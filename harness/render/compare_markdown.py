@@ -228,14 +228,17 @@ def _p_value(change: dict) -> float | None:
     return change.get(f"p_{side}_adjusted", change.get(f"p_{side}"))
 
 
-def _case_row(c: dict) -> list[str]:
-    p_value = _p_value(c)
-    return [f"`{c['case']}`", str(c["pairs"]), _speed_cell(c), "" if p_value is None else f"{p_value:.2g}"]
+def _group_row(field: str):
+    """The row of a speed verdict over a group of pairs (harness.changes.group_speeds), named by `field`."""
+    def row(group: dict) -> list[str]:
+        p_value = _p_value(group)
+        return [f"`{group[field]}`", str(group["pairs"]), _speed_cell(group),
+                "" if p_value is None else f"{p_value:.2g}"]
+
+    return row
 
 
-def _method_row(m: dict) -> list[str]:
-    p_value = _p_value(m)
-    return [f"`{m['method']}`", str(m["pairs"]), _speed_cell(m), "" if p_value is None else f"{p_value:.2g}"]
+_case_row, _method_row = _group_row("case"), _group_row("method")
 
 
 def _speed_verdict(pair: dict) -> str | None:
