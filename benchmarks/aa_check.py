@@ -43,10 +43,10 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.changes import Settings, compare_runs
-from harness.document import load as load_results
-from harness.render.compare_markdown import first_screen_lines
-from harness.results import load_jacobians
+from jacobian_harness.changes import Settings, compare_runs
+from jacobian_harness.document import load as load_results
+from jacobian_harness.render.compare_markdown import first_screen_lines
+from jacobian_harness.results import load_jacobians
 
 RUN_ARGS = ["--quick", "--rounds", "3", "--methods", "torch.*"]
 AB_ARGS = ["--quick", "--rounds", "8", "--methods", "torch.*", "--jobs", "2"]
@@ -58,7 +58,7 @@ def make_runs(count: int, out: Path, extra: list[str]) -> list[Path]:
     for k in range(1, count + 1):
         target = out / f"run{k}"
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "harness", "run", "--out", str(target), *extra], check=False,
+        subprocess.run([sys.executable, "-m", "jacobian_harness", "run", "--out", str(target), *extra], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(f"made {target} in {time.perf_counter() - started:.0f} s", flush=True)
         runs.append(target)
@@ -70,7 +70,7 @@ def make_ab_runs(count: int, out: Path, extra: list[str]) -> list[Path]:
     for k in range(1, count + 1):
         target = out / f"ab{k}"
         started = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "harness", "ab", "--base-python", sys.executable, "--new-python",
+        subprocess.run([sys.executable, "-m", "jacobian_harness", "ab", "--base-python", sys.executable, "--new-python",
                         sys.executable, "--out", str(target), *extra], check=False,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         print(f"made {target} in {time.perf_counter() - started:.0f} s", flush=True)

@@ -14,10 +14,10 @@ from collections import Counter, defaultdict
 
 import numpy as np
 
-from harness.adapters.base import METHODS, load_adapters
-from harness.records import FAILING
-from harness.records import fastest_agreeing
-from harness.document import load as load_results
+from jacobian_harness.adapters.base import METHODS, load_adapters
+from jacobian_harness.records import FAILING
+from jacobian_harness.records import fastest_agreeing
+from jacobian_harness.document import load as load_results
 
 
 def table(document: dict) -> str:

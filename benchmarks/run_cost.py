@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.cost import cost_line, run_cost
+from jacobian_harness.cost import cost_line, run_cost
 
 
 def load_cost(path: Path) -> dict:
@@ -50,7 +50,7 @@ def cold_and_warm(run_args: list[str], out: Path, top: int) -> int:
     for name in ("cold", "warm"):
         before = _load()
         started = time.monotonic()
-        command = [sys.executable, "-m", "harness", "run", *run_args, "--cache-dir", str(cache),
+        command = [sys.executable, "-m", "jacobian_harness", "run", *run_args, "--cache-dir", str(cache),
                    "--out", str(out / name)]
         completed = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         if completed.returncode not in (0, 1):  # 1: a failing verdict, still a finished run

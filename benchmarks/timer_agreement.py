@@ -22,8 +22,8 @@ import numpy as np
 import torch
 from torch.utils.benchmark import Timer
 
-from harness.adapters.base import METHODS, Problem, load_adapters
-from harness.timing import DEFAULT, QUICK, measure
+from jacobian_harness.adapters.base import METHODS, Problem, load_adapters
+from jacobian_harness.timing import DEFAULT, QUICK, measure
 
 SHAPES = [(32, 784), (784, 10), (256, 256)]  # (inputs, outputs): tall, wide and square Jacobians
 HIDDEN = 64

@@ -17,7 +17,7 @@ Modules, one theme each:
 * `sweeps`      sweep families for `jacobian-harness sweep` (not part of a run's library)
 """
 
-from cases import (  # noqa: F401  (imported for their registrations)
+from jacobian_harness.cases import (  # noqa: F401  (imported for their registrations)
     adbench,
     elementwise,
     gradbench,

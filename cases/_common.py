@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import METHODS, load_adapters
-from harness.casedef import Divergence
+from jacobian_harness.adapters.base import METHODS, load_adapters
+from jacobian_harness.casedef import Divergence
 
 
 def diag_jacobian(d: np.ndarray) -> np.ndarray:

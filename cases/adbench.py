@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-from harness.casedef import case
+from jacobian_harness.casedef import case
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.casedef import case
-from cases._common import diag_jacobian
+from jacobian_harness.casedef import case
+from jacobian_harness.cases._common import diag_jacobian
 
 
 def _normal(rng):

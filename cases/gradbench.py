@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cases._common import cofactor_matrix
-from harness.casedef import case
+from jacobian_harness.cases._common import cofactor_matrix
+from jacobian_harness.casedef import case
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cases.seed import potential
-from harness.casedef import case
+from jacobian_harness.cases.seed import potential
+from jacobian_harness.casedef import case
 
 
 # --------------------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.casedef import case
-from cases._common import REVERSE_METHODS, diag_jacobian, diverging
+from jacobian_harness.casedef import case
+from jacobian_harness.cases._common import REVERSE_METHODS, diag_jacobian, diverging
 
 # --------------------------------------------------------------------------------------------------------
 # kink.abs-at-zero

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.casedef import case
+from jacobian_harness.casedef import case
 
 
 def _matmul_jacobian(a, b):

@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.casedef import case
-from cases.seed import FORWARD_MODE_1D_MATMUL
-from cases.seed import _classifier_inputs as _seed_classifier_inputs
-from cases.seed import classifier as _seed_classifier
+from jacobian_harness.casedef import case
+from jacobian_harness.cases.seed import FORWARD_MODE_1D_MATMUL
+from jacobian_harness.cases.seed import _classifier_inputs as _seed_classifier_inputs
+from jacobian_harness.cases.seed import classifier as _seed_classifier
 
 
 # --------------------------------------------------------------------------------------------------------

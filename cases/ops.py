@@ -16,8 +16,9 @@ import functools
 
 import numpy as np
 
-from harness.casedef import case
-from cases._common import FD_METHODS, REVERSE_METHODS, cofactor_matrix, diag_jacobian, diverging, methods_of
+from jacobian_harness.casedef import case
+from jacobian_harness.cases._common import (FD_METHODS, REVERSE_METHODS, cofactor_matrix, diag_jacobian, diverging,
+                                            methods_of)
 
 TORCH_REVERSE = methods_of("reverse", backends=("torch",))
 TORCH_FORWARD = methods_of("forward", backends=("torch",))

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.casedef import case
-from cases._common import diverging
+from jacobian_harness.casedef import case
+from jacobian_harness.cases._common import diverging
 
 # --------------------------------------------------------------------------------------------------------
 # A known torch bug met by the thread's own example.
@@ -171,7 +171,7 @@ def _grad_enabled_leaf(x):
 
 
 def _make_leaf(x):
-    from harness.adapters.base import Unsupported
+    from jacobian_harness.adapters.base import Unsupported
 
     if x.requires_grad:
         return x
@@ -193,7 +193,7 @@ def _run_thread_helper(compute, x):
     support double backward"), a documented limitation: Unsupported, with torch's words."""
     import torch
 
-    from harness.adapters.base import Unsupported
+    from jacobian_harness.adapters.base import Unsupported
 
     with torch.enable_grad():
         x = _grad_enabled_leaf(x)

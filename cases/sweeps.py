@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from cases.seed import FORWARD_MODE_1D_MATMUL
-from harness.sweep import family
+from jacobian_harness.cases.seed import FORWARD_MODE_1D_MATMUL
+from jacobian_harness.sweep import family
 
 HIDDEN = 32
 

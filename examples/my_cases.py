@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from harness import Divergence, case
+from jacobian_harness import Divergence, case
 
 
 @case(inputs=lambda rng: (rng.standard_normal(5),), tags={"mine"},

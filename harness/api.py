@@ -16,12 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness import casedef
-from harness.adapters.base import BACKENDS, METHODS, load_adapters
-from harness.casedef import Case
-from harness.records import FAILING
-from harness.evaluate import Options
-from harness.timing import QUICK, TimingPolicy
+from jacobian_harness import casedef
+from jacobian_harness.adapters.base import BACKENDS, METHODS, load_adapters
+from jacobian_harness.casedef import Case
+from jacobian_harness.records import FAILING
+from jacobian_harness.evaluate import Options
+from jacobian_harness.timing import QUICK, TimingPolicy
 
 _counter = itertools.count()
 
@@ -38,7 +38,7 @@ class Choice:
     record: dict = field(repr=False, compare=False)
 
     def __str__(self) -> str:
-        from harness.render.formatting import format_seconds
+        from jacobian_harness.render.formatting import format_seconds
 
         prepared = "" if self.prepare_s is None else f", preparation {format_seconds(self.prepare_s)}"
         text = f"{self.method}: {format_seconds(self.median_s)} per call{prepared}"
@@ -73,8 +73,8 @@ class CheckResult:
     def fastest_for(self, calls: int | None) -> Choice | None:
         """The agreeing AD method that computes `calls` Jacobians of this function soonest, its
         preparation (tracing, compilation, the first call) included; None: by warm calls only."""
-        from harness.records import fastest_agreeing
-        from harness.timing import cost_of_calls_s
+        from jacobian_harness.records import fastest_agreeing
+        from jacobian_harness.timing import cost_of_calls_s
 
         if calls is not None and calls < 1:
             raise ValueError(f"calls must be at least 1, not {calls}")
@@ -86,7 +86,7 @@ class CheckResult:
                       best)
 
     def __str__(self) -> str:
-        from harness.render.formatting import format_seconds
+        from jacobian_harness.render.formatting import format_seconds
 
         width = max(len(r["method"]) for r in self.records) if self.records else 6
         lines = [f"{self.case_id}: reference {self.reference}",
@@ -111,7 +111,7 @@ class CheckResult:
     def to_results(self) -> dict:
         """A run document (harness.document's schema, options.command "check"), e.g. for
         `results.write_json`; `jacobian-harness report` and `compare` read it."""
-        from harness.document import new_document
+        from jacobian_harness.document import new_document
 
         document = new_document("check", self.options, dtype=self.options.dtype, quick=False,
                                 selected_methods=[r["method"] for r in self.records])
@@ -129,7 +129,7 @@ def check(fn, *inputs, kind: str | None = None, backends=None, methods=None, dty
     `per_sample`: fn maps a batch (first axis) sample by sample, and the per-sample Jacobians
     (batch, *out, *in) are wanted, as the library's per-sample cases do (vmap'd methods, batch_jacobian).
     The result's `fastest` and `fastest_for(calls)` say which method to use."""
-    from harness.runner import run_case, select
+    from jacobian_harness.runner import run_case, select
 
     load_adapters()
     kind = _kind(fn, kind)

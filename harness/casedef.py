@@ -269,7 +269,8 @@ def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), ana
 
 def _defining_file(function) -> str:
     module = sys.modules.get(function.__module__)
-    if module is not None and (module.__name__ == "cases" or module.__name__.startswith("cases.")):
+    library = "jacobian_harness.cases"
+    if module is not None and (module.__name__ == library or module.__name__.startswith(library + ".")):
         return "library"
     return getattr(function.__code__, "co_filename", "?")
 
@@ -291,7 +292,7 @@ def load_library(packs: list[str] | tuple[str, ...] = ("builtin",), options: dic
     the built-in library (the pack "builtin", the `cases` package, which registers its cases on import)
     always first, so that a pack built on it does not claim its cases; a generated pack's function gets
     `options` (e.g. samples=3). Returns the ids of the selected packs' cases, in their order."""
-    from harness.plugins import BUILTIN, CASE_GROUP, PluginError, load_plugins, plugin_names
+    from jacobian_harness.plugins import BUILTIN, CASE_GROUP, PluginError, load_plugins, plugin_names
 
     installed = plugin_names(CASE_GROUP)
     if BUILTIN not in installed:

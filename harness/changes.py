@@ -29,10 +29,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.compare import INHERITED, TOLERANCES, UNCHECKED_NOTE, diff
-from harness.records import FAILING
-from harness.results import jacobian_key
-from harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, judge, log_ratio_test, moderated_changes,
+from jacobian_harness.compare import INHERITED, TOLERANCES, UNCHECKED_NOTE, diff
+from jacobian_harness.records import FAILING
+from jacobian_harness.results import jacobian_key
+from jacobian_harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, judge, log_ratio_test, moderated_changes,
                            paired_test, rounds_test, speed_change)
 
 KIND = "jacobian-harness.comparison"

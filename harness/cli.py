@@ -8,8 +8,8 @@ import importlib
 import os
 import sys
 
-from harness.commands import COMMANDS
-from harness.commands.common import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, UsageError
+from jacobian_harness.commands import COMMANDS
+from jacobian_harness.commands.common import EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE, Parser, UsageError
 
 __all__ = ["EXIT_FAIL", "EXIT_OK", "EXIT_USAGE", "UsageError", "build_parser", "main"]
 
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from harness.plugins import PluginError
+    from jacobian_harness.plugins import PluginError
 
     args = None
     try:

@@ -35,10 +35,10 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from harness.adapters.base import METHODS
-from harness.casedef import Case
-from harness.evaluate import Evaluation
-from harness.records import Record, quantity_of
+from jacobian_harness.adapters.base import METHODS
+from jacobian_harness.casedef import Case
+from jacobian_harness.evaluate import Evaluation
+from jacobian_harness.records import Record, quantity_of
 
 TOLERANCES = {"float64": {"rtol": 1e-7, "atol": 1e-7}, "float32": {"rtol": 1e-4, "atol": 1e-5},
               "fd": {"rtol": 1e-3, "atol": 1e-5}}

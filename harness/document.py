@@ -51,8 +51,8 @@ import json
 import math
 from pathlib import Path
 
-from harness.records import pair_key
-from harness.results import ResultsError, jacobian_key, load_jacobians, write_arrays, write_json
+from jacobian_harness.records import pair_key
+from jacobian_harness.results import ResultsError, jacobian_key, load_jacobians, write_arrays, write_json
 
 SCHEMA_VERSION = 2
 READS = (1, 2)  # the schema versions `load` accepts (older ones are upgraded)
@@ -68,7 +68,7 @@ def new_document(command: str, options, *, dtype: str, quick: bool, jobs: int = 
     """An empty run document for `options` (harness.evaluate.Options) and the selection that made it;
     `environment` defaults to this process's (harness.environment.collect); `skipped`: what the packs
     could not make into cases, id -> reason (harness.casedef.skipped_in)."""
-    from harness.environment import collect
+    from jacobian_harness.environment import collect
 
     assert command in COMMANDS, command
     return {"schema_version": SCHEMA_VERSION, "kind": KIND,
@@ -93,7 +93,7 @@ def case_summary(case) -> dict:
 def add_case(document: dict, arrays: dict, result) -> None:
     """A finished case (harness.runner.CaseResult): its summary, its records, and its Jacobians into `arrays`
     (npz keys, results.jacobian_key)."""
-    from harness.casedef import CASES
+    from jacobian_harness.casedef import CASES
 
     case = CASES[result.case_id]
     summary = case_summary(case)
@@ -147,7 +147,7 @@ MACHINE_WARNINGS = ("environment cpu ", "environment cpu_count ")
 def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = False) -> tuple[dict, dict]:
     """One run from the (path, document, arrays) of its `run --shard` parts, in the order of one unsharded
     run; DocumentError when a part is of another run or holds a pair twice."""
-    from harness.changes import environment_warnings
+    from jacobian_harness.changes import environment_warnings
 
     first_path, first, _ = parts[0]
     for path, document, _ in parts[1:]:

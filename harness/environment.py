@@ -92,7 +92,7 @@ def collect(threads: int) -> dict:
 def backend_versions() -> dict[str, str | None]:
     """Every registered backend (the built-in adapters and installed plugins) and its installed version, or
     None where its framework is not installed; nothing is imported."""
-    from harness.adapters.base import BACKENDS, load_adapters
+    from jacobian_harness.adapters.base import BACKENDS, load_adapters
 
     load_adapters()
     return {name: backend.version() if backend.installed() else None for name, backend in BACKENDS.items()}

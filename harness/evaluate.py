@@ -15,10 +15,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from harness.adapters.base import BACKENDS, BackendUnavailable, Problem, Unsupported, get_method
-from harness.casedef import Case, case_of
-from harness.records import Record, new_record
-from harness.timing import DEFAULT, ONCE, TimingPolicy, measure
+from jacobian_harness.adapters.base import BACKENDS, BackendUnavailable, Problem, Unsupported, get_method
+from jacobian_harness.casedef import Case, case_of
+from jacobian_harness.records import Record, new_record
+from jacobian_harness.timing import DEFAULT, ONCE, TimingPolicy, measure
 
 
 @dataclass(frozen=True)
@@ -155,7 +155,7 @@ def _fit_memory(case: Case, method, problem: Problem, itemsize: int, options: Op
     (noted in the record); (problem, why) if the pair must be skipped."""
     if options.max_memory is None:
         return problem, None
-    from harness.memory import elements, estimate_bytes, fitting_chunk, format_size, sizes
+    from jacobian_harness.memory import elements, estimate_bytes, fitting_chunk, format_size, sizes
 
     n_in, n_out = sizes(method, case.order, elements(a.shape for a in problem.args), math.prod(problem.out_shape))
     need = estimate_bytes(method, n_in, n_out, itemsize)

@@ -21,8 +21,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from harness.evaluate import Evaluation, Options
-from harness.results import atomic_write
+from jacobian_harness.evaluate import Evaluation, Options
+from jacobian_harness.results import atomic_write
 
 KIND = "jacobian-harness.journal"
 SCHEMA_VERSION = 1
@@ -109,7 +109,7 @@ class Journal:
         return journaled
 
     def load(self, key: tuple) -> Evaluation | None:
-        from harness.worker import evaluation_from_bytes
+        from jacobian_harness.worker import evaluation_from_bytes
 
         name = self.done.get(key)
         if name is None:
@@ -119,7 +119,7 @@ class Journal:
         return evaluation_from_bytes((self.directory / name).read_bytes())
 
     def add(self, key: tuple, evaluation: Evaluation) -> None:
-        from harness.worker import evaluation_to_bytes
+        from jacobian_harness.worker import evaluation_to_bytes
 
         payload = evaluation_to_bytes(evaluation)
         with self._lock:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from harness.adapters.base import Method
+from jacobian_harness.adapters.base import Method
 
 FREE_FRACTION = 0.5
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
@@ -62,7 +62,7 @@ def format_size(size: float) -> str:
 
 def default_max_memory(jobs: int) -> int:
     """Half the memory free now, shared by the workers that run at once."""
-    from harness.environment import available_memory
+    from jacobian_harness.environment import available_memory
 
     free = available_memory()
     return int(free * FREE_FRACTION / max(1, jobs)) if free else 0

@@ -31,9 +31,9 @@ def pytest_collection_modifyitems(session, config, items):
     patterns = config.getoption("jacobian_cases")
     if not patterns:
         return
-    from harness.adapters.base import BACKENDS, METHODS, load_adapters
-    from harness.casedef import CASES, load_case_file, load_library
-    from harness.runner import SelectionError, plan_pairs, select
+    from jacobian_harness.adapters.base import BACKENDS, METHODS, load_adapters
+    from jacobian_harness.casedef import CASES, load_case_file, load_library
+    from jacobian_harness.runner import SelectionError, plan_pairs, select
 
     load_library(config.getoption("jacobian_pack") or ["builtin"])
     for path in config.getoption("jacobian_case_file"):
@@ -63,7 +63,7 @@ class JacobianItem(pytest.Item):
         self.case_id, self.method_id, self.dtype = case_id, method_id, dtype
 
     def runtest(self):
-        from harness.records import FAILING, NOT_RUN
+        from jacobian_harness.records import FAILING, NOT_RUN
 
         record = _judge(self.case_id, self.method_id, self.dtype)
         status, message = record["status"], record.get("message", "")
@@ -90,9 +90,9 @@ class JacobianMismatch(AssertionError):
 
 
 def _judge(case_id: str, method_id: str, dtype: str) -> dict:
-    from harness.evaluate import Options
-    from harness.runner import run_case
-    from harness.timing import ONCE
+    from jacobian_harness.evaluate import Options
+    from jacobian_harness.runner import run_case
+    from jacobian_harness.timing import ONCE
 
     result = run_case(case_id, [method_id], Options(dtype=dtype, timing=ONCE), evaluate=_evaluate_once)
     return result.records[0]
@@ -100,7 +100,7 @@ def _judge(case_id: str, method_id: str, dtype: str) -> dict:
 
 @functools.lru_cache(maxsize=256)
 def _cached(case_id: str, method_id: str, options):
-    from harness.evaluate import evaluate
+    from jacobian_harness.evaluate import evaluate
 
     return evaluate(case_id, method_id, options)
 

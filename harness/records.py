@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, TypedDict
 
-from harness.timing import cost_of_calls_s
+from jacobian_harness.timing import cost_of_calls_s
 
 # Every status a record can end with, in the order reports list them.
 VERDICTS = ("agree", "expected-divergence", "disagree", "unexpected-agree", "error", "crash", "timeout",

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from harness.records import FAILING
+from jacobian_harness.records import FAILING
 
 REPROS = "repros"
 
@@ -19,8 +19,8 @@ def file_name(case_id: str, method_id: str) -> str:
 
 def write_repros(out: Path, document: dict) -> int:
     """Write the repro scripts of the document's failing pairs; returns how many were written."""
-    from harness.casedef import CASES
-    from harness.results import atomic_write
+    from jacobian_harness.casedef import CASES
+    from jacobian_harness.results import atomic_write
 
     written = 0
     for record in document["results"]:

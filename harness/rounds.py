@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from harness.timing import pool_rounds
+from jacobian_harness.timing import pool_rounds
 
 
 def first_round(document: dict) -> dict[tuple, list[dict]]:

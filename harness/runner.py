@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 
-from harness.adapters.base import METHODS
-from harness.casedef import CASES, id_matches
-from harness.compare import choose_reference, verdict
-from harness.evaluate import Evaluation, Options, evaluate
-from harness.records import quantity_of
-from harness.timing import ONCE
+from jacobian_harness.adapters.base import METHODS
+from jacobian_harness.casedef import CASES, id_matches
+from jacobian_harness.compare import choose_reference, verdict
+from jacobian_harness.evaluate import Evaluation, Options, evaluate
+from jacobian_harness.records import quantity_of
+from jacobian_harness.timing import ONCE
 
 
 class SelectionError(Exception):
@@ -236,7 +236,7 @@ def _pooled(items: list, jobs: int, setups: tuple, job: Callable) -> Iterator:
     """job(item, workers) for every item on `jobs` sets of fresh workers (one worker per setup in a set), one
     item at a time each; results as they finish. An exception in a job is raised here; on exit the workers
     are killed."""
-    from harness.worker import Worker
+    from jacobian_harness.worker import Worker
 
     todo: queue.Queue = queue.Queue()
     for item in items:

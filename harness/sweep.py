@@ -12,9 +12,9 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
-from harness import casedef
-from harness.casedef import Case, make_case
-from harness.timing import cost_of_calls_s
+from jacobian_harness import casedef
+from jacobian_harness.casedef import Case, make_case
+from jacobian_harness.timing import cost_of_calls_s
 
 FAMILIES: dict[str, Family] = {}
 
@@ -47,7 +47,7 @@ def family(*, id: str, grid=DEFAULT_GRID, quick_grid=QUICK_GRID, **case_fields):
 def load_families() -> None:
     """Load the sweep families of the entry point group `jacobian_harness.sweeps` (the built-in ones:
     `cases.sweeps`, which registers them on import)."""
-    from harness.plugins import SWEEP_GROUP, load_plugins
+    from jacobian_harness.plugins import SWEEP_GROUP, load_plugins
 
     load_plugins(SWEEP_GROUP, "sweep family pack")
 

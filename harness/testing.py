@@ -3,7 +3,7 @@ across every Jacobian method (and framework, where fn is written against `xp`)."
 
 from __future__ import annotations
 
-from harness.api import check
+from jacobian_harness.api import check
 
 __all__ = ["assert_jacobians_agree"]
 

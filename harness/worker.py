@@ -29,8 +29,8 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from harness.evaluate import Evaluation, Options, failed_evaluation
-from harness.timing import TimingPolicy
+from jacobian_harness.evaluate import Evaluation, Options, failed_evaluation
+from jacobian_harness.timing import TimingPolicy
 
 _HEADER = struct.Struct("<Q")
 WORKER_LOG = "workers.log"  # under a run's --out: what its workers printed on stderr
@@ -67,7 +67,7 @@ class Worker:
         self._starting = threading.Lock()  # `close` from another thread must not miss a worker being started
 
     def _start(self) -> subprocess.Popen:
-        argv = [self.setup.python, "-m", "harness.worker", json.dumps(
+        argv = [self.setup.python, "-m", "jacobian_harness.worker", json.dumps(
             {"packs": list(self.setup.packs), "pack_options": self.setup.pack_options,
              "case_files": list(self.setup.case_files), "threads": self.setup.threads})]
         if self.setup.log is None:
@@ -95,7 +95,7 @@ class Worker:
         return record["samples_s"] if record else []
 
     def environment(self) -> dict:
-        """harness.environment.collect() as the worker sees it: its interpreter and library versions."""
+        """jacobian_harness.environment.collect() as the worker sees it: its interpreter and library versions."""
         return self._ask({"environment": True}) or {}
 
     def _ask(self, request: dict) -> dict | None:
@@ -246,8 +246,8 @@ def evaluation_to_bytes(evaluation: Evaluation) -> bytes:
 
 
 def evaluation_from_bytes(payload: bytes) -> Evaluation:
-    from harness.adapters.base import Problem
-    from harness.casedef import CASES
+    from jacobian_harness.adapters.base import Problem
+    from jacobian_harness.casedef import CASES
 
     with np.load(io.BytesIO(payload), allow_pickle=False) as archive:
         record = json.loads(str(archive["record"]))
@@ -273,7 +273,7 @@ def _numbered(archive, prefix: str) -> list[np.ndarray] | None:
 def main() -> int:
     setup = json.loads(sys.argv[1])
     # Thread limits must be in the environment before torch, XLA or BLAS is imported.
-    from harness.environment import limit_threads
+    from jacobian_harness.environment import limit_threads
 
     limit_threads(setup["threads"])
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's: it writes the partial run, then kills us
@@ -281,11 +281,11 @@ def main() -> int:
     os.dup2(2, 1)  # prints from user code or frameworks go to stderr, not into the channel
     requests = os.fdopen(0, "rb")
 
-    from harness.adapters.base import load_adapters
-    from harness.casedef import load_case_file, load_library
-    from harness.environment import collect
-    from harness.evaluate import evaluate
-    from harness.timing import calibrate
+    from jacobian_harness.adapters.base import load_adapters
+    from jacobian_harness.casedef import load_case_file, load_library
+    from jacobian_harness.environment import collect
+    from jacobian_harness.evaluate import evaluate
+    from jacobian_harness.timing import calibrate
 
     # A generated pack makes a worker's cases when it is first asked for them, not all of them at start.
     load_library(setup["packs"], {**setup["pack_options"], "lazy": True})

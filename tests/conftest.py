@@ -11,9 +11,9 @@ import pytest
 
 # Imported before any fixture swaps the registry, so that their module-level CASES is the real one
 # (monkeypatch restores what it found, which would otherwise be the throwaway dict).
-import harness.evaluate  # noqa: F401
-import harness.runner  # noqa: F401
-from harness import casedef as case_module
+import jacobian_harness.evaluate  # noqa: F401
+import jacobian_harness.runner  # noqa: F401
+from jacobian_harness import casedef as case_module
 
 # The compile cache of the runs that tests start (harness.caches): the one JACOBIAN_HARNESS_CACHE names (CI
 # names one that all its stages share), else one of this machine's test sessions, never the user's own. Set
@@ -26,7 +26,7 @@ def registry(monkeypatch):
     """An empty case registry for the duration of one test."""
     fresh: dict = {}
     monkeypatch.setattr(case_module, "CASES", fresh)
-    monkeypatch.setattr("harness.runner.CASES", fresh)  # evaluate finds cases through casedef.case_of
+    monkeypatch.setattr("jacobian_harness.runner.CASES", fresh)  # evaluate finds cases through casedef.case_of
     return fresh
 
 
@@ -53,7 +53,7 @@ def _package_found(package: str) -> bool:
 
 def missing_packages(*names: str) -> list[str]:
     """The packages that `names` (backends, method ids, packages) need and that are not installed here."""
-    from harness.adapters import BACKENDS, METHODS
+    from jacobian_harness.adapters import BACKENDS, METHODS
 
     missing = []
     for name in names:
@@ -82,7 +82,7 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
-    from harness.adapters import METHODS, load_adapters
+    from jacobian_harness.adapters import METHODS, load_adapters
 
     load_adapters()
     for item in items:
@@ -120,7 +120,7 @@ class Frameworks:
     def expect(self, expected: dict) -> dict:
         """`expected` ({method id, or a tuple holding one: status}) with "unavailable", the harness's verdict on
         a framework that is not installed, for each method whose framework is missing here."""
-        from harness.adapters import METHODS
+        from jacobian_harness.adapters import METHODS
 
         def method_of(key):
             return key if isinstance(key, str) else next(k for k in key if k in METHODS)

@@ -5,9 +5,9 @@ import sys
 
 import pytest
 
-from harness.rounds import add_round, finish_rounds, first_round, timed_pairs
-from harness.cli import main
-from harness.runner import side_order
+from jacobian_harness.rounds import add_round, finish_rounds, first_round, timed_pairs
+from jacobian_harness.cli import main
+from jacobian_harness.runner import side_order
 from tests.test_cli import DATA, FAST
 
 

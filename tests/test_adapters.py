@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from harness.adapters import METHODS, Backend, load_adapters
-from harness.adapters.base import BACKENDS
-from harness.casedef import case
-from harness.evaluate import Options, evaluate
-from harness.timing import TimingPolicy
+from jacobian_harness.adapters import METHODS, Backend, load_adapters
+from jacobian_harness.adapters.base import BACKENDS
+from jacobian_harness.casedef import case
+from jacobian_harness.evaluate import Options, evaluate
+from jacobian_harness.timing import TimingPolicy
 
 load_adapters()
 FAST = Options(timing=TimingPolicy(budget_s=0.0, min_repeats=2, warmup=0))
@@ -175,7 +175,7 @@ def test_jacobian_method_on_hessian_case_is_unsupported(hessian_case):
 
 
 def test_runner_pairs_hessian_cases_with_hessian_methods_only(hessian_case, frameworks):
-    from harness.runner import run_case
+    from jacobian_harness.runner import run_case
 
     result = run_case("t.hessian", list(METHODS), FAST)
     assert {r["method"] for r in result.records} == {m for m, spec in METHODS.items() if spec.order == 2}
@@ -198,7 +198,7 @@ def test_size_presets_reach_the_input_factory(registry):
 @pytest.mark.parametrize("method_id", CHECKS)
 @pytest.mark.parametrize("case_id", ["t.two-inputs", "t.per-sample"])
 def test_jvp_vjp_check_returns_both_projections_of_the_jacobian(cases, case_id, method_id):
-    from harness.adapters.base import project_reference
+    from jacobian_harness.adapters.base import project_reference
 
     evaluation = evaluate(case_id, method_id, FAST)
     assert evaluation.ok, evaluation.record["message"]
@@ -211,9 +211,9 @@ def test_jvp_vjp_check_returns_both_projections_of_the_jacobian(cases, case_id, 
 # -- random compositions of elementwise ops, every framework against the chain rule (hypothesis) ------------
 from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
 
-from harness import casedef  # noqa: E402
-from harness.casedef import Case  # noqa: E402
-from harness.runner import run_case  # noqa: E402
+from jacobian_harness import casedef  # noqa: E402
+from jacobian_harness.casedef import Case  # noqa: E402
+from jacobian_harness.runner import run_case  # noqa: E402
 
 # name -> (f(xp, x), f'(x) in NumPy); each keeps values of [-2, 2] in a range where nothing overflows.
 ELEMENTWISE = {
@@ -263,7 +263,7 @@ def test_random_elementwise_compositions_agree_in_every_framework(frameworks, na
 
 
 def test_every_backend_sees_bit_identical_inputs_from_the_same_seed(cases, frameworks):
-    from harness.adapters.base import BACKENDS
+    from jacobian_harness.adapters.base import BACKENDS
 
     inputs = {}
     for method_id in frameworks.methods(("torch.func.jacrev", "jax.jacrev", "autograd.jacobian", "fd.central")):
@@ -284,7 +284,7 @@ def test_tensorflow_methods_trace_once_in_preparation_and_never_again(method_id)
     # Eager GradientTape.jacobian converted its pfor loop on every call (0.4 s a call on adbench.gmm, and a
     # retracing warning): each method builds one tf.function, traced by the first call only.
     tf = pytest.importorskip("tensorflow", reason="the tensorflow extra is not installed")
-    from harness.adapters.base import Problem
+    from jacobian_harness.adapters.base import Problem
 
     backend = BACKENDS["tensorflow"]
     lib = backend.load()

@@ -1,14 +1,14 @@
-"""harness.check and harness.testing.assert_jacobians_agree on users' own functions."""
+"""jacobian_harness.check and harness.testing.assert_jacobians_agree on users' own functions."""
 
 import json
 
 import numpy as np
 import pytest
 
-import harness
-from harness.document import load as load_results
-from harness.results import write_json
-from harness.testing import assert_jacobians_agree
+import jacobian_harness as harness
+from jacobian_harness.document import load as load_results
+from jacobian_harness.results import write_json
+from jacobian_harness.testing import assert_jacobians_agree
 
 X = np.linspace(-1.0, 1.0, 4)
 FEW = ["fd.central", "torch.func.*", "torch.grad-loop", "jax.jacrev", "autograd.jacobian"]
@@ -80,7 +80,7 @@ def test_bad_arguments_say_what_is_wrong():
 
 
 def test_check_leaves_no_case_behind():
-    from harness.casedef import CASES
+    from jacobian_harness.casedef import CASES
 
     before = set(CASES)
     harness.check(lambda xp, x: x * 2, X, methods=["fd.central"])

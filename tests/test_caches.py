@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.caches import CACHE_VARIABLE, OFF_VARIABLES, CacheError, CompileCache, default_directory
-from harness.cli import main
+from jacobian_harness.caches import CACHE_VARIABLE, OFF_VARIABLES, CacheError, CompileCache, default_directory
+from jacobian_harness.cli import main
 
 DATA = Path(__file__).parent / "data"
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from harness.casedef import Case, CaseError, Divergence, case, load_case_file
+from jacobian_harness.casedef import Case, CaseError, Divergence, case, load_case_file
 
 
 def test_decorator_registers_under_function_name(registry):
@@ -85,7 +85,7 @@ def test_divergence_rejects_bad_kind_and_specifier():
 
 def test_case_file_loads_and_reports_its_cases(registry, tmp_path):
     path = tmp_path / "mine.py"
-    path.write_text("from harness import case\n"
+    path.write_text("from jacobian_harness import case\n"
                     "@case(inputs=lambda rng: (rng.standard_normal(2),))\n"
                     "def mine(xp, x):\n    return xp.exp(x)\n")
     assert load_case_file(path) == ["mine"]

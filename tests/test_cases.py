@@ -6,14 +6,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import harness.casedef as hc
-from harness.adapters import METHODS, load_adapters
+import jacobian_harness.casedef as hc
+from jacobian_harness.adapters import METHODS, load_adapters
 # Imported at collection, before any test's `registry` fixture swaps the registry: a module first imported
 # while that fixture is active keeps the throwaway registry for the rest of the session.
-from harness.compare import choose_reference, verdict
-from harness.evaluate import Options, evaluate
-from harness.runner import run_case
-from harness.timing import ONCE
+from jacobian_harness.compare import choose_reference, verdict
+from jacobian_harness.evaluate import Options, evaluate
+from jacobian_harness.runner import run_case
+from jacobian_harness.timing import ONCE
 
 hc.load_library()
 load_adapters()

@@ -5,9 +5,9 @@ import copy
 import numpy as np
 import pytest
 
-from harness.changes import Settings, compare_runs, environment_warnings
-from harness.render.compare_markdown import render_comparison
-from harness.stats import speed_change
+from jacobian_harness.changes import Settings, compare_runs, environment_warnings
+from jacobian_harness.render.compare_markdown import render_comparison
+from jacobian_harness.stats import speed_change
 
 METHODS = {"torch.func.jacrev": "torch", "torch.func.jacfwd": "torch", "jax.jacrev": "jax",
            "jax.jacfwd": "jax", "autograd.jacobian": "autograd"}
@@ -302,7 +302,7 @@ def test_a_pair_under_test_without_rounds_leaves_the_case_verdict_to_the_pairs_t
 
 
 def test_compare_md_explains_its_terms_and_why_each_inconclusive_pair_was_not_called():
-    from harness.render.compare_markdown import _why_inconclusive
+    from jacobian_harness.render.compare_markdown import _why_inconclusive
 
     text = render_comparison(compare(synthetic_run(1), synthetic_run(2, machine=1.3)))
     assert "`control: true`" in text and "`spread`" in text and "by chance alone" in text

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from jacobian_harness.cli import main
 
 DATA = Path(__file__).parent / "data"
 FAST = ["--quick", "--methods", "fd.central", "--methods", "torch.func.*", "--methods", "jax.jacfwd",
@@ -68,7 +68,7 @@ def test_bad_usage_is_one_line_and_exit_2(registry, tmp_path, capsys, args, mess
 
 def test_broken_case_file_names_file_and_line(registry, tmp_path, capsys):
     broken = tmp_path / "broken.py"
-    broken.write_text("from harness import case\n\nundefined_name\n")
+    broken.write_text("from jacobian_harness import case\n\nundefined_name\n")
     assert run(tmp_path, "--case-file", str(broken)) == 2
     assert f"case file {broken}, line 3: NameError" in capsys.readouterr().err
 
@@ -103,7 +103,7 @@ def test_list_json_reports_methods_and_availability(registry, capsys):
 
 def test_list_imports_no_framework_unless_asked_to_check():
     # Importing torch, JAX and TensorFlow takes most of a minute: listing what is there must not.
-    code = ("import sys; from harness.cli import main; main(['list', '--json']); "
+    code = ("import sys; from jacobian_harness.cli import main; main(['list', '--json']); "
             "print(sorted(m for m in ('torch', 'jax', 'tensorflow', 'autograd') if m in sys.modules), file=sys.stderr)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and result.stderr.strip().splitlines()[-1] == "[]"
@@ -119,7 +119,7 @@ def test_list_check_imports_each_framework(registry, capsys):
 
 
 def test_python_dash_m_is_the_same_cli():
-    result = subprocess.run([sys.executable, "-m", "harness", "run", "--dtype", "float16"],
+    result = subprocess.run([sys.executable, "-m", "jacobian_harness", "run", "--dtype", "float16"],
                             capture_output=True, text=True)
     assert result.returncode == 2
     assert result.stderr.startswith("jacobian-harness: error:") and result.stderr.count("\n") == 1
@@ -184,7 +184,7 @@ def test_bad_jobs_or_timeout_is_one_line_and_exit_2(registry, tmp_path, capsys, 
 
 
 def _saved_run(directory: Path, document: dict) -> Path:
-    from harness.results import write_arrays, write_json
+    from jacobian_harness.results import write_arrays, write_json
 
     directory.mkdir(parents=True)
     write_json(directory / "results.json", document)
@@ -358,8 +358,8 @@ def test_runs_without_out_keep_each_other_and_latest_points_at_the_newest(regist
 
 def test_a_pack_named_twice_is_one_pack_in_the_run_document():
     """tox's posargs can repeat what its command already names (`run --pack all ... --pack all`)."""
-    from harness.cli import build_parser
-    from harness.commands.common import packs_of
+    from jacobian_harness.cli import build_parser
+    from jacobian_harness.commands.common import packs_of
 
     args = build_parser().parse_args(["run", "--pack", "all", "--quick", "--pack", "all", "--pack", "opinfo"])
     assert packs_of(args) == ["all", "opinfo"]

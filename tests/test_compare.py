@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from harness.casedef import Case, CaseError, Divergence
-from harness.compare import TOLERANCES, choose_reference, diff, tolerance, verdict
-from harness.evaluate import Evaluation
+from jacobian_harness.casedef import Case, CaseError, Divergence
+from jacobian_harness.compare import TOLERANCES, choose_reference, diff, tolerance, verdict
+from jacobian_harness.evaluate import Evaluation
 
 J = np.array([[1.0, 2.0], [3.0, 4.0]])
 WRONG = J * np.array([[1.0, 1.0], [1.0, -1.0]])
@@ -221,7 +221,7 @@ def test_failing_analytic_jacobian_is_reported_not_raised():
 
 
 def check_evaluation(value):
-    from harness.adapters import Problem, load_adapters
+    from jacobian_harness.adapters import Problem, load_adapters
 
     load_adapters()
     evaluation = ev("jax.jvp-vjp", "jax", [np.asarray(value)], mode="check")
@@ -230,7 +230,7 @@ def check_evaluation(value):
 
 
 def test_check_is_compared_with_the_same_projection_of_the_reference():
-    from harness.adapters.base import project_reference
+    from jacobian_harness.adapters.base import project_reference
 
     case = make_case(analytic=lambda x: J)
     good = check_evaluation(project_reference([J], check_evaluation(0).problem))

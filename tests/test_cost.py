@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cost import cost_line, run_cost
+from jacobian_harness.cost import cost_line, run_cost
 
 DATA = Path(__file__).parent / "data"
 
@@ -38,10 +38,10 @@ def test_a_run_in_this_process_counts_one_worker():
 
 
 def test_the_reports_show_the_time_line_of_a_document_that_has_one(tmp_path):
-    from harness.document import load
-    from harness.render.console import render_summary
-    from harness.render.html import write_run_html
-    from harness.render.run_markdown import render_markdown
+    from jacobian_harness.document import load
+    from jacobian_harness.render.console import render_summary
+    from jacobian_harness.render.html import write_run_html
+    from jacobian_harness.render.run_markdown import render_markdown
 
     document = load(DATA / "results_small.json")  # written before runs kept their cost: no Time line
     assert "Time:" not in render_markdown(document)

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from harness.document import (KIND, SCHEMA_VERSION, DocumentError, load, merge, new_document, save, sort_like,
+from jacobian_harness.document import (KIND, SCHEMA_VERSION, DocumentError, load, merge, new_document, save, sort_like,
                                upgrade)
-from harness.evaluate import Options
-from harness.records import FIELDS, Record, new_record
+from jacobian_harness.evaluate import Options
+from jacobian_harness.records import FIELDS, Record, new_record
 
 DATA = Path(__file__).parent / "data"
 

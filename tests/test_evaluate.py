@@ -1,6 +1,6 @@
-"""harness.evaluate: how a failure is put in one line."""
+"""jacobian_harness.evaluate: how a failure is put in one line."""
 
-from harness.evaluate import _first_line
+from jacobian_harness.evaluate import _first_line
 
 
 def test_a_one_line_error_is_kept_and_a_header_over_a_trace_keeps_its_cause():

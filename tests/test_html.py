@@ -4,8 +4,8 @@ import json
 import re
 from pathlib import Path
 
-from harness.changes import compare_runs
-from harness.render.html import write_compare_html, write_run_html
+from jacobian_harness.changes import compare_runs
+from jacobian_harness.render.html import write_compare_html, write_run_html
 
 DATA = Path(__file__).parent / "data"
 HOSTILE = "<script>alert(1)</script>"
@@ -39,8 +39,8 @@ def test_strings_from_results_are_escaped(tmp_path):
 
 
 def test_the_timing_plot_legend_has_one_entry_per_framework_and_per_mode():
-    from harness.adapters import METHODS, load_adapters
-    from harness.render.html import strip_legend
+    from jacobian_harness.adapters import METHODS, load_adapters
+    from jacobian_harness.render.html import strip_legend
 
     load_adapters()
     groups = list(dict.fromkeys((m.backend, m.mode) for m in METHODS.values()))
@@ -55,7 +55,7 @@ def test_the_timing_plot_legend_has_one_entry_per_framework_and_per_mode():
 
 
 def test_compare_html_opens_with_the_same_answer_as_compare_md(tmp_path):
-    from harness.render.compare_markdown import render_comparison
+    from jacobian_harness.render.compare_markdown import render_comparison
 
     document = fixture()
     comparison = compare_runs(document, document, {}, {})

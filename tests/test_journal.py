@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.cli import main
-from harness.evaluate import Evaluation, Options
-from harness.journal import RECORDS, Journal, JournalError
-from harness.timing import ONCE, QUICK
+from jacobian_harness.cli import main
+from jacobian_harness.evaluate import Evaluation, Options
+from jacobian_harness.journal import RECORDS, Journal, JournalError
+from jacobian_harness.timing import ONCE, QUICK
 
 DATA = Path(__file__).parent / "data"
 HEADER = {"options": {"cases": None}, "versions": {"numpy": "1"}}
@@ -97,7 +97,7 @@ def _wait_for_journal_lines(process, out, lines: int) -> Path:
 @pytest.mark.slow
 def test_a_run_killed_halfway_resumes_and_keeps_every_finished_record_exactly_once(registry, tmp_path):
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "harness", "run", "--no-builtin", "--case-file", str(DATA / "sleepy.py"),
+    command = [sys.executable, "-m", "jacobian_harness", "run", "--no-builtin", "--case-file", str(DATA / "sleepy.py"),
                "--quick", "--jobs", "1", *METHODS, "--out", str(out)]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
@@ -129,7 +129,7 @@ def test_a_run_killed_halfway_resumes_and_keeps_every_finished_record_exactly_on
 def test_ctrl_c_in_a_terminal_keeps_no_cut_off_pair_and_resume_runs_them_again(registry, tmp_path):
     # A terminal's Ctrl-C sends SIGINT to the whole process group: the parent and its workers.
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "harness", "run", "--no-builtin", "--case-file", str(DATA / "sleepy.py"),
+    command = [sys.executable, "-m", "jacobian_harness", "run", "--no-builtin", "--case-file", str(DATA / "sleepy.py"),
                "--quick", "--jobs", "2", *METHODS, "--out", str(out)]
     process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     records = _wait_for_journal_lines(process, out, 6)
@@ -151,7 +151,7 @@ def test_ctrl_c_in_a_terminal_keeps_no_cut_off_pair_and_resume_runs_them_again(r
 
 
 def test_ctrl_c_writes_a_partial_run_that_resume_finishes(registry, tmp_path, monkeypatch, capsys):
-    import harness.runner as runner
+    import jacobian_harness.runner as runner
 
     out = tmp_path / "out"
     real = runner.run_case
@@ -194,7 +194,7 @@ def test_resume_refuses_new_selection_options(registry, tmp_path, capsys, args, 
 def test_resume_refuses_a_directory_without_journal_or_with_other_versions(registry, tmp_path, capsys):
     assert main(["run", "--resume", str(tmp_path)]) == 2
     assert "nothing to resume" in capsys.readouterr().err
-    from harness.commands.run import RUN_SELECTION
+    from jacobian_harness.commands.run import RUN_SELECTION
 
     Journal.start(tmp_path, {"options": dict.fromkeys(RUN_SELECTION) | {"threads": 1},
                              "versions": {"numpy": "0.0.1"}})

@@ -3,11 +3,11 @@ import json
 import numpy as np
 import pytest
 
-from harness.adapters.base import METHODS, load_adapters
-from harness.cli import main
-from harness.evaluate import Options, evaluate
-from harness.memory import estimate_bytes, fitting_chunk, format_size, parse_size
-from harness.timing import ONCE
+from jacobian_harness.adapters.base import METHODS, load_adapters
+from jacobian_harness.cli import main
+from jacobian_harness.evaluate import Options, evaluate
+from jacobian_harness.memory import estimate_bytes, fitting_chunk, format_size, parse_size
+from jacobian_harness.timing import ONCE
 from pathlib import Path
 
 DATA = Path(__file__).parent / "data"
@@ -17,7 +17,7 @@ N = 400  # a 400 x 400 Jacobian: 1.28 MB in float64
 
 @pytest.fixture
 def wide(registry):
-    from harness import case
+    from jacobian_harness import case
 
     @case(id="mem.wide", inputs=lambda rng: (rng.standard_normal(N),))
     def wide(xp, x):

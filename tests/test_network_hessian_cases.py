@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import harness.casedef as hc
-from harness.adapters import METHODS, load_adapters
+import jacobian_harness.casedef as hc
+from jacobian_harness.adapters import METHODS, load_adapters
 # Imported at collection, before any test's `registry` fixture swaps the registry (see tests/test_cases.py).
-from harness.evaluate import Options, evaluate
-from harness.runner import run_case
-from harness.timing import ONCE
+from jacobian_harness.evaluate import Options, evaluate
+from jacobian_harness.runner import run_case
+from jacobian_harness.timing import ONCE
 
 hc.load_library()
 load_adapters()
@@ -76,7 +76,7 @@ def test_parameter_jacobian_runs_a_real_module_in_the_inputs_dtype():
     # same function as the array-namespace version, and in float32 runs the module must be float32 too.
     import torch
 
-    from cases import networks
+    from jacobian_harness.cases import networks
 
     for dtype in ("float64", "float32"):
         evaluation = evaluate(PARAMS, "torch.func.jacrev", Options(dtype=dtype, timing=ONCE))

@@ -11,9 +11,9 @@ import pytest
 pytest.importorskip("torch", reason="the opinfo pack is generated from torch's op_db")
 pytest.importorskip("expecttest", reason="torch's op_db imports only with expecttest (the opinfo extra)")
 
-from harness import casedef  # noqa: E402
-from harness.adapters.base import Unsupported, load_adapters  # noqa: E402
-from harness.cli import main  # noqa: E402
+from jacobian_harness import casedef  # noqa: E402
+from jacobian_harness.adapters.base import Unsupported, load_adapters  # noqa: E402
+from jacobian_harness.cli import main  # noqa: E402
 
 OPS = ("sin", "cdist", "as_strided_scatter", "linalg.det", "amax", "nn.functional.softmin", "max")
 
@@ -21,7 +21,7 @@ OPS = ("sin", "cdist", "as_strided_scatter", "linalg.det", "amax", "nn.functiona
 @pytest.fixture(scope="module")
 def pack():
     """The cases of a few ops, generated as the pack does; removed from the registry afterwards."""
-    from cases.opinfo import generate
+    from jacobian_harness.cases.opinfo import generate
 
     load_adapters()
     ops = {generate.op_id(op): op for op in generate.op_database()}
@@ -60,10 +60,10 @@ def test_a_moved_twin_is_a_nearby_point(pack):
 
 
 def test_the_sample_digest_is_the_same_in_a_fresh_process(pack):
-    script = ("from cases.opinfo import generate as g\n"
+    script = ("from jacobian_harness.cases.opinfo import generate as g\n"
               "op = next(o for o in g.op_database() if g.op_id(o) == 'opinfo.cdist')\n"
               "g._generate_op(op, 2, 4096)\n"
-              "from harness.casedef import CASES\n"
+              "from jacobian_harness.casedef import CASES\n"
               "print(CASES['opinfo.cdist.s1'].meta['digest'])\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -89,7 +89,7 @@ def test_torch_expectations_name_the_test_and_its_expected_failure(pack):
 
     from torch.testing._internal.opinfo.core import DecorateInfo
 
-    from cases.opinfo.expectations import torch_expectations
+    from jacobian_harness.cases.opinfo.expectations import torch_expectations
 
     op = types.SimpleNamespace(
         supports_autograd=True, supports_forward_ad=True, supports_gradgrad=True, supports_fwgrad_bwgrad=False,
@@ -109,9 +109,9 @@ def test_torch_expectations_name_the_test_and_its_expected_failure(pack):
 
 def test_a_jax_counterpart_that_computes_another_value_is_refused_not_believed(pack):
     pytest.importorskip("jax")
-    from cases.opinfo import generate
-    from cases.opinfo.jax_counterparts import Counterpart
-    from harness.adapters.base import BACKENDS
+    from jacobian_harness.cases.opinfo import generate
+    from jacobian_harness.cases.opinfo.jax_counterparts import Counterpart
+    from jacobian_harness.adapters.base import BACKENDS
 
     lib = BACKENDS["jax"].load()
     op = pack["ops"]["opinfo.sin"]
@@ -174,8 +174,8 @@ def test_a_pack_run_is_green_with_its_declared_findings_and_records_the_fingerpr
     """The whole path through the CLI: generation in the parent, lazy generation in the workers, judging,
     the report's pack section; as_strided_scatter's declared bug comes out expected-divergence."""
     out = tmp_path / "run"
-    done = subprocess.run([sys.executable, "-m", "harness", "run", "--pack", "opinfo", "--quick", "--jobs", "1",
-                           "--cases", "opinfo.sin.s0*", "--cases", "opinfo.as_strided_scatter.s*",
+    done = subprocess.run([sys.executable, "-m", "jacobian_harness", "run", "--pack", "opinfo", "--quick",
+                           "--jobs", "1", "--cases", "opinfo.sin.s0*", "--cases", "opinfo.as_strided_scatter.s*",
                            "--out", str(out)], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     document = json.loads((out / "results.json").read_text())
@@ -190,7 +190,7 @@ def test_a_pack_run_is_green_with_its_declared_findings_and_records_the_fingerpr
 
 @pytest.mark.slow
 def test_list_pack_opinfo_json_lists_every_case_and_every_skip_with_its_reason():
-    done = subprocess.run([sys.executable, "-m", "harness", "list", "--pack", "opinfo", "--json"],
+    done = subprocess.run([sys.executable, "-m", "jacobian_harness", "list", "--pack", "opinfo", "--json"],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     listing = json.loads(done.stdout)
@@ -204,7 +204,7 @@ def test_list_pack_opinfo_json_lists_every_case_and_every_skip_with_its_reason()
 
 
 def test_known_findings_parse_and_their_globs_take_alternatives():
-    from cases.opinfo import known
+    from jacobian_harness.cases.opinfo import known
 
     entries = known.findings()
     assert entries and all(e["reason"] for e in entries)
@@ -216,7 +216,7 @@ def test_known_findings_parse_and_their_globs_take_alternatives():
 
 
 def test_a_known_findings_entry_with_an_unknown_field_is_named(tmp_path, monkeypatch):
-    from cases.opinfo import known
+    from jacobian_harness.cases.opinfo import known
 
     path = tmp_path / "known.toml"
     path.write_text('[[finding]]\ncases = "opinfo.x.s*"\nmethods = "fd.*"\nkind = "bug"\nreason = "r"\nwhy = 1\n')
@@ -234,14 +234,14 @@ def test_pack_runs_shard_and_merge_into_one_run(tmp_path):
     parts = []
     for k in (1, 2):
         out = tmp_path / f"part{k}"
-        done = subprocess.run([sys.executable, "-m", "harness", "run", "--pack", "opinfo", "--quick", "--jobs", "1",
-                               "--cases", "opinfo.atan2.s*", "--shard", f"{k}/2", "--out", str(out)],
+        done = subprocess.run([sys.executable, "-m", "jacobian_harness", "run", "--pack", "opinfo", "--quick",
+                               "--jobs", "1", "--cases", "opinfo.atan2.s*", "--shard", f"{k}/2", "--out", str(out)],
                               capture_output=True, text=True, timeout=900)
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         parts.append(json.loads((out / "results.json").read_text()))
     merged = tmp_path / "merged"
-    done = subprocess.run([sys.executable, "-m", "harness", "merge", str(tmp_path / "part1"), str(tmp_path / "part2"),
-                           "--out", str(merged)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, "-m", "jacobian_harness", "merge", str(tmp_path / "part1"),
+                           str(tmp_path / "part2"), "--out", str(merged)], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     whole = json.loads((merged / "results.json").read_text())
     pairs = {(r["case"], r["method"]) for p in parts for r in p["results"]}

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import pytest
 
-import harness.casedef as hc
-from harness.adapters import load_adapters
+import jacobian_harness.casedef as hc
+from jacobian_harness.adapters import load_adapters
 # Imported at collection, before any test's `registry` fixture swaps the registry (see tests/test_cases.py).
-from harness.evaluate import Options, evaluate
-from harness.timing import ONCE
+from jacobian_harness.evaluate import Options, evaluate
+from jacobian_harness.timing import ONCE
 
 hc.load_library()
 load_adapters()

@@ -26,7 +26,7 @@ def installed(tmp_path_factory):
 
 
 def harness(env, *args, **kwargs):
-    return subprocess.run([sys.executable, "-m", "harness", *args], env=env, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "jacobian_harness", *args], env=env, capture_output=True, text=True,
                           timeout=600, **kwargs)
 
 

@@ -6,7 +6,7 @@ pytest_plugins = ["pytester"]
 
 FIXED_CONVENTION = '''
 import numpy as np
-from harness import Divergence, case
+from jacobian_harness import Divergence, case
 
 
 @case(id="mine.square", inputs=(np.array([1.0, 2.0]),), analytic=lambda x: np.diag(2 * x))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import UsageError, build_parser
-from harness.records import VERDICTS
+from jacobian_harness.cli import UsageError, build_parser
+from jacobian_harness.records import VERDICTS
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 sys.path.insert(0, str(README.parent / "benchmarks"))

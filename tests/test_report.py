@@ -3,9 +3,9 @@
 import json
 from pathlib import Path
 
-from harness.records import fastest_agreeing, passed
-from harness.render.formatting import format_seconds
-from harness.render.run_markdown import render_markdown
+from jacobian_harness.records import fastest_agreeing, passed
+from jacobian_harness.render.formatting import format_seconds
+from jacobian_harness.render.run_markdown import render_markdown
 
 DATA = Path(__file__).parent / "data"
 
@@ -16,7 +16,7 @@ def fixture():
 
 def test_report_matches_fixture():
     # After an intended change to the report, regenerate the fixture and review the diff:
-    #   python -c "import json; from harness.render.run_markdown import render_markdown as r; \
+    #   python -c "import json; from jacobian_harness.render.run_markdown import render_markdown as r; \
     #   print(r(json.load(open('tests/data/results_small.json'))))" > tests/data/report_small.md
     assert render_markdown(fixture()) + "\n" == (DATA / "report_small.md").read_text()
 

@@ -3,9 +3,9 @@ import json
 import numpy as np
 import pytest
 
-from harness.document import SCHEMA_VERSION
-from harness.document import load as load_results
-from harness.results import ResultsError, atomic_write, jacobian_key, load_jacobians, write_arrays, write_json
+from jacobian_harness.document import SCHEMA_VERSION
+from jacobian_harness.document import load as load_results
+from jacobian_harness.results import ResultsError, atomic_write, jacobian_key, load_jacobians, write_arrays, write_json
 
 
 def minimal(**extra):

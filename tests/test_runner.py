@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-import harness.casedef as hc
-from harness.adapters import METHODS, load_adapters
-from harness.runner import CASE_OVERHEAD_PAIRS, TIMED_PAIR_WEIGHT, plan_pairs, shard_cases
+import jacobian_harness.casedef as hc
+from jacobian_harness.adapters import METHODS, load_adapters
+from jacobian_harness.runner import CASE_OVERHEAD_PAIRS, TIMED_PAIR_WEIGHT, plan_pairs, shard_cases
 
 hc.load_library()
 load_adapters()

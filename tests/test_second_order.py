@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
-from harness.adapters import METHODS, Problem, load_adapters
-from harness.adapters.base import COMPOSITIONS, second_order_directions
-from harness.casedef import case
-from harness.compare import choose_reference
-from harness.evaluate import Options, evaluate
-from harness.runner import run_case
-from harness.timing import ONCE
+from jacobian_harness.adapters import METHODS, Problem, load_adapters
+from jacobian_harness.adapters.base import COMPOSITIONS, second_order_directions
+from jacobian_harness.casedef import case
+from jacobian_harness.compare import choose_reference
+from jacobian_harness.evaluate import Options, evaluate
+from jacobian_harness.runner import run_case
+from jacobian_harness.timing import ONCE
 
 load_adapters()
 SECOND_ORDER = [m for m, spec in METHODS.items() if spec.quantity == "second-order"]

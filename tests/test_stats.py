@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, moderated_changes, paired_test, rounds_test,
-                           speed_change, variance_prior)
+from jacobian_harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, moderated_changes, paired_test,
+    rounds_test, speed_change, variance_prior)
 
 
 # The compositions harness.changes makes of the building blocks: one test alone, or a family of them.

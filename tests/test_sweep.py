@@ -3,8 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from harness import sweep
-from harness.cli import main
+from jacobian_harness import sweep
+from jacobian_harness.cli import main
 
 
 def record(method, mode, n_in, n_out, median, backend="torch", status="agree"):
@@ -55,7 +55,7 @@ def test_rule_ignores_disagreeing_results():
 
 def test_plot_writes_a_png(tmp_path):
     pytest.importorskip("matplotlib", reason="plots need the 'plot' extra")
-    from harness.render.sweep import plot
+    from jacobian_harness.render.sweep import plot
 
     assert plot({"results": synthetic(), "options": {"sweep": {"family": "t"}}}, tmp_path / "s.png")
     assert (tmp_path / "s.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

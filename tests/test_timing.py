@@ -1,6 +1,6 @@
 import time
 
-from harness.timing import ONCE, Timing, TimingPolicy, measure
+from jacobian_harness.timing import ONCE, Timing, TimingPolicy, measure
 
 
 def test_preparation_and_first_call_are_timed_apart_from_samples():

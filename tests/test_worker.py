@@ -1,10 +1,10 @@
 import numpy as np
 import pytest
 
-from harness.casedef import load_case_file
-from harness.evaluate import Options, evaluate
-from harness.timing import QUICK
-from harness.worker import Worker, WorkerSetup
+from jacobian_harness.casedef import load_case_file
+from jacobian_harness.evaluate import Options, evaluate
+from jacobian_harness.timing import QUICK
+from jacobian_harness.worker import Worker, WorkerSetup
 from tests.test_cli import DATA
 
 HOSTILE = str(DATA / "hostile.py")
@@ -57,7 +57,7 @@ def test_a_pair_cut_off_by_close_is_no_crash_and_a_closed_worker_starts_no_other
     # What an interrupted run does: another thread closes the workers while a pair is in flight.
     import threading
 
-    from harness.worker import WorkerClosed
+    from jacobian_harness.worker import WorkerClosed
 
     assert worker.evaluate("user.cube", "fd.central", OPTIONS).ok  # the worker is up
     closer = threading.Timer(1.0, worker.close)
@@ -80,7 +80,7 @@ def test_a_pair_cut_off_by_close_is_no_crash_and_a_closed_worker_starts_no_other
 ])
 def test_the_timeout_counts_cpu_time_so_that_a_busy_machine_does_not_turn_a_pair_into_a_timeout(
         monkeypatch, wall, cpu, load, over):
-    import harness.worker as worker_module
+    import jacobian_harness.worker as worker_module
 
     clock = {"wall": 0.0, "cpu": 0.0}
     monkeypatch.setattr(worker_module.time, "monotonic", lambda: clock["wall"])
@@ -97,7 +97,7 @@ def test_cpu_time_of_a_process_is_read_from_proc():
     import os
     import time
 
-    from harness.worker import _cpu_seconds
+    from jacobian_harness.worker import _cpu_seconds
 
     before = _cpu_seconds(os.getpid())
     if before is None:

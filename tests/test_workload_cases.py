@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import harness.casedef as hc
-from harness.adapters import METHODS, load_adapters
+import jacobian_harness.casedef as hc
+from jacobian_harness.adapters import METHODS, load_adapters
 # Imported at collection, before any test's `registry` fixture swaps the registry (see tests/test_cases.py).
-from harness.evaluate import Options, evaluate
-from harness.runner import run_case
-from harness.timing import ONCE
+from jacobian_harness.evaluate import Options, evaluate
+from jacobian_harness.runner import run_case
+from jacobian_harness.timing import ONCE
 
 hc.load_library()
 load_adapters()
@@ -113,7 +113,7 @@ def test_lse_and_llsq_values():
 
 def test_ode_converges_to_a_fine_solve():
     # Four RK4 steps of h = 0.5 against 400: the small preset is a coarse but honest solve.
-    from cases import gradbench
+    from jacobian_harness.cases import gradbench
 
     x, y0, steps = hc.CASES["gradbench.ode"].make_inputs()
     coarse = hc.CASES["gradbench.ode"].fn(np, x, y0, steps)
@@ -135,7 +135,7 @@ def test_hand_rest_pose_reproduces_the_rest_vertices():
 @pytest.mark.parametrize("size", ["small", "medium"])
 def test_ba_sparsity_is_as_documented(size):
     # Structurally zero entries are exactly zero in central differences (those residuals do not move).
-    from cases.adbench import BA_SPARSITY
+    from jacobian_harness.cases.adbench import BA_SPARSITY
 
     evaluation = evaluate("adbench.ba", "fd.central", Options(timing=ONCE, size=size))
     blocks = evaluation.jacobian

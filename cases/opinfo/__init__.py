@@ -24,6 +24,6 @@ MAX_ENTRIES = 4096  # Jacobian entries (outputs x differentiated inputs) above w
 def register_cases(samples: int = 3, max_entries: int = MAX_ENTRIES, lazy: bool = False) -> None:
     """The pack's entry point (`jacobian_harness.cases`): generate the cases of the first `samples` samples of
     every OpInfo from the installed torch and register them (`lazy`, in a worker: each op's when first asked)."""
-    from cases.opinfo.generate import generate
+    from jacobian_harness.cases.opinfo.generate import generate
 
     generate(samples=samples, max_entries=max_entries, lazy=lazy)

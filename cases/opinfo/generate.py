@@ -20,12 +20,12 @@ import numpy as np
 import torch
 from torch.utils import _pytree as pytree
 
-from cases._common import methods_of
-from cases.opinfo.expectations import torch_expectations
-from cases.opinfo.jax_counterparts import counterpart_of
-from cases.opinfo.known import divergences_for, not_twice_differentiable
-from harness.casedef import CASES, RESOLVERS, Case, register, skip
-from harness.plugins import PluginError
+from jacobian_harness.cases._common import methods_of
+from jacobian_harness.cases.opinfo.expectations import torch_expectations
+from jacobian_harness.cases.opinfo.jax_counterparts import counterpart_of
+from jacobian_harness.cases.opinfo.known import divergences_for, not_twice_differentiable
+from jacobian_harness.casedef import CASES, RESOLVERS, Case, register, skip
+from jacobian_harness.plugins import PluginError
 
 PACK = "opinfo"
 MOVE = 1e-3  # the moved twin: each differentiated entry moved by about this fraction of its size
@@ -329,7 +329,7 @@ def _not_here(xp, *args):
 
 def _repro_of(op, sample, arrays, meta):
     def repro(method_id: str, reference_method_id: str) -> str:
-        from cases.opinfo.repro import repro_script
+        from jacobian_harness.cases.opinfo.repro import repro_script
 
         return repro_script(op, sample, arrays, meta, method_id, reference_method_id)
 

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from harness.adapters.base import Unsupported
+from jacobian_harness.adapters.base import Unsupported
 
 
 @dataclass(frozen=True)

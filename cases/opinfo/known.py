@@ -23,7 +23,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from harness.casedef import CaseError, Divergence, id_matches
+from jacobian_harness.casedef import CaseError, Divergence, id_matches
 
 KNOWN = Path(__file__).with_name("known.toml")
 FIELDS = {"cases", "methods", "kind", "reason", "issue", "versions", "checked", "raises", "not_twice_differentiable"}

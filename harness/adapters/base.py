@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from harness.plugins import ADAPTER_GROUP, load_plugins
+from jacobian_harness.plugins import ADAPTER_GROUP, load_plugins
 
 BACKENDS: dict[str, Backend] = {}
 METHODS: dict[str, Method] = {}
@@ -174,11 +174,11 @@ class Backend:
 
 
 ADAPTER_MODULES = (
-    "harness.adapters.fd",
-    "harness.adapters.torch",
-    "harness.adapters.jax",
-    "harness.adapters.autograd",
-    "harness.adapters.tensorflow",
+    "jacobian_harness.adapters.fd",
+    "jacobian_harness.adapters.torch",
+    "jacobian_harness.adapters.jax",
+    "jacobian_harness.adapters.autograd",
+    "jacobian_harness.adapters.tensorflow",
 )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import Backend, Unsupported, second_order_directions
+from jacobian_harness.adapters.base import Backend, Unsupported, second_order_directions
 
 
 class NumpyBackend(Backend):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import (COMPOSITIONS, Backend, project_reference, projection_vectors,
+from jacobian_harness.adapters.base import (COMPOSITIONS, Backend, project_reference, projection_vectors,
                                    second_order_directions)
 
 

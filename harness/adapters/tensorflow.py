@@ -12,7 +12,7 @@ import os
 
 import numpy as np
 
-from harness.adapters.base import Backend, Unsupported
+from jacobian_harness.adapters.base import Backend, Unsupported
 
 
 class TensorFlowBackend(Backend):

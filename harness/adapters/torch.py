@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.adapters.base import (COMPOSITIONS, Backend, Unsupported, project_reference, projection_vectors,
+from jacobian_harness.adapters.base import (COMPOSITIONS, Backend, Unsupported, project_reference, projection_vectors,
                                    second_order_directions)
 
 

@@ -8,10 +8,10 @@ import secrets
 import sys
 from pathlib import Path
 
-from harness.commands.common import (UsageError, case_source_options, check_seed, check_threads, check_timeout,
+from jacobian_harness.commands.common import (UsageError, case_source_options, check_seed, check_threads, check_timeout,
                                      compile_cache, dtypes_of, load_cases, pack_options, packs_of, pair_options,
                                      pair_options_of, prepare_out, select_or_fail, worker_setup, write_run)
-from harness.commands.compare import compare
+from jacobian_harness.commands.compare import compare
 
 
 def add_arguments(parser) -> None:
@@ -53,12 +53,12 @@ def run(args) -> int:
 
 
 def _ab(args, cache) -> int:
-    from harness.adapters import METHODS, load_adapters
-    from harness.casedef import skipped_in
-    from harness.document import add_case, new_document, sort_like
-    from harness.rounds import add_round, finish_rounds, timed_pairs
-    from harness.runner import ab_round, plan_pairs
-    from harness.worker import Worker
+    from jacobian_harness.adapters import METHODS, load_adapters
+    from jacobian_harness.casedef import skipped_in
+    from jacobian_harness.document import add_case, new_document, sort_like
+    from jacobian_harness.rounds import add_round, finish_rounds, timed_pairs
+    from jacobian_harness.runner import ab_round, plan_pairs
+    from jacobian_harness.worker import Worker
 
     case_ids = load_cases(args)
     load_adapters()

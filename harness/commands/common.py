@@ -80,7 +80,7 @@ def pack_options(args) -> dict:
 
 
 def load_cases(args) -> list[str]:
-    from harness.casedef import CASES, CaseError, load_case_file, load_library
+    from jacobian_harness.casedef import CASES, CaseError, load_case_file, load_library
 
     try:
         case_ids = load_library(packs_of(args), pack_options(args))
@@ -104,7 +104,7 @@ def prepare_out(path: str) -> Path:
 
 
 def check_threads(args) -> None:
-    from harness.environment import limit_threads
+    from jacobian_harness.environment import limit_threads
 
     if args.threads < 1:
         raise UsageError(f"--threads must be at least 1, not {args.threads}")
@@ -112,7 +112,7 @@ def check_threads(args) -> None:
 
 
 def max_memory(args) -> int | None:
-    from harness.memory import default_max_memory, parse_size
+    from jacobian_harness.memory import default_max_memory, parse_size
 
     if args.max_memory is None:
         return default_max_memory(getattr(args, "jobs", 1)) or None
@@ -128,7 +128,7 @@ def max_memory(args) -> int | None:
 def compile_cache(args):
     """The run's harness.caches.CompileCache from --cache-dir and --cold, kept in args for worker_setup; a
     command runs inside its `applied()`, entered before any framework is imported."""
-    from harness.caches import CacheError, CompileCache
+    from jacobian_harness.caches import CacheError, CompileCache
 
     try:
         args.compile_cache = CompileCache.choose(args.cache_dir, args.cold)
@@ -138,7 +138,7 @@ def compile_cache(args):
 
 
 def worker_setup(args, python: str | None = None, log: Path | None = None):
-    from harness.worker import WorkerSetup
+    from jacobian_harness.worker import WorkerSetup
 
     cache = getattr(args, "compile_cache", None)
     return WorkerSetup(packs=tuple(packs_of(args)), pack_options=pack_options(args),
@@ -148,7 +148,7 @@ def worker_setup(args, python: str | None = None, log: Path | None = None):
 
 
 def print_progress(record: dict) -> None:
-    from harness.render.formatting import format_seconds
+    from jacobian_harness.render.formatting import format_seconds
 
     median = (record.get("time") or {}).get("median_s")
     detail = format_seconds(median) if median is not None else record["message"][:90]
@@ -170,8 +170,8 @@ def dtypes_of(args) -> list[str]:
 
 
 def select_or_fail(names, patterns, what: str) -> list[str]:
-    """harness.runner.select, with a pattern that matches nothing as a usage error."""
-    from harness.runner import SelectionError, select
+    """jacobian_harness.runner.select, with a pattern that matches nothing as a usage error."""
+    from jacobian_harness.runner import SelectionError, select
 
     try:
         return select(names, patterns, what)
@@ -181,8 +181,8 @@ def select_or_fail(names, patterns, what: str) -> list[str]:
 
 def pair_options_of(args, dtype: str):
     """The evaluation options of `run` and `ab` (pair_options) for one dtype."""
-    from harness.evaluate import Options
-    from harness.timing import DEFAULT, QUICK
+    from jacobian_harness.evaluate import Options
+    from jacobian_harness.timing import DEFAULT, QUICK
 
     return Options(dtype=dtype, timing=QUICK if args.quick else DEFAULT, threads=args.threads, seed=args.seed,
                    size=args.size, max_memory=max_memory(args))
@@ -191,10 +191,10 @@ def pair_options_of(args, dtype: str):
 def write_run(out: Path, document: dict, arrays: dict, text: str | None = None) -> None:
     """A run's files: the document and its Jacobians (harness.document.save), then its views, report.md
     (`text`, or the run report) and report.html."""
-    from harness.document import save
-    from harness.render.html import write_run_html
-    from harness.render.run_markdown import render_markdown
-    from harness.results import atomic_write
+    from jacobian_harness.document import save
+    from jacobian_harness.render.html import write_run_html
+    from jacobian_harness.render.run_markdown import render_markdown
+    from jacobian_harness.results import atomic_write
 
     save(out, document, arrays)
     text = render_markdown(document) if text is None else text
@@ -205,8 +205,8 @@ def write_run(out: Path, document: dict, arrays: dict, text: str | None = None) 
 def load_run(path: str, jacobians: bool = True):
     """(document, Jacobian arrays ({} without `jacobians`), directory) of a saved run; an unreadable one is a
     usage error."""
-    from harness.document import load, load_with_jacobians
-    from harness.results import ResultsError
+    from jacobian_harness.document import load, load_with_jacobians
+    from jacobian_harness.results import ResultsError
 
     try:
         if not jacobians:

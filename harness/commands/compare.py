@@ -3,7 +3,7 @@ compare.html; exit 1 on a regression or drift."""
 
 from __future__ import annotations
 
-from harness.commands.common import EXIT_FAIL, EXIT_OK, UsageError, load_run, prepare_out
+from jacobian_harness.commands.common import EXIT_FAIL, EXIT_OK, UsageError, load_run, prepare_out
 
 
 def add_arguments(parser) -> None:
@@ -31,11 +31,11 @@ def run(args) -> int:
 def compare(base_path: str, new_path: str, out: str, *, min_effect: float = 0.10, alpha: float = 0.01,
             library: str = "torch") -> int:
     """Compare two saved runs into `out` and print the comparison's first screen; the exit code."""
-    from harness.changes import Settings, compare_runs
-    from harness.render.ci_summary import append_step_summary
-    from harness.render.compare_markdown import render_comparison
-    from harness.render.html import write_compare_html
-    from harness.results import atomic_write, write_json
+    from jacobian_harness.changes import Settings, compare_runs
+    from jacobian_harness.render.ci_summary import append_step_summary
+    from jacobian_harness.render.compare_markdown import render_comparison
+    from jacobian_harness.render.html import write_compare_html
+    from jacobian_harness.results import atomic_write, write_json
 
     base, base_arrays, base_dir = load_run(base_path)
     new, new_arrays, new_dir = load_run(new_path)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from harness.commands.common import EXIT_OK, case_source_options, load_cases, packs_of
+from jacobian_harness.commands.common import EXIT_OK, case_source_options, load_cases, packs_of
 
 
 def add_arguments(parser) -> None:
@@ -16,9 +16,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from harness.adapters import BACKENDS, METHODS, load_adapters
-    from harness.casedef import CASES, skipped_in
-    from harness.document import case_summary
+    from jacobian_harness.adapters import BACKENDS, METHODS, load_adapters
+    from jacobian_harness.casedef import CASES, skipped_in
+    from jacobian_harness.document import case_summary
 
     case_ids = load_cases(args)
     load_adapters()
@@ -36,7 +36,7 @@ def run(args) -> int:
                 "dtypes": list(m.dtypes), "doc": m.doc} for m in METHODS.values()]
     cases = [case_summary(CASES[c]) for c in case_ids]
     skipped = skipped_in(packs_of(args))
-    from harness.sweep import FAMILIES, load_families
+    from jacobian_harness.sweep import FAMILIES, load_families
 
     load_families()
     families = [{"id": f.id, "description": f.case.description, "grid": list(f.grid)} for f in FAMILIES.values()]

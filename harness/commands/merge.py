@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.commands.common import EXIT_FAIL, EXIT_OK, UsageError, load_run, prepare_out, write_run
+from jacobian_harness.commands.common import EXIT_FAIL, EXIT_OK, UsageError, load_run, prepare_out, write_run
 
 
 def add_arguments(parser) -> None:
@@ -14,11 +14,11 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from harness.document import DocumentError, merge
-    from harness.records import passed
-    from harness.render.ci_summary import append_step_summary
-    from harness.render.console import render_summary
-    from harness.render.run_markdown import render_markdown
+    from jacobian_harness.document import DocumentError, merge
+    from jacobian_harness.records import passed
+    from jacobian_harness.render.ci_summary import append_step_summary
+    from jacobian_harness.render.console import render_summary
+    from jacobian_harness.render.run_markdown import render_markdown
 
     parts = [(path, *load_run(path)[:2]) for path in args.parts]
     try:

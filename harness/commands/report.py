@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.commands.common import EXIT_OK, load_run
+from jacobian_harness.commands.common import EXIT_OK, load_run
 
 
 def add_arguments(parser) -> None:
@@ -10,9 +10,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    from harness.render.html import write_run_html
-    from harness.render.run_markdown import render_markdown
-    from harness.results import atomic_write
+    from jacobian_harness.render.html import write_run_html
+    from jacobian_harness.render.run_markdown import render_markdown
+    from jacobian_harness.results import atomic_write
 
     document, _, directory = load_run(args.results, jacobians=False)
     text = render_markdown(document)

@@ -8,15 +8,15 @@ import sys
 import time
 from pathlib import Path
 
-from harness.commands.common import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, Parser, UsageError,
+from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, Parser, UsageError,
                                      case_source_options, check_seed, check_threads, check_timeout, compile_cache,
                                      dtypes_of,
                                      load_cases, pack_options, packs_of, pair_options, pair_options_of, prepare_out,
                                      print_progress,
                                      select_or_fail, worker_setup, write_run)
-from harness.records import passed
-from harness.render.console import render_summary
-from harness.worker import WORKER_LOG
+from jacobian_harness.records import passed
+from jacobian_harness.render.console import render_summary
+from jacobian_harness.worker import WORKER_LOG
 
 
 def add_arguments(parser) -> None:
@@ -51,8 +51,8 @@ RUN_SELECTION = ("cases", "methods", "dtype", "quick", "seed", "threads", "size"
 
 def _resume(args):
     """The journal of the run to finish; args take that run's options."""
-    from harness.environment import collect
-    from harness.journal import Journal, JournalError
+    from jacobian_harness.environment import collect
+    from jacobian_harness.journal import Journal, JournalError
 
     defaults = Parser()
     add_arguments(defaults)
@@ -80,7 +80,7 @@ def _resume(args):
 def run(args) -> int:
     journal = _resume(args) if args.resume else None
     if args.jobs is None:
-        from harness.environment import default_jobs
+        from jacobian_harness.environment import default_jobs
 
         args.jobs = default_jobs()
     if args.jobs < 0:
@@ -97,9 +97,9 @@ def run(args) -> int:
 
 
 def _run(args, journal, cache) -> int:
-    from harness.adapters import METHODS, load_adapters
-    from harness.document import add_case, mark_interrupted, new_document, sort_like
-    from harness.environment import now
+    from jacobian_harness.adapters import METHODS, load_adapters
+    from jacobian_harness.document import add_case, mark_interrupted, new_document, sort_like
+    from jacobian_harness.environment import now
 
     case_ids = load_cases(args)
     load_adapters()
@@ -107,7 +107,7 @@ def _run(args, journal, cache) -> int:
     method_ids = select_or_fail(METHODS, args.methods, "methods")
     if not case_ids:
         raise UsageError("no cases to run: give --case-file, or leave out --no-builtin")
-    from harness.runner import plan_pairs
+    from jacobian_harness.runner import plan_pairs
 
     named = args.out is not None
     if not named:
@@ -127,7 +127,7 @@ def _run(args, journal, cache) -> int:
                             selected_methods=method_ids, packs=packs_of(args), samples=pack_options(args)["samples"],
                             skipped=_skipped_of(args))
     if journal is None:
-        from harness.journal import Journal
+        from jacobian_harness.journal import Journal
 
         if (out / "journal").exists():
             print(f"jacobian-harness: {out} holds an unfinished run; starting a new one there "
@@ -153,12 +153,12 @@ def _run(args, journal, cache) -> int:
     document["environment"]["finished_at"] = now()
     document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
     document["environment"]["compile_cache"] = cache.describe()
-    from harness.cost import run_cost
+    from jacobian_harness.cost import run_cost
 
     document["cost"] = run_cost(document)
     if args.resume:
         document["resumed_pairs"] = journal.reused
-    from harness.repros import write_repros
+    from jacobian_harness.repros import write_repros
 
     write_repros(out, document)
     write_run(out, document, arrays)
@@ -174,7 +174,7 @@ def _run(args, journal, cache) -> int:
 
 def _skipped_of(args) -> dict[str, str]:
     """What the run's packs could not make into cases, among what --cases selects."""
-    from harness.casedef import id_matches, skipped_in
+    from jacobian_harness.casedef import id_matches, skipped_in
 
     return {case_id: reason for case_id, reason in skipped_in(packs_of(args)).items()
             if not args.cases or any(id_matches(case_id, pattern) for pattern in args.cases)}
@@ -208,10 +208,10 @@ def _point_latest_at(out: Path) -> None:
 
 def _ci_outputs(args, document: dict) -> None:
     """--junit FILE, and the job summary of GitHub Actions when $GITHUB_STEP_SUMMARY names a file."""
-    from harness.render.ci_summary import append_step_summary
-    from harness.render.junit import render_junit
-    from harness.render.run_markdown import render_markdown
-    from harness.results import atomic_write
+    from jacobian_harness.render.ci_summary import append_step_summary
+    from jacobian_harness.render.junit import render_junit
+    from jacobian_harness.render.run_markdown import render_markdown
+    from jacobian_harness.results import atomic_write
 
     if args.junit:
         xml = render_junit(document)
@@ -234,9 +234,9 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
 def _case_results(args, plan, options, dtypes, journal):
     """CaseResults in this process (--jobs 0) or from worker subprocesses, each printed when it is done;
     every evaluation goes through the run's journal."""
-    from harness.evaluate import evaluate
-    from harness.runner import run_case, run_cases
-    from harness.timing import calibrate
+    from jacobian_harness.evaluate import evaluate
+    from jacobian_harness.runner import run_case, run_cases
+    from jacobian_harness.timing import calibrate
 
     if args.jobs == 0:
         for number, (case_id, method_ids) in enumerate(plan.items(), 1):
@@ -254,8 +254,8 @@ def _case_results(args, plan, options, dtypes, journal):
 
 def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: str) -> None:
     """One more timing round of the planned pairs in fresh workers, added to `rounds` (harness.rounds)."""
-    from harness.rounds import add_round
-    from harness.runner import time_again
+    from jacobian_harness.rounds import add_round
+    from jacobian_harness.runner import time_again
 
     for count, (case_id, records) in enumerate(time_again(plan, options, dtypes, jobs, setup), 1):
         print(f"[{label}: {count}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
@@ -265,7 +265,7 @@ def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: st
 def _timing_rounds(args, plan, options, dtypes, document: dict) -> None:
     """Rounds 2..R of --rounds: every timed pair again in fresh workers; each record keeps its per-round
     medians (wall and CPU) and pools the samples of all rounds."""
-    from harness.rounds import finish_rounds, first_round
+    from jacobian_harness.rounds import finish_rounds, first_round
 
     rounds = first_round(document)
     for number in range(2, args.rounds + 1):

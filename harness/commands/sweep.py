@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from harness.commands.common import (EXIT_FAIL, EXIT_OK, UsageError, check_threads, prepare_out, print_progress,
-                                     select_or_fail, write_run)
+from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_OK, UsageError, check_threads, prepare_out,
+    print_progress, select_or_fail, write_run)
 
 
 def add_arguments(parser) -> None:
@@ -19,15 +19,15 @@ def add_arguments(parser) -> None:
 
 def run(args) -> int:
     check_threads(args)
-    from harness.adapters import METHODS, load_adapters
-    from harness.document import add_case, new_document
-    from harness.environment import now
-    from harness.evaluate import Options
-    from harness.records import passed
-    from harness.render.sweep import plot, render_markdown
-    from harness.runner import run_case
-    from harness.sweep import FAMILIES, load_families, point_cases, rule_lines
-    from harness.timing import DEFAULT, QUICK
+    from jacobian_harness.adapters import METHODS, load_adapters
+    from jacobian_harness.document import add_case, new_document
+    from jacobian_harness.environment import now
+    from jacobian_harness.evaluate import Options
+    from jacobian_harness.records import passed
+    from jacobian_harness.render.sweep import plot, render_markdown
+    from jacobian_harness.runner import run_case
+    from jacobian_harness.sweep import FAMILIES, load_families, point_cases, rule_lines
+    from jacobian_harness.timing import DEFAULT, QUICK
 
     load_families()
     load_adapters()

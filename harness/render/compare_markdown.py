@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from harness.render.formatting import err, format_seconds, markdown_table
+from jacobian_harness.render.formatting import err, format_seconds, markdown_table
 
 # -- comparison of two runs (harness.changes) ---------------------------------------------------------------
 def _speed_cell(speed: dict | None) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.records import FAILING, VERDICTS, fastest_agreeing, headline, row_key, summary_counts
-from harness.cost import cost_line
-from harness.render.formatting import format_seconds
-from harness.timing import cost_of_calls_s
-from harness.worker import WORKER_LOG
+from jacobian_harness.records import FAILING, VERDICTS, fastest_agreeing, headline, row_key, summary_counts
+from jacobian_harness.cost import cost_line
+from jacobian_harness.render.formatting import format_seconds
+from jacobian_harness.timing import cost_of_calls_s
+from jacobian_harness.worker import WORKER_LOG
 
 
 def render_summary(document: dict, out: Path) -> str:

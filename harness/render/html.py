@@ -14,11 +14,11 @@ from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from harness.cost import cost_line
-from harness.records import FAILING, VERDICTS, fastest_agreeing, passed, quantity_of, row_key, summary_counts
-from harness.render.compare_markdown import answer_line, first_screen_lines
-from harness.render.formatting import backend_versions, format_seconds
-from harness.results import atomic_write
+from jacobian_harness.cost import cost_line
+from jacobian_harness.records import FAILING, VERDICTS, fastest_agreeing, passed, quantity_of, row_key, summary_counts
+from jacobian_harness.render.compare_markdown import answer_line, first_screen_lines
+from jacobian_harness.render.formatting import backend_versions, format_seconds
+from jacobian_harness.results import atomic_write
 
 COLOURS = {"agree": "#2e7d32", "expected-divergence": "#9ccc65", "disagree": "#c62828",
            "unexpected-agree": "#ef6c00", "error": "#6a1b9a", "crash": "#4a148c", "timeout": "#8e24aa",
@@ -43,7 +43,7 @@ def _template(name: str):
     from jinja2 import Environment, PackageLoader
 
     # autoescape=True for every template: results strings are data, never markup.
-    return Environment(loader=PackageLoader("harness", "templates"), autoescape=True).get_template(name)
+    return Environment(loader=PackageLoader("jacobian_harness", "templates"), autoescape=True).get_template(name)
 
 
 def _png(figure) -> bytes:

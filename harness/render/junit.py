@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.etree import ElementTree as ET
 
-from harness.records import FAILING, NOT_RUN
+from jacobian_harness.records import FAILING, NOT_RUN
 
 
 def render_junit(document: dict) -> bytes:

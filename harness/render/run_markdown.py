@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from collections import Counter
 
-from harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, agreeing_ad, fastest_agreeing,
+from jacobian_harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, agreeing_ad, fastest_agreeing,
                              headline, quantity_of, row_key, summary_counts)
-from harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, markdown_table, number,
-                                       time_cell)
-from harness.cost import cost_line
-from harness.sweep import rule_lines
-from harness.timing import cost_of_calls_s
+from jacobian_harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, markdown_table,
+    number, time_cell)
+from jacobian_harness.cost import cost_line
+from jacobian_harness.sweep import rule_lines
+from jacobian_harness.timing import cost_of_calls_s
 
 
 # How many calls the report's answer counts preparation over: one Jacobian, and a loop of a hundred.

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from harness.render.formatting import markdown_table, time_cell
-from harness.sweep import rule_lines
+from jacobian_harness.render.formatting import markdown_table, time_cell
+from jacobian_harness.sweep import rule_lines
 
 LINE_STYLES = {"reverse": "-", "forward": "--", "fd": ":"}
 

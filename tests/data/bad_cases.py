@@ -1,7 +1,7 @@
 """A user's case file with every kind of mistake a function can make (tests/test_cli.py)."""
 import numpy as np
 
-from harness import case
+from jacobian_harness import case
 
 
 @case(id="bad.raises", inputs=(np.ones(3),))

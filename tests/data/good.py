@@ -1,6 +1,6 @@
 import numpy as np
 
-from harness import case
+from jacobian_harness import case
 
 
 @case(id="user.cube", inputs=lambda rng: (rng.standard_normal(3),), analytic=lambda x: np.diag(3 * x**2))

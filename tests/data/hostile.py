@@ -5,7 +5,7 @@ import time
 
 import numpy as np
 
-from harness import case
+from jacobian_harness import case
 
 
 @case(id="hostile.segfault", inputs=(np.ones(3),))

@@ -3,7 +3,7 @@ and can be killed halfway (tests/test_journal.py)."""
 
 import time
 
-from harness import case
+from jacobian_harness import case
 
 
 def _make(k):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from harness import case
+from jacobian_harness import case
 
 
 @case(id="user.wrong-backward", inputs=lambda rng: (rng.standard_normal(4),),

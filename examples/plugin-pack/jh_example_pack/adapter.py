@@ -3,7 +3,7 @@ a Backend subclass (how to import it, convert arrays, wait for results) and one 
 
 import numpy as np
 
-from harness.adapters import Backend
+from jacobian_harness.adapters import Backend
 
 
 class ForwardDifferences(Backend):

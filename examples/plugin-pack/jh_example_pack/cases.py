@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from harness import case
+from jacobian_harness import case
 
 
 @case(id="example.cubic", inputs=lambda rng: (rng.standard_normal(4),), analytic=lambda x: np.diag(3 * x**2 + 1))

@@ -1,0 +1,1 @@
+"""Views of run, comparison and sweep documents: markdown, HTML, JUnit, the console."""
