@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jacobian_harness.adapters.base import METHODS, load_adapters
+from jacobian_harness.adapters.base import BACKENDS, METHODS, load_adapters
 from jacobian_harness.casedef import Divergence
 
 
@@ -14,22 +14,18 @@ def diag_jacobian(d: np.ndarray) -> np.ndarray:
     return np.diag(d.reshape(-1)).reshape(d.shape + d.shape)
 
 
-# The versions of each backend on which the whole library was last run and every declaration confirmed:
-# applying ones still happen, version-limited ones that do not apply agree (tests/test_cases.py checks both
-# on the installed versions). Add a version here only after the suite and `run` pass on it.
-CHECKED = {
-    "torch": ("2.13.0", "2.14.1", "2.15.0"),
-    "jax": ("0.10.2",),
-    "autograd": ("1.9.1",),
-    "tensorflow": ("2.21.0",),
-    "fd": ("2.4.6",),  # finite differences: NumPy's version
-}
+def checked_versions(backend: str) -> tuple[str, ...]:
+    """The versions of `backend` on which the whole library was last run and every declaration confirmed
+    (Backend.checked); none for a backend not registered here."""
+    load_adapters()
+    return BACKENDS[backend].checked if backend in BACKENDS else ()
 
 
 def diverging(patterns, reason: str, **kwargs) -> tuple[Divergence, ...]:
     """One Divergence per method glob, all sharing the same reason (and kind, expected, ...); `checked`
-    defaults to the library's CHECKED versions of the glob's backend."""
-    return tuple(Divergence(pattern, reason=reason, **{"checked": CHECKED.get(pattern.split(".")[0], ()), **kwargs})
+    defaults to the checked versions of the glob's backend (Backend.checked)."""
+    return tuple(Divergence(pattern, reason=reason,
+                            **{"checked": checked_versions(pattern.split(".")[0]), **kwargs})
                  for pattern in patterns)
 
 

@@ -6,7 +6,7 @@ Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
     schema_version  2
     kind            "jacobian-harness.run"
     environment     python, implementation, platform, cpu, cpu_count, threads, thread_variables,
-                    versions {package: version or null} (harness.environment.PACKAGES),
+                    versions {package: version or null} (harness.environment.packages),
                     backends {backend: version or null}, every registered backend (v2),
                     started_at / finished_at (UTC ISO 8601), wall_s (a run's length), command (argv),
                     compile_cache {state (warm, cold, off), directory, temporary, entries_before, entries_after}

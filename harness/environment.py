@@ -8,8 +8,7 @@ import sys
 from datetime import datetime, UTC
 from importlib.metadata import PackageNotFoundError, version
 
-PACKAGES = ("jacobian-harness", "torch", "jax", "jaxlib", "autograd", "tensorflow", "numpy", "numdifftools",
-            "array-api-compat")
+CORE_PACKAGES = ("jacobian-harness",)
 # TORCHINDUCTOR_COMPILE_THREADS: inductor compiles in a pool of one process per CPU by default, which on a
 # machine shared by several workers would steal the cores the others are timing on.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS", "TORCHINDUCTOR_COMPILE_THREADS")
@@ -82,11 +81,19 @@ def collect(threads: int) -> dict:
         "cpu_count": os.cpu_count(),
         "threads": threads,
         "thread_variables": {v: os.environ.get(v) for v in THREAD_VARIABLES + ("XLA_FLAGS",)},
-        "versions": {p: _version(p) for p in PACKAGES},
+        "versions": {p: _version(p) for p in packages()},
         "backends": backend_versions(),
         "started_at": now(),
         "command": " ".join(sys.argv),
     }
+
+
+def packages() -> tuple[str, ...]:
+    """The distributions whose versions a run records: ours and every registered backend's (Backend.packages)."""
+    from jacobian_harness.adapters.base import BACKENDS, load_adapters
+
+    load_adapters()
+    return tuple(dict.fromkeys(CORE_PACKAGES + tuple(p for b in BACKENDS.values() for p in b.packages)))
 
 
 def backend_versions() -> dict[str, str | None]:

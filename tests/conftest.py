@@ -39,8 +39,17 @@ def registry(monkeypatch):
 # several frameworks together uses the `frameworks` fixture: it keeps what is installed, and expects the
 # harness's verdict "unavailable" for the rest. Whether a package is installed is decided without importing it.
 
-EXTRAS = {"torch": "torch", "jax": "jax", "jaxlib": "jax", "autograd": "autograd", "tensorflow": "tensorflow",
-          "matplotlib": "plot"}  # package -> the extra of pyproject.toml that installs it
+# package -> the extra of pyproject.toml that installs it: the backends' own (Backend.extra), and the plots'.
+OTHER_EXTRAS = {"matplotlib": "plot"}
+
+
+@functools.cache
+def extras() -> dict[str, str]:
+    from jacobian_harness.adapters import BACKENDS, load_adapters
+
+    load_adapters()
+    return {**{name: backend.extra for backend in BACKENDS.values() if backend.extra
+               for name in (backend.import_name, *backend.packages)}, **OTHER_EXTRAS}
 
 
 @functools.cache
@@ -71,8 +80,9 @@ def missing_packages(*names: str) -> list[str]:
 
 def skip_reason(missing: list[str]) -> str:
     """E.g. "jax is not installed (pip install -e '.[jax]')"."""
-    extras = list(dict.fromkeys(EXTRAS[p] for p in missing if p in EXTRAS))
-    hint = f" (pip install -e '.[{','.join(extras)}]')" if extras else ""
+    extras_of = extras()
+    extras_needed = list(dict.fromkeys(extras_of[p] for p in missing if p in extras_of))
+    hint = f" (pip install -e '.[{','.join(extras_needed)}]')" if extras_needed else ""
     return f"{', '.join(missing)} {'is' if len(missing) == 1 else 'are'} not installed{hint}"
 
 

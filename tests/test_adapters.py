@@ -1,5 +1,7 @@
 """Every method against analytic Jacobians: several inputs, matrix outputs, per-sample and row-independent cases."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -306,3 +308,56 @@ def test_tensorflow_methods_trace_once_in_preparation_and_never_again(method_id)
     np.testing.assert_allclose(again[0].numpy(), first[0].numpy())
     expected = np.diag(np.cos(x.numpy()) * np.sum(x.numpy())) + np.sin(x.numpy())[:, None]
     np.testing.assert_allclose(first[0].numpy(), expected, rtol=1e-12)
+
+
+# -- what a backend declares once ---------------------------------------------------------------------------
+
+def _requirement_names(requirements: list[str]) -> set[str]:
+    from packaging.requirements import Requirement
+
+    return {Requirement(r).name for r in requirements}
+
+
+def test_each_backends_extra_in_pyproject_installs_its_declared_packages():
+    import tomllib
+
+    from jacobian_harness.adapters import BACKENDS, load_adapters
+
+    load_adapters()
+    project = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    for backend in BACKENDS.values():
+        installs = _requirement_names(extras[backend.extra] if backend.extra else project["dependencies"])
+        assert set(backend.packages) <= installs, (backend.name, backend.packages, installs)
+        assert backend.checked and backend.colour.startswith("#"), backend.name
+    assert len({backend.colour for backend in BACKENDS.values()}) == len(BACKENDS)  # no two plots alike
+
+
+def test_a_run_records_every_backends_packages():
+    from jacobian_harness.environment import packages
+
+    assert {"jacobian-harness", "torch", "array-api-compat", "jax", "jaxlib", "autograd", "tensorflow", "numpy",
+            "numdifftools"} <= set(packages())
+
+
+def test_a_method_with_an_unknown_mode_is_refused_naming_the_modes():
+    from jacobian_harness.adapters.base import MODES
+    from jacobian_harness.render.html import MODE_MARKERS
+
+    class Toy(Backend):
+        name = "toy-modes"
+
+    try:
+        with pytest.raises(ValueError, match="mode must be one of reverse, forward"):
+            Toy().method("toy-modes.m", mode="sideways")
+    finally:
+        BACKENDS.pop("toy-modes")
+
+    assert set(MODES) == set(MODE_MARKERS)  # every mode has its marker in the plots
+
+
+def test_a_backends_colour_reaches_the_plots():
+    from jacobian_harness.render.html import framework_colour, strip_legend
+
+    assert framework_colour("torch") == "#e65100" and framework_colour("a-plugin-not-here") == "#000000"
+    assert strip_legend([("jax", "reverse")])[0] == ("jax", "#1565c0", "o", "#1565c0")

@@ -10,6 +10,10 @@ from jacobian_harness.adapters.base import Backend, project_reference, projectio
 class AutogradBackend(Backend):
     name = "autograd"
     import_name = "autograd"
+    packages = ("autograd",)
+    extra = "autograd"
+    checked = ("1.9.1",)
+    colour = "#2e7d32"
 
     def namespace(self, autograd):
         import autograd.numpy

@@ -73,13 +73,28 @@ class Method:
 
 
 QUANTITIES = ("jacobian", "projection", "second-order")
+# How a method computes: one pass per output row (reverse), per input column (forward), finite differences,
+# a projection check of one against the other, or a composition of two passes for second order.
+MODES = ("reverse", "forward", "fd", "check", "forward-over-reverse", "reverse-over-reverse", "reverse-over-forward",
+         "forward-over-forward")
 
 
 class Backend:
-    """One framework: how to import it, convert arrays, and wait for results."""
+    """One framework: how to import it, convert arrays, and wait for results.
+
+    A backend declares here, once, what the rest of the project derives from it: the run document's recorded
+    versions (environment.packages), the reports' colours, the library's checked versions, the tests' skip
+    hints and the rule that only its adapter imports its framework (tests/test_imports.py)."""
 
     name: str = ""
     import_name: str = ""
+    packages: tuple[str, ...] = ()  # the distributions whose versions a run records (the framework's first)
+    extra: str = ""  # the pyproject extra that installs it; "" where the core dependencies do
+    # The versions on which the built-in library was last run whole and every declaration confirmed (applying
+    # ones still happen, version-limited ones that do not apply agree; tests/test_cases.py checks both on the
+    # installed versions). Add a version only after the suite and `run` pass on it.
+    checked: tuple[str, ...] = ()
+    colour: str = "#000000"  # its colour in the reports' plots
 
     def __init__(self):
         self._lib = None
@@ -91,6 +106,8 @@ class Backend:
         """Register a Jacobian method of this backend under a stable id (`quantity` defaults to
         "projection" for a method with `project`, else "jacobian")."""
         quantity = quantity or ("projection" if project is not None else "jacobian")
+        if mode not in MODES:
+            raise ValueError(f"method {method_id!r}: mode must be one of {', '.join(MODES)}, not {mode!r}")
         if quantity not in QUANTITIES:
             raise ValueError(f"method {method_id!r}: quantity must be one of {', '.join(QUANTITIES)}, not {quantity!r}")
 

@@ -10,6 +10,9 @@ from jacobian_harness.adapters.base import Backend, Unsupported, second_order_di
 class NumpyBackend(Backend):
     name = "fd"
     import_name = "numpy"
+    packages = ("numpy", "numdifftools")
+    checked = ("2.4.6",)  # NumPy's version
+    colour = "#616161"
 
     def namespace(self, numpy):
         return numpy

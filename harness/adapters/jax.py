@@ -11,6 +11,10 @@ from jacobian_harness.adapters.base import (COMPOSITIONS, Backend, project_refer
 class JaxBackend(Backend):
     name = "jax"
     import_name = "jax"
+    packages = ("jax", "jaxlib")
+    extra = "jax"
+    checked = ("0.10.2",)
+    colour = "#1565c0"
 
     def setup(self, jax):
         # Without this, JAX silently computes in float32 whatever dtype the inputs had.

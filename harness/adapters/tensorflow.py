@@ -18,6 +18,10 @@ from jacobian_harness.adapters.base import Backend, Unsupported
 class TensorFlowBackend(Backend):
     name = "tensorflow"
     import_name = "tensorflow"
+    packages = ("tensorflow",)
+    extra = "tensorflow"
+    checked = ("2.21.0",)
+    colour = "#6a1b9a"
 
     def load(self):
         # TF logs start-up notices from C++ (and, on a machine without a GPU, a failed cuInit at ERROR

@@ -24,6 +24,10 @@ UNSUPPORTED_BY_TORCH_FUNC = ("must override the setup_context staticmethod", "do
 class TorchBackend(Backend):
     name = "torch"
     import_name = "torch"
+    packages = ("torch", "array-api-compat")
+    extra = "torch"
+    checked = ("2.13.0", "2.14.1", "2.15.0")
+    colour = "#e65100"
 
     def namespace(self, torch):
         import array_api_compat.torch

@@ -63,13 +63,20 @@ def _pyplot():
     return plt
 
 
-# The strip plots: one colour per framework and one marker per mode, so that the legend has a handful of
-# entries whose colours do not repeat; which method a marker is, the tables say.
-FRAMEWORK_COLOURS = {"torch": "#e65100", "jax": "#1565c0", "autograd": "#2e7d32", "tensorflow": "#6a1b9a",
-                     "fd": "#616161"}
+# The strip plots: one colour per framework (Backend.colour) and one marker per mode, so that the legend has
+# a handful of entries whose colours do not repeat; which method a marker is, the tables say.
 MODE_MARKERS = {"reverse": "o", "forward": "^", "fd": "s", "check": "x", "forward-over-reverse": "v",
                 "reverse-over-reverse": "P", "reverse-over-forward": "*", "forward-over-forward": "X"}
 OTHER_MARKER = "D"  # a mode added later, until it has its own
+
+
+def framework_colour(name: str) -> str:
+    """The colour a backend declares (Backend.colour); black for one not registered here (a plugin's, in a
+    document read on another machine)."""
+    from jacobian_harness.adapters.base import BACKENDS, Backend, load_adapters
+
+    load_adapters()
+    return BACKENDS[name].colour if name in BACKENDS else Backend.colour
 
 
 def strip_legend(groups: list[tuple[str, str]]) -> list[tuple[str, str, str, str]]:
@@ -77,7 +84,7 @@ def strip_legend(groups: list[tuple[str, str]]) -> list[tuple[str, str, str, str
     framework (its colour), then one per mode (its marker, hollow)."""
     frameworks = list(dict.fromkeys(b for b, _ in groups))
     modes = list(dict.fromkeys(m for _, m in groups))
-    return ([(b, FRAMEWORK_COLOURS.get(b, "#000000"), "o", FRAMEWORK_COLOURS.get(b, "#000000")) for b in frameworks]
+    return ([(b, framework_colour(b), "o", framework_colour(b)) for b in frameworks]
             + [(f"{m} mode", "#000000", MODE_MARKERS.get(m, OTHER_MARKER), "none") for m in modes])
 
 
@@ -94,7 +101,7 @@ def _strip_plot(records: list[dict], value, label: str) -> bytes | None:
     for backend, mode in groups:
         xs = [v for c, b, m, v in points if (b, m) == (backend, mode)]
         ys = [cases.index(c) for c, b, m, _ in points if (b, m) == (backend, mode)]
-        axis.scatter(xs, ys, s=14, color=FRAMEWORK_COLOURS.get(backend, "#000000"),
+        axis.scatter(xs, ys, s=14, color=framework_colour(backend),
                      marker=MODE_MARKERS.get(mode, OTHER_MARKER), alpha=0.8)
     axis.set_xscale("log")
     axis.set_yticks(range(len(cases)), cases, fontsize=7)
