@@ -9,26 +9,30 @@ import textwrap
 import pytest
 
 # A user's project with its own top-level harness.py and cases.py, and a test that checks they are the ones
-# imported, that the plugin loaded nothing of ours beyond itself, and that the API still works beside them.
+# imported, that the plugin had loaded nothing of ours beyond itself before one of its options was acted on
+# (conftest.py is imported before collection), and that the API still works beside them.
 USER_MODULES = {
     "harness.py": "WHOSE = 'the user'\n",
     "cases.py": "WHOSE = 'the user'\n",
-    "test_mine.py": textwrap.dedent('''
+    "conftest.py": textwrap.dedent('''
         import sys
 
+        OURS_BEFORE_COLLECTION = sorted(name for name in sys.modules if name.startswith("jacobian_harness"))
+    '''),
+    "test_mine.py": textwrap.dedent('''
         import numpy as np
 
         import cases
         import harness
+        from conftest import OURS_BEFORE_COLLECTION
 
 
         def test_the_projects_own_modules_are_imported():
             assert harness.WHOSE == cases.WHOSE == "the user"
 
 
-        def test_the_plugin_imported_nothing_else_of_ours():
-            ours = sorted(name for name in sys.modules if name.startswith("jacobian_harness"))
-            assert ours == ["jacobian_harness", "jacobian_harness.pytest_plugin"], ours
+        def test_the_plugin_had_imported_nothing_else_of_ours():
+            assert OURS_BEFORE_COLLECTION == ["jacobian_harness", "jacobian_harness.pytest_plugin"]
 
 
         def test_the_api_works_beside_them():
@@ -51,21 +55,17 @@ def user_project(tmp_path):
 def _pytest(project, *args):
     # -p no:cacheprovider: nothing written into the project; the project's directory first on sys.path, as
     # `python -m pytest` puts it for a user.
-    return subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist", *args],
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "no:xdist", *args],
                           cwd=project, capture_output=True, text=True, timeout=600)
 
 
-def test_a_project_with_its_own_harness_and_cases_modules_runs_its_tests(user_project):
-    result = _pytest(user_project, "test_mine.py")
+def test_a_project_with_its_own_harness_and_cases_modules_runs_its_tests_and_the_plugins(user_project):
+    # One pytest run for both (each costs the frameworks' imports): the project's own tests, and a library case
+    # collected by the plugin, which must come from our library, not from the project's cases.py.
+    result = _pytest(user_project, "-v", "--jacobian-cases", "seed.linear", "--jacobian-methods",
+                     "torch.func.jacrev")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "3 passed" in result.stdout
-
-
-def test_the_plugin_collects_library_cases_not_the_projects_cases_module(user_project):
-    result = _pytest(user_project, "--ignore=test_mine.py", "--jacobian-cases", "seed.linear",
-                     "--jacobian-methods", "torch.func.jacrev", "-vv")
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "seed.linear[torch.func.jacrev] PASSED" in result.stdout
+    assert "4 passed" in result.stdout and "seed.linear[torch.func.jacrev] PASSED" in result.stdout
 
 
 def test_the_package_installs_no_top_level_harness_or_cases():
