@@ -19,7 +19,7 @@ import numpy as np
 from jacobian_harness import casedef
 from jacobian_harness.adapters.base import BACKENDS, METHODS, load_adapters
 from jacobian_harness.casedef import Case
-from jacobian_harness.records import FAILING
+from jacobian_harness.records import FAILING, Record, TimeRecord
 from jacobian_harness.evaluate import Options
 from jacobian_harness.timing import QUICK, TimingPolicy
 
@@ -35,7 +35,7 @@ class Choice:
     prepare_s: float | None
     calls: int | None  # None: ranked by warm calls only (preparation paid once for very many calls)
     cost_s: float      # what `calls` Jacobians cost with it, preparation included (the median if calls is None)
-    record: dict = field(repr=False, compare=False)
+    record: Record = field(repr=False, compare=False)
 
     def __str__(self) -> str:
         from jacobian_harness.render.formatting import format_seconds
@@ -52,13 +52,13 @@ class CheckResult:
     """Every method's record on one function; prints as a table, converts to a results document."""
 
     case_id: str
-    records: list[dict]
+    records: list[Record]
     reference: str
     jacobians: dict[str, list[np.ndarray]] = field(default_factory=dict, repr=False)
     options: Options = field(default_factory=Options, repr=False)
 
     @property
-    def failures(self) -> list[dict]:
+    def failures(self) -> list[Record]:
         return [r for r in self.records if r["status"] in FAILING]
 
     @property
@@ -81,9 +81,11 @@ class CheckResult:
         best = next(iter(fastest_agreeing(self.records, calls).values()), None)
         if best is None:
             return None
-        time = best["time"]
-        return Choice(best["method"], time["median_s"], time.get("prepare_s"), calls, cost_of_calls_s(time, calls),
-                      best)
+        # fastest_agreeing keeps only records whose time gives a cost for `calls`: a median, and preparation
+        time, cost = best.get("time") or TimeRecord(), cost_of_calls_s(best.get("time"), calls)
+        median = time.get("median_s")
+        assert median is not None and cost is not None
+        return Choice(best["method"], median, time.get("prepare_s"), calls, cost, best)
 
     def __str__(self) -> str:
         from jacobian_harness.render.formatting import format_seconds

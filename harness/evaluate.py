@@ -150,7 +150,7 @@ def _baseline_timing(method, backend, lib, fn, args, options, record):
         return None
 
 
-def _fit_memory(case: Case, method, problem: Problem, itemsize: int, options: Options, record: dict):
+def _fit_memory(case: Case, method, problem: Problem, itemsize: int, options: Options, record: Record):
     """(problem, None) if the method's estimated peak fits in options.max_memory, possibly in chunks
     (noted in the record); (problem, why) if the pair must be skipped."""
     if options.max_memory is None:

@@ -41,13 +41,13 @@ def load_plugins(group: str, what: str, names: list[str] | None = None, options:
         key = (group, entry.value)
         if names is not None and entry.name not in names:
             continue
-        if key in _LOADED and (_LOADED[key] is None or given in _LOADED[key]):
+        if key in _LOADED and ((loaded_with := _LOADED[key]) is None or given in loaded_with):
             continue
         try:
             loaded = entry.load()
             if callable(loaded):
                 loaded(**_accepted(loaded, options or {}))  # a generated pack adds what these options ask for
-                _LOADED.setdefault(key, set()).add(given)
+                _LOADED[key] = (_LOADED.get(key) or set()) | {given}
             else:
                 _LOADED[key] = None
         except PluginError:

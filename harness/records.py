@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, TypedDict
 
-from jacobian_harness.timing import cost_of_calls_s
+from jacobian_harness.timing import TimeRecord, cost_of_calls_s
 
 # Every status a record can end with, in the order reports list them.
 VERDICTS = ("agree", "expected-divergence", "disagree", "unexpected-agree", "error", "crash", "timeout",
@@ -24,19 +24,6 @@ NOT_RUN = frozenset({"unsupported", "unavailable", "skipped"})
 # Modes whose results are not a method to recommend: finite differences agree only within their looser
 # tolerance, and a check returns a projection of the Jacobian, not the Jacobian.
 NOT_RECOMMENDED_MODES = ("fd", "check")
-
-
-class TimeRecord(TypedDict, total=False):
-    """How a pair was timed (harness.timing.Timing.as_record; pooled over rounds by timing.pool_rounds)."""
-    median_s: float | None        # median of samples_s: one warm call
-    iqr_s: float | None
-    repeats: int                  # len(samples_s)
-    number: int                   # calls per sample (fast calls are timed in blocks)
-    prepare_s: float              # preparation: tracing, compilation and the first call
-    samples_s: list[float]        # wall clock, per call
-    cpu_samples_s: list[float]    # the same blocks on the process's CPU clock ([] where not measured)
-    round_medians_s: list[float]  # with --rounds / ab: each round's median (fresh processes)
-    round_cpu_medians_s: list[float]
 
 
 class Record(TypedDict, total=False):
@@ -136,11 +123,9 @@ def fastest_agreeing(records: list[Record], calls: int | None = None) -> dict[st
     """Per report row, the agreeing AD method that computes `calls` Jacobians soonest, preparation
     included (harness.timing.cost_of_calls_s); calls None: the smallest median (warm) time."""
     key = row_key(records)
-    best: dict[str, Record] = {}
+    best: dict[str, tuple[float, Record]] = {}
     for r in records:
-        if not agreeing_ad(r, calls):
-            continue
-        cost = cost_of_calls_s(r["time"], calls)
-        if key(r) not in best or cost < cost_of_calls_s(best[key(r)]["time"], calls):
-            best[key(r)] = r
-    return best
+        cost = cost_of_calls_s(r.get("time"), calls) if agreeing_ad(r, calls) else None
+        if cost is not None and (key(r) not in best or cost < best[key(r)][0]):
+            best[key(r)] = cost, r
+    return {row: r for row, (_, r) in best.items()}

@@ -66,7 +66,7 @@ def write_json(path: Path, document: dict) -> None:
     atomic_write(path, lambda handle: handle.write(text.encode()))
 
 
-def write_arrays(path: Path, arrays: dict[str, np.ndarray]) -> None:
+def write_arrays(path: Path, arrays: dict[str, Any]) -> None:
     atomic_write(path, lambda handle: np.savez_compressed(handle, **arrays))
 
 

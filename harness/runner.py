@@ -18,7 +18,7 @@ from jacobian_harness.adapters.base import METHODS
 from jacobian_harness.casedef import CASES, id_matches
 from jacobian_harness.compare import choose_reference, verdict
 from jacobian_harness.evaluate import Evaluation, Options, evaluate
-from jacobian_harness.records import quantity_of
+from jacobian_harness.records import Record, quantity_of
 from jacobian_harness.timing import ONCE
 
 
@@ -59,7 +59,7 @@ def share_f_time(record: dict, key: tuple, f_times: dict[tuple, float]) -> None:
 @dataclass
 class CaseResult:
     case_id: str
-    records: list[dict]
+    records: list[Record]
     jacobians: dict[tuple[str, str], list[np.ndarray]] = field(default_factory=dict)  # (method, dtype) -> blocks
     reference: list[np.ndarray] | None = None
     inputs: tuple[np.ndarray, ...] = ()

@@ -10,10 +10,23 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
-from collections.abc import Callable
+from typing import Any, TypedDict
+from collections.abc import Callable, Mapping
 
 import numpy as np
+
+
+class TimeRecord(TypedDict, total=False):
+    """How a pair was timed: a record's `time` (Timing.as_record; pooled over rounds by pool_rounds)."""
+    median_s: float | None        # median of samples_s: one warm call
+    iqr_s: float | None
+    repeats: int                  # len(samples_s)
+    number: int                   # calls per sample (fast calls are timed in blocks)
+    prepare_s: float              # preparation: tracing, compilation and the first call
+    samples_s: list[float]        # wall clock, per call
+    cpu_samples_s: list[float]    # the same blocks on the process's CPU clock ([] where not measured)
+    round_medians_s: list[float]  # with --rounds / ab: each round's median (fresh processes)
+    round_cpu_medians_s: list[float]
 
 
 @dataclass(frozen=True)
@@ -50,13 +63,13 @@ class Timing:
         q1, q3 = np.percentile(self.samples_s, [25, 75])
         return float(q3 - q1)
 
-    def as_record(self) -> dict[str, Any]:
-        return {"median_s": self.median_s, "iqr_s": self.iqr_s, "repeats": len(self.samples_s),
-                "number": self.number, "prepare_s": self.prepare_s, "samples_s": list(self.samples_s),
-                "cpu_samples_s": list(self.cpu_samples_s)}
+    def as_record(self) -> TimeRecord:
+        return TimeRecord(median_s=self.median_s, iqr_s=self.iqr_s, repeats=len(self.samples_s), number=self.number,
+                          prepare_s=self.prepare_s, samples_s=list(self.samples_s),
+                          cpu_samples_s=list(self.cpu_samples_s))
 
 
-def cost_of_calls_s(time_record: dict | None, calls: int | None = None) -> float | None:
+def cost_of_calls_s(time_record: Mapping[str, Any] | None, calls: int | None = None) -> float | None:
     """What `calls` Jacobians cost with one method, from its timing record: preparation (tracing,
     compilation, and the first call, as `measure` times it) plus calls - 1 warm calls. None: one warm call
     (the median), the cost when preparation is paid once for very many calls."""

@@ -26,10 +26,13 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
+from collections.abc import Mapping
+from typing import Any, cast
 
 import numpy as np
 
 from jacobian_harness.evaluate import Evaluation, Options, failed_evaluation
+from jacobian_harness.records import Record
 from jacobian_harness.timing import TimingPolicy
 
 _HEADER = struct.Struct("<Q")
@@ -96,9 +99,9 @@ class Worker:
 
     def environment(self) -> dict:
         """jacobian_harness.environment.collect() as the worker sees it: its interpreter and library versions."""
-        return self._ask({"environment": True}) or {}
+        return dict(self._ask({"environment": True}) or {})
 
-    def _ask(self, request: dict) -> dict | None:
+    def _ask(self, request: dict) -> Mapping[str, Any] | None:
         try:
             return evaluation_from_bytes(self._exchange(request)).record
         except TimeoutError:
@@ -128,6 +131,7 @@ class Worker:
             raise EOFError from None
 
     def _death(self) -> str:
+        assert self.process is not None, "_death is asked only of a worker that was started"
         code = self.process.wait()
         self.process = None
         if code < 0:
@@ -233,7 +237,7 @@ def _options_from_json(data: dict) -> Options:
 
 
 def evaluation_to_bytes(evaluation: Evaluation) -> bytes:
-    arrays = {"record": np.array(json.dumps(evaluation.record))}
+    arrays: dict[str, Any] = {"record": np.array(json.dumps(evaluation.record))}
     if evaluation.value is not None:
         arrays["value"] = np.asarray(evaluation.value)
     for k, block in enumerate(evaluation.jacobian or []):
@@ -258,10 +262,15 @@ def evaluation_from_bytes(payload: bytes) -> Evaluation:
     if jacobian is not None and value is not None and "case" in record:
         # What the comparator needs of the problem: shapes and flags, not the function.
         case = CASES[record["case"]]
-        evaluation.problem = Problem(fn=None, args=tuple(inputs[i] for i in case.wrt_indices(inputs)),
+        evaluation.problem = Problem(fn=_function_left_in_the_worker,
+                                     args=tuple(inputs[i] for i in case.wrt_indices(inputs)),
                                      out_shape=tuple(value.shape), row_independent=case.row_independent,
                                      per_sample=case.per_sample)
     return evaluation
+
+
+def _function_left_in_the_worker(*args):
+    raise RuntimeError("the parent's copy of a problem has its shapes and flags, not its function")
 
 
 def _numbered(archive, prefix: str) -> list[np.ndarray] | None:
@@ -297,10 +306,11 @@ def main() -> int:
             request = json.loads(_read_message(requests, None))
         except EOFError:
             return 0
+        # The replies to the calibration and environment requests travel in the record's place.
         if request.get("calibrate"):
-            evaluation = Evaluation({"samples_s": calibrate()})
+            evaluation = Evaluation(cast(Record, {"samples_s": calibrate()}))
         elif request.get("environment"):
-            evaluation = Evaluation(collect(setup["threads"]))
+            evaluation = Evaluation(cast(Record, collect(setup["threads"])))
         else:
             evaluation = evaluate(request["case"], request["method"], _options_from_json(request["options"]))
         try:

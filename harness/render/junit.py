@@ -26,4 +26,4 @@ def render_junit(document: dict) -> bytes:
             ET.SubElement(test, "skipped", message=f"{r['status']}: {message}"[:500])
         elif r["status"] == "expected-divergence":
             ET.SubElement(test, "system-out").text = f"expected divergence: {message}"
-    return ET.tostring(ET.ElementTree(suite).getroot(), encoding="utf-8", xml_declaration=True)
+    return ET.tostring(suite, encoding="utf-8", xml_declaration=True)

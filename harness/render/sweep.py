@@ -4,6 +4,7 @@ saved document only."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from jacobian_harness.render.formatting import markdown_table, time_cell
 from jacobian_harness.sweep import rule_lines
@@ -48,12 +49,12 @@ def plot(document: dict, path) -> bool:
         axis.set_xlabel(("n_in", "n_out")[free] + f" ({fixed_name} = {fixed})")
         axis.grid(True, which="both", alpha=0.3)
     axes[0].set_ylabel("median time per Jacobian (s)")
-    labelled = {}  # one legend for both panels: a method may have a line in only one
+    labelled: dict[str, Any] = {}  # one legend for both panels: a method may have a line in only one
     for axis in axes:
         for handle, label in zip(*axis.get_legend_handles_labels(), strict=True):
             labelled.setdefault(label, handle)
     if labelled:
-        figure.legend(list(labelled.values()), list(labelled), fontsize=7, loc="center right")
+        figure.legend(handles=list(labelled.values()), labels=list(labelled), fontsize=7, loc="center right")
         figure.subplots_adjust(right=0.78)
     figure.suptitle(title + " (solid: reverse mode, dashed: forward mode, dotted: finite differences)")
     figure.savefig(path, dpi=110, bbox_inches="tight")
