@@ -3,7 +3,7 @@ the questions every view asks of a list of records.
 
 A record is a plain dict (it is written to results.json as it is), typed here as `Record` so that its
 fields are listed in one place. `harness.evaluate` creates it (`new_record`); the comparator
-(`harness.compare.verdict`) fills in the verdict and errors; the run document (`harness.document`) adds the
+(`harness.verdicts.verdict`) fills in the verdict and errors; the run document (`harness.document`) adds the
 Jacobian's npz key. Nothing else adds fields.
 """
 
@@ -63,7 +63,7 @@ class Record(TypedDict, total=False):
     chunk_size: int               # run in chunks of this many rows/columns to fit --max-memory
     note: str
     sample_digest: str            # a generated pack's sample digest, as the evaluating process made it
-    # Set by the comparator (harness.compare.verdict)
+    # Set by the comparator (harness.verdicts.verdict)
     max_abs_err: float | None
     max_rel_err: float | None
     worst_index: list[int] | None  # [block, *index] of the worst element
