@@ -8,6 +8,7 @@ import pytest
 
 from jacobian_harness.cli import main
 from jacobian_harness.comparison import load_comparison
+from jacobian_harness.records import pair_key
 
 DATA = Path(__file__).parent / "data"
 FAST = ["--quick", "--methods", "fd.central", "--methods", "torch.func.*", "--methods", "jax.jacfwd",
@@ -226,7 +227,7 @@ def test_shards_partition_the_pairs_and_merge_into_the_whole_run(registry, tmp_p
 
     def pairs(directory):
         records = json.loads((directory / "out" / "results.json").read_text())["results"]
-        return [(r["case"], r["method"], r["dtype"]) for r in records]
+        return [pair_key(r) for r in records]
 
     part1, part2 = pairs(tmp_path / "part1"), pairs(tmp_path / "part2")
     assert part1 and part2 and not set(part1) & set(part2)
