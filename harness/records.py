@@ -10,6 +10,7 @@ Jacobian's npz key. Nothing else adds fields.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from jacobian_harness.timing import cost_of_calls_s
@@ -87,8 +88,9 @@ def new_record(case_id: str, method_id: str, *, backend: str, mode: str, quantit
                   status="ok", message="", backend_version=backend_version, time=None, f_time_s=None, ratio=None)
 
 
-def pair_key(record: Record) -> PairKey:
-    """(case, method, dtype): what identifies a pair within a run and across runs."""
+def pair_key(record: Record | Mapping[str, Any]) -> PairKey:
+    """(case, method, dtype): what identifies a pair within a run and across runs (of a record, a journal
+    entry or a comparison's pair)."""
     return record["case"], record["method"], record["dtype"]
 
 

@@ -8,6 +8,7 @@ BASE and is a bug declared for NEW's version), and is fixed the other way round.
 
 from __future__ import annotations
 
+from jacobian_harness.comparison.document import Pair
 from jacobian_harness.records import FAILING
 from jacobian_harness.verdicts import INHERITED, UNCHECKED_NOTE
 
@@ -82,7 +83,7 @@ def declarations_changed(base: dict, new: dict) -> set[str]:
             and summary.get("divergences") != new["cases"][case_id].get("divergences")}
 
 
-def verdict_changes(pairs: list[dict]) -> dict[str, int]:
+def verdict_changes(pairs: list[Pair]) -> dict[str, int]:
     """How many pairs went from each verdict to each other one, "BASE -> NEW", most first."""
     counts: dict[str, int] = {}
     for pair in pairs:

@@ -64,7 +64,7 @@ class ValueChange(TypedDict):
 class SpeedVerdict(TypedDict, total=False):
     """A speed verdict (harness.stats.SpeedChange.as_record), of a pair or of a group of pairs."""
     ratio: float                  # NEW / BASE time (NEW divided by the machine's speed change first)
-    low: float | None             # 95% interval of the ratio (None: no interval, the group is not judged)
+    low: float | None             # 95% interval of the ratio (None: a group of single runs, not judged)
     high: float | None
     p_slower: float               # one-sided p-values, before adjustment
     p_faster: float

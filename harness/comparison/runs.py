@@ -78,7 +78,7 @@ def _pairs(base_records: dict, new_records: dict, base_arrays: dict, new_arrays:
 
 def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str]) -> Summary:
     timed = [p for p in pairs if p["speed"]]
-    library = [p["speed"] for p in timed if not p["control"]]
+    library = [speed for p in timed if (speed := p["speed"]) and not p["control"]]
     verdicts = {verdict: sum(s["verdict"] == verdict for s in library)
                 for verdict in ("slower", "faster", "same", "inconclusive")}
     groups = speeds.cases + speeds.methods

@@ -22,10 +22,12 @@ Pairs of other frameworks (same version on both sides) are controls: shown, neve
 from __future__ import annotations
 
 from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Literal, cast
 
 import numpy as np
 
-from jacobian_harness.comparison.document import CaseSpeed, MethodSpeed, PairSpeed, Settings
+from jacobian_harness.comparison.document import CaseSpeed, MethodSpeed, Pair, PairSpeed, Settings, SpeedVerdict
 from jacobian_harness.records import PairKey, pair_key
 from jacobian_harness.stats import (holm, judge, log_ratio_test, moderated_changes, paired_test, rounds_test,
                                     speed_change)
@@ -113,7 +115,7 @@ def side_by_side(base: dict, new: dict) -> bool:
     return bool(run) and run == new.get("options", {}).get("ab_id")
 
 
-def judge_speeds(pairs: list[dict], base_records: dict, new_records: dict, clock: Clock, settings: Settings,
+def judge_speeds(pairs: list[Pair], base_records: dict, new_records: dict, clock: Clock, settings: Settings,
                  paired: bool) -> SpeedVerdicts:
     """Every pair timed on both sides gets its speed verdict (pair["speed"]); the cases' and methods'."""
     rounds_tests = []
@@ -126,21 +128,24 @@ def judge_speeds(pairs: list[dict], base_records: dict, new_records: dict, clock
             pair["speed"] = PairSpeed(test="rounds", rounds=[len(base_rounds), len(new_rounds)])
             rounds_tests.append((pair, base_rounds, [m / scale for m in new_rounds]))
         elif base_samples and new_samples:
-            pair["speed"] = {**speed_change(base_samples, new_samples, scale=scale, min_effect=settings.min_effect,
-                                            alpha=settings.alpha).as_record(), "test": "samples"}
+            pair["speed"] = cast(PairSpeed, {**speed_change(
+                base_samples, new_samples, scale=scale, min_effect=settings.min_effect,
+                alpha=settings.alpha).as_record(), "test": "samples"})
     for control in (False, True):  # the library's pairs and the controls: two families, two priors
         family = [t for t in rounds_tests if t[0]["control"] is control]
         tests = [paired_test(b, n) if paired and len(b) == len(n) else rounds_test(b, n) for _, b, n in family]
         changes = moderated_changes(tests, min_effect=settings.min_effect, alpha=settings.alpha)
         for (pair, b, n), change in zip(family, changes, strict=True):
-            pair["speed"] = {**change.as_record(), **pair["speed"], "paired": paired and len(b) == len(n)}
+            pair["speed"] = cast(PairSpeed, {**change.as_record(), **(pair["speed"] or {}),
+                                             "paired": paired and len(b) == len(n)})
     timed = [p for p in pairs if p["speed"]]
     floor = noise_floor(timed, base_records)
     for pair in timed:
-        if pair["speed"]["test"] == "samples":  # rounds already carry the run-to-run noise
+        if (speed := pair["speed"]) and speed["test"] == "samples":  # rounds already carry the run-to-run noise
             sigma = floor[_decade(base_records[pair_key(pair)])]
-            pair["speed"] = _widen(pair["speed"], sigma, settings.min_effect, settings.alpha)
-    correct_for_many([p["speed"] for p in timed if not p["control"] and p["speed"]["test"] == "rounds"], settings)
+            pair["speed"] = _widen(speed, sigma, settings.min_effect, settings.alpha)
+    correct_for_many([s for p in timed if not p["control"] and (s := p["speed"]) and s["test"] == "rounds"],
+                     settings)
     cases = case_speeds(timed, base_records, new_records, clock, settings, paired)
     correct_for_many([c for c in cases if c["test"] == "rounds"], settings)
     methods = method_speeds(timed, base_records, new_records, clock, settings, paired)
@@ -148,7 +153,7 @@ def judge_speeds(pairs: list[dict], base_records: dict, new_records: dict, clock
     return SpeedVerdicts(floor, cases, methods)
 
 
-def noise_floor(pairs: list[dict], base_records: dict) -> dict[int, float]:
+def noise_floor(pairs: list[Pair], base_records: dict) -> dict[int, float]:
     """Run-to-run noise the within-run samples cannot show, learned from the suite itself: per decade of
     BASE median time, the robust spread (1.4826 x MAD) of log(NEW/BASE) over all pairs. Most pairs do not
     change between two runs, so this is the spread of unchanged ones; a real change of one pair hardly
@@ -156,7 +161,7 @@ def noise_floor(pairs: list[dict], base_records: dict) -> dict[int, float]:
     by_decade: dict[int, list[float]] = {}
     for pair in pairs:
         decade = _decade(base_records[pair_key(pair)])
-        by_decade.setdefault(decade, []).append(np.log(pair["speed"]["ratio"]))
+        by_decade.setdefault(decade, []).append(np.log(_speed(pair)["ratio"]))
     everything = np.concatenate([np.asarray(v) for v in by_decade.values()]) if by_decade else np.zeros(0)
     overall = _robust_sigma(everything) if everything.size else 0.0
     return {decade: _robust_sigma(np.asarray(v)) if len(v) >= NOISE_MIN_PAIRS else overall
@@ -171,18 +176,23 @@ def _decade(record: dict) -> int:
     return int(np.floor(np.log10(record["time"]["median_s"])))
 
 
-def _widen(speed: dict, sigma: float, min_effect: float, alpha: float) -> dict:
+def _speed(pair: Pair) -> PairSpeed:
+    """The speed verdict of a pair known to be timed."""
+    return cast(PairSpeed, pair["speed"])
+
+
+def _widen(speed: PairSpeed, sigma: float, min_effect: float, alpha: float) -> PairSpeed:
     """The speed verdict again, with the interval widened by the run-to-run noise (in log space)."""
-    ratio = speed["ratio"]
-    within = (np.log(speed["high"]) - np.log(speed["low"])) / 2
+    ratio, within_low, within_high = speed["ratio"], cast(float, speed["low"]), cast(float, speed["high"])
+    within = (np.log(within_high) - np.log(within_low)) / 2
     half = float(np.hypot(within, NOISE_Z * sigma))
     low, high = float(np.exp(np.log(ratio) - half)), float(np.exp(np.log(ratio) + half))
     verdict = judge(ratio, low, high, speed["p_slower"], speed["p_faster"], min_effect, alpha)
-    return {**speed, "within_low": speed["low"], "within_high": speed["high"], "low": low, "high": high,
-            "run_noise_sigma": sigma, "verdict": verdict}
+    return cast(PairSpeed, {**speed, "within_low": within_low, "within_high": within_high, "low": low,
+                            "high": high, "run_noise_sigma": sigma, "verdict": verdict})
 
 
-def correct_for_many(changes: list[dict], settings: Settings) -> None:
+def correct_for_many(changes: Sequence[SpeedVerdict], settings: Settings) -> None:
     """Holm-adjust the p-values of these tests (both directions of each) and judge again: a comparison
     tests a thousand pairs, and at alpha each, ten unchanged ones would be called slower or faster."""
     if not changes:
@@ -202,24 +212,24 @@ def _round_scores(base: np.ndarray, new: np.ndarray) -> tuple[np.ndarray, np.nda
     return np.exp(np.median(base - centre, axis=0)), np.exp(np.median(new - centre, axis=0))
 
 
-def case_speeds(timed: list[dict], base_records: dict, new_records: dict, clock: Clock, settings: Settings,
+def case_speeds(timed: list[Pair], base_records: dict, new_records: dict, clock: Clock, settings: Settings,
                 paired: bool = False) -> list[CaseSpeed]:
     """A speed verdict per case over its library pairs together: a change of the library that slows a whole
     case shows here even when each pair alone is too noisy to call. See `group_speeds`."""
-    return group_speeds("case", timed, base_records, new_records, clock, settings, paired)
+    return cast(list[CaseSpeed], group_speeds("case", timed, base_records, new_records, clock, settings, paired))
 
 
-def method_speeds(timed: list[dict], base_records: dict, new_records: dict, clock: Clock, settings: Settings,
+def method_speeds(timed: list[Pair], base_records: dict, new_records: dict, clock: Clock, settings: Settings,
                   paired: bool = False) -> list[MethodSpeed]:
     """A speed verdict per library method over all its pairs (every case it ran): a change of one method
     everywhere (torch.compile's call overhead) shows here, while each of its pairs alone is too noisy to
     call and within a case it is one pair among a dozen, which the case's trimmed mean may cut. See
     `group_speeds`."""
-    return group_speeds("method", timed, base_records, new_records, clock, settings, paired,
-                        judge_spread=False)
+    return cast(list[MethodSpeed], group_speeds("method", timed, base_records, new_records, clock, settings,
+                                                paired, judge_spread=False))
 
 
-def _group_keys(members: list[dict], base_records: dict, new_records: dict, clock: str) -> list[PairKey]:
+def _group_keys(members: list[Pair], base_records: dict, new_records: dict, clock: str) -> list[PairKey]:
     """The pairs a group's verdict stands on. A pair timed in one process only (of a backend that `ab` did
     not time in rounds) leaves the group's verdict to its pairs timed in rounds, rather than demoting the
     whole group to single-run evidence."""
@@ -228,8 +238,8 @@ def _group_keys(members: list[dict], base_records: dict, new_records: dict, cloc
     return in_rounds if len(in_rounds) >= CASE_MIN_PAIRS else keys
 
 
-def group_speeds(field: str, timed: list[dict], base_records: dict, new_records: dict, clock: Clock,
-                 settings: Settings, paired: bool = False, judge_spread: bool = True) -> list[dict]:
+def group_speeds(field: Literal["case", "method"], timed: list[Pair], base_records: dict, new_records: dict,
+                 clock: Clock, settings: Settings, paired: bool = False, judge_spread: bool = True) -> list[dict]:
     """One speed verdict per value of the pairs' `field` (a case, a method) over its library pairs together.
     With rounds, each round's score is the median over the group's pairs of their centred log medians
     (`_round_scores`), tested like a pair's rounds; for the two sides of one `ab` (`paired`), each round's
@@ -238,7 +248,7 @@ def group_speeds(field: str, timed: list[dict], base_records: dict, new_records:
     Variances are moderated across the groups of the family, and p-values Holm-adjusted by the caller."""
     from scipy.stats import trim_mean
 
-    groups: dict[str, list[dict]] = {}
+    groups: dict[str, list[Pair]] = {}
     for pair in timed:
         if not pair["control"]:
             groups.setdefault(pair[field], []).append(pair)
@@ -250,13 +260,12 @@ def group_speeds(field: str, timed: list[dict], base_records: dict, new_records:
         base_rounds = [_rounds(base_records[k], clock.name) for k in keys]
         new_rounds = [_rounds(new_records[k], clock.name) for k in keys]
         entry = {field: group_id, "pairs": len(keys)}
-        if all(base_rounds) and all(new_rounds) and len({len(r) for r in base_rounds}) == 1 \
-                and len({len(r) for r in new_rounds}) == 1:
+        if _as_many_rounds(base_rounds) and _as_many_rounds(new_rounds):
             scale = np.asarray([[clock.scales.get(k[0], 1.0)] for k in keys])  # each pair's case's machine speed
             scores.append((entry, np.log(np.asarray(base_rounds)), np.log(np.asarray(new_rounds) / scale)))
             entry["test"] = "rounds"
         else:
-            entry.update(ratio=float(np.exp(np.median([np.log(p["speed"]["ratio"]) for p in members]))),
+            entry.update(ratio=float(np.exp(np.median([np.log(_speed(p)["ratio"]) for p in members]))),
                          test="spread")
         results.append(entry)
     # Side by side (one ab): per round, the interquartile mean over the group's pairs of log(new / base):
@@ -269,6 +278,11 @@ def group_speeds(field: str, timed: list[dict], base_records: dict, new_records:
         entry.update(change.as_record())
     _by_spread([e for e in results if e["test"] == "spread"], settings, judge_spread)
     return results
+
+
+def _as_many_rounds(rounds: list[list[float] | None]) -> bool:
+    """Every pair has rounds, as many as each other (a matrix of pairs x rounds)."""
+    return all(rounds) and len({len(r) for r in rounds if r}) == 1
 
 
 def _by_spread(entries: list[dict], settings: Settings, judge_spread: bool) -> None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from jacobian_harness.comparison.document import LargestChange, ValueChange
+from jacobian_harness.comparison.document import LargestChange, Pair, ValueChange
 from jacobian_harness.records import pair_key
 from jacobian_harness.results import jacobian_key
 from jacobian_harness.verdicts import TOLERANCES, diff
@@ -60,14 +60,13 @@ def relative_change(new: list[np.ndarray], base: list[np.ndarray]) -> float | No
     return largest
 
 
-def largest_change(pairs: list[dict]) -> LargestChange | None:
+def largest_change(pairs: list[Pair]) -> LargestChange | None:
     """The pair whose Jacobian moved most, relatively, between the runs (within tolerance or not; a fix's move
     to the reference is not numerics)."""
-    changed = [p for p in pairs if p["change"] and p["values"] != "fixed"
-               and np.isfinite(p["change"]["max_rel_change"] or 0.0)]
-    if not changed:
+    moved = [(p, change) for p in pairs if (change := p["change"]) and p["values"] != "fixed"
+             and np.isfinite(change["max_rel_change"] or 0.0)]
+    if not moved:
         return None
-    worst = max(changed, key=lambda p: p["change"]["max_rel_change"] or 0.0)
+    worst, change = max(moved, key=lambda moved_pair: moved_pair[1]["max_rel_change"] or 0.0)
     return LargestChange(case=worst["case"], method=worst["method"], dtype=worst["dtype"],
-                         max_rel_change=worst["change"]["max_rel_change"],
-                         max_abs_change=worst["change"]["max_abs_change"])
+                         max_rel_change=change["max_rel_change"], max_abs_change=change["max_abs_change"])
