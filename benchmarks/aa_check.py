@@ -43,7 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jacobian_harness.changes import Settings, compare_runs
+from jacobian_harness.comparison import Settings, compare_runs
 from jacobian_harness.document import load as load_results
 from jacobian_harness.render.compare_markdown import first_screen_lines
 from jacobian_harness.results import load_jacobians

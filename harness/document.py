@@ -147,7 +147,7 @@ MACHINE_WARNINGS = ("environment cpu ", "environment cpu_count ")
 def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = False) -> tuple[dict, dict]:
     """One run from the (path, document, arrays) of its `run --shard` parts, in the order of one unsharded
     run; DocumentError when a part is of another run or holds a pair twice."""
-    from jacobian_harness.changes import environment_warnings
+    from jacobian_harness.comparison import environment_warnings
 
     first_path, first, _ = parts[0]
     for path, document, _ in parts[1:]:

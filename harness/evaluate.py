@@ -33,7 +33,7 @@ class Options:
     # method runs it fills in f_time_s and the J/f ratio itself).
     time_f: bool = True
     # Move every differentiated input by this fraction of max(1, |x|), along a fixed pattern of signs: the
-    # comparator's smoothness probe (harness.compare.PROBE_MOVE). 0: the case's own point.
+    # comparator's smoothness probe (harness.verdicts.PROBE_MOVE). 0: the case's own point.
     moved: float = 0.0
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from jacobian_harness.evaluate import Evaluation, Options
+from jacobian_harness.records import pair_key
 from jacobian_harness.results import atomic_write
 
 KIND = "jacobian-harness.journal"
@@ -88,7 +89,7 @@ class Journal:
         done = {}
         for entry in entries[1:]:
             try:
-                key = (entry["case"], entry["method"], entry["dtype"], entry["timing"], entry.get("moved", 0.0))
+                key = (*pair_key(entry), entry["timing"], entry.get("moved", 0.0))
                 name = entry["file"]
             except (KeyError, TypeError):
                 raise JournalError(f"{path}: a journal line lacks case, method, dtype, timing or file") from None

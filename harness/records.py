@@ -3,13 +3,14 @@ the questions every view asks of a list of records.
 
 A record is a plain dict (it is written to results.json as it is), typed here as `Record` so that its
 fields are listed in one place. `harness.evaluate` creates it (`new_record`); the comparator
-(`harness.compare.verdict`) fills in the verdict and errors; the run document (`harness.document`) adds the
+(`harness.verdicts.verdict`) fills in the verdict and errors; the run document (`harness.document`) adds the
 Jacobian's npz key. Nothing else adds fields.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from typing import Any, TypedDict
 
 from jacobian_harness.timing import TimeRecord, cost_of_calls_s
@@ -50,7 +51,7 @@ class Record(TypedDict, total=False):
     chunk_size: int               # run in chunks of this many rows/columns to fit --max-memory
     note: str
     sample_digest: str            # a generated pack's sample digest, as the evaluating process made it
-    # Set by the comparator (harness.compare.verdict)
+    # Set by the comparator (harness.verdicts.verdict)
     max_abs_err: float | None
     max_rel_err: float | None
     worst_index: list[int] | None  # [block, *index] of the worst element
@@ -74,8 +75,9 @@ def new_record(case_id: str, method_id: str, *, backend: str, mode: str, quantit
                   status="ok", message="", backend_version=backend_version, time=None, f_time_s=None, ratio=None)
 
 
-def pair_key(record: Record) -> PairKey:
-    """(case, method, dtype): what identifies a pair within a run and across runs."""
+def pair_key(record: Record | Mapping[str, Any]) -> PairKey:
+    """(case, method, dtype): what identifies a pair within a run and across runs (of a record, a journal
+    entry or a comparison's pair)."""
     return record["case"], record["method"], record["dtype"]
 
 

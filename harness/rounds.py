@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from jacobian_harness.records import pair_key
 from jacobian_harness.timing import pool_rounds
 
 
 def first_round(document: dict) -> dict[tuple, list[dict]]:
     """key -> [the timing of the first round] for every timed record of a run."""
-    return {(r["case"], r["method"], r["dtype"]): [dict(r["time"])] for r in document["results"]
+    return {pair_key(r): [dict(r["time"])] for r in document["results"]
             if (r.get("time") or {}).get("samples_s")}
 
 
@@ -30,7 +31,7 @@ def timed_pairs(document: dict) -> dict[tuple, list[dict]]:
 def add_round(rounds: dict[tuple, list[dict]], records: Iterable[dict]) -> None:
     """The timings of another round's records, for the pairs timed in the first round."""
     for record in records:
-        key = (record["case"], record["method"], record["dtype"])
+        key = pair_key(record)
         if key in rounds and (record.get("time") or {}).get("samples_s"):
             rounds[key].append(record["time"])
 
@@ -38,6 +39,6 @@ def add_round(rounds: dict[tuple, list[dict]], records: Iterable[dict]) -> None:
 def finish_rounds(document: dict, rounds: dict[tuple, list[dict]]) -> None:
     """Each timed record of the run gets the pooled timing of its rounds (harness.timing.pool_rounds)."""
     for record in document["results"]:
-        key = (record["case"], record["method"], record["dtype"])
+        key = pair_key(record)
         if rounds.get(key):  # a pair that failed in every round keeps the timing it has
             record["time"] = pool_rounds(rounds[key])

@@ -16,7 +16,7 @@ import numpy as np
 
 from jacobian_harness.adapters.base import METHODS
 from jacobian_harness.casedef import CASES, id_matches
-from jacobian_harness.compare import choose_reference, verdict
+from jacobian_harness.verdicts import choose_reference, verdict
 from jacobian_harness.evaluate import Evaluation, Options, evaluate
 from jacobian_harness.records import Record, quantity_of
 from jacobian_harness.timing import ONCE

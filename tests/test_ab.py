@@ -7,6 +7,7 @@ import pytest
 
 from jacobian_harness.rounds import add_round, finish_rounds, first_round, timed_pairs
 from jacobian_harness.cli import main
+from jacobian_harness.comparison import load_comparison
 from jacobian_harness.runner import side_order
 from tests.test_cli import DATA, FAST
 
@@ -52,7 +53,7 @@ def test_ab_rounds_start_empty_and_a_pair_never_timed_again_keeps_its_whole_run_
 def test_a_a_through_the_cli_changes_no_verdict_and_no_value(registry, tmp_path):
     code = main(["ab", "--base-python", sys.executable, "--new-python", sys.executable, "--no-builtin",
                  "--case-file", str(DATA / "good.py"), *FAST, "--rounds", "4", "--out", str(tmp_path)])
-    comparison = json.loads((tmp_path / "compare" / "compare.json").read_text())
+    comparison = load_comparison(tmp_path / "compare")
     assert code == 0
     assert comparison["summary"]["regressions"] == comparison["summary"]["drift"] == 0
     assert comparison["summary"]["slower"] == comparison["summary"]["slower_cases"] == 0

@@ -10,7 +10,7 @@ import jacobian_harness.casedef as hc
 from jacobian_harness.adapters import METHODS, load_adapters
 # Imported at collection, before any test's `registry` fixture swaps the registry: a module first imported
 # while that fixture is active keeps the throwaway registry for the rest of the session.
-from jacobian_harness.compare import choose_reference, verdict
+from jacobian_harness.verdicts import choose_reference, verdict
 from jacobian_harness.evaluate import Options, evaluate
 from jacobian_harness.runner import run_case
 from jacobian_harness.timing import ONCE

@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 
 from jacobian_harness.cli import main
+from jacobian_harness.comparison import load_comparison
+from jacobian_harness.records import pair_key
 
 DATA = Path(__file__).parent / "data"
 FAST = ["--quick", "--methods", "fd.central", "--methods", "torch.func.*", "--methods", "jax.jacfwd",
@@ -197,7 +199,7 @@ def test_compare_writes_files_and_exits_0_1_2(tmp_path, capsys):
     base = _saved_run(tmp_path / "base", document)
     assert main(["compare", str(base), str(base), "--out", str(tmp_path / "same")]) == 0
     assert (tmp_path / "same" / "compare.md").read_text().startswith("# Jacobian harness comparison: PASS")
-    assert json.loads((tmp_path / "same" / "compare.json").read_text())["kind"] == "jacobian-harness.comparison"
+    assert load_comparison(tmp_path / "same")["kind"] == "jacobian-harness.comparison"
     # NEW: an agreeing pair now errors.
     broken = json.loads(json.dumps(document))
     agreeing = next(r for r in broken["results"] if r["status"] == "agree")
@@ -225,7 +227,7 @@ def test_shards_partition_the_pairs_and_merge_into_the_whole_run(registry, tmp_p
 
     def pairs(directory):
         records = json.loads((directory / "out" / "results.json").read_text())["results"]
-        return [(r["case"], r["method"], r["dtype"]) for r in records]
+        return [pair_key(r) for r in records]
 
     part1, part2 = pairs(tmp_path / "part1"), pairs(tmp_path / "part2")
     assert part1 and part2 and not set(part1) & set(part2)
@@ -266,7 +268,7 @@ def test_parts_from_different_machines_merge_only_when_allowed_and_their_speed_i
     merged = json.loads((tmp_path / "m2" / "results.json").read_text())
     assert merged["environment"]["cpu"] == "2 machines" and "another CPU" in merged["environment"]["machines"]
     assert main(["compare", str(tmp_path / "m2"), str(tmp_path / "m2"), "--out", str(tmp_path / "c")]) == 0
-    comparison = json.loads((tmp_path / "c" / "compare.json").read_text())
+    comparison = load_comparison(tmp_path / "c" / "compare.json")
     assert any("different machines" in w for w in comparison["environment_warnings"])
     assert comparison["summary"]["slower_backed"] == 0
 

@@ -4,7 +4,7 @@ import json
 import re
 from pathlib import Path
 
-from jacobian_harness.changes import compare_runs
+from jacobian_harness.comparison import compare_runs
 from jacobian_harness.render.html import write_compare_html, write_run_html
 
 DATA = Path(__file__).parent / "data"

@@ -12,6 +12,7 @@ import pytest
 from jacobian_harness.cli import main
 from jacobian_harness.evaluate import Evaluation, Options
 from jacobian_harness.journal import RECORDS, Journal, JournalError
+from jacobian_harness.records import pair_key
 from jacobian_harness.timing import ONCE, QUICK
 
 DATA = Path(__file__).parent / "data"
@@ -79,7 +80,7 @@ def test_unusable_journals_are_named_errors(tmp_path, content, message):
 
 
 def _keys(document):
-    return [(r["case"], r["method"], r["dtype"]) for r in document["results"]]
+    return [pair_key(r) for r in document["results"]]
 
 
 def _wait_for_journal_lines(process, out, lines: int) -> Path:
@@ -119,7 +120,7 @@ def test_a_run_killed_halfway_resumes_and_keeps_every_finished_record_exactly_on
     assert len(keys) == len(set(keys)) == 6 * 3
     assert document["resumed_pairs"] == len(finished)  # every journaled evaluation reused, none run again
     timed = {k: v for k, v in samples.items() if v}
-    by_key = {(r["case"], r["method"], r["dtype"]): r for r in document["results"]}
+    by_key = {pair_key(r): r for r in document["results"]}
     # Every pair finished before the kill is in the results once, with its original timing samples.
     assert timed and all(by_key[k]["time"]["samples_s"] == v for k, v in timed.items() if k in by_key)
     assert not (out / "journal").exists()

@@ -6,7 +6,7 @@ import pytest
 from jacobian_harness.adapters import METHODS, Problem, load_adapters
 from jacobian_harness.adapters.base import COMPOSITIONS, second_order_directions
 from jacobian_harness.casedef import case
-from jacobian_harness.compare import choose_reference
+from jacobian_harness.verdicts import choose_reference
 from jacobian_harness.evaluate import Options, evaluate
 from jacobian_harness.runner import run_case
 from jacobian_harness.timing import ONCE

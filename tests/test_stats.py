@@ -5,7 +5,7 @@ from jacobian_harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, mod
     rounds_test, speed_change, variance_prior)
 
 
-# The compositions harness.changes makes of the building blocks: one test alone, or a family of them.
+# The compositions harness.comparison.speed makes of the building blocks: one test alone, or a family of them.
 def rounds_change(base_medians, new_medians, *, min_effect=MIN_EFFECT, alpha=ALPHA):
     return moderated_changes([rounds_test(base_medians, new_medians)], min_effect=min_effect, alpha=alpha)[0]
 
@@ -55,7 +55,7 @@ def test_rounds_need_two_a_side():
 def test_rounds_of_the_same_code_are_rarely_called_a_change():
     # A/A: three processes a side, each 15% off the truth at random (the spread measured here between
     # processes). Per test, a false call is about as rare as alpha (0.01) per direction; `compare` then
-    # corrects for the number of tests (harness.changes).
+    # corrects for the number of tests (harness.comparison.speed).
     rng = np.random.default_rng(0)
     calls = [rounds_change(np.exp(rng.normal(0, 0.15, 3)), np.exp(rng.normal(0, 0.15, 3))).verdict
              for _ in range(1000)]

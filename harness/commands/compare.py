@@ -1,4 +1,4 @@
-"""`compare`: what changed from BASE to NEW (harness.changes), written as compare.json, compare.md and
+"""`compare`: what changed from BASE to NEW (harness.comparison), written as compare.json, compare.md and
 compare.html; exit 1 on a regression or drift."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def run(args) -> int:
 def compare(base_path: str, new_path: str, out: str, *, min_effect: float = 0.10, alpha: float = 0.01,
             library: str = "torch") -> int:
     """Compare two saved runs into `out` and print the comparison's first screen; the exit code."""
-    from jacobian_harness.changes import Settings, compare_runs
+    from jacobian_harness.comparison import Settings, compare_runs
     from jacobian_harness.render.ci_summary import append_step_summary
     from jacobian_harness.render.compare_markdown import render_comparison
     from jacobian_harness.render.html import write_compare_html

@@ -1,4 +1,4 @@
-"""compare.md: what changed from BASE to NEW, from a comparison document (harness.changes) only."""
+"""compare.md: what changed from BASE to NEW, from a comparison document (harness.comparison) only."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from collections import Counter
 
 from jacobian_harness.render.formatting import err, format_seconds, markdown_table
 
-# -- comparison of two runs (harness.changes) ---------------------------------------------------------------
+# -- comparison of two runs (harness.comparison) ---------------------------------------------------------------
 def _speed_cell(speed: dict | None) -> str:
     if not speed:
         return ""
@@ -119,7 +119,7 @@ def answer_line(summary: dict, library: str) -> str:
 def first_screen_lines(document: dict, library: str) -> list[str]:
     """A few lines: correctness, numerics, speed by case (with intervals), each with its largest items."""
     summary = document["summary"]
-    # Which changes are regressions, fixes or "other" is harness.changes's call, kept on each pair
+    # Which changes are regressions, fixes or "other" is harness.comparison's call, kept on each pair
     # (`correctness`): one kind, e.g. `expected-divergence -> agree`, can be a fix (a declared bug gone) on one
     # pair and another change (a convention gone, or another sample) on the next.
     def by_kind(correctness: set[str]) -> str:
@@ -223,13 +223,13 @@ def _speed_method(settings: dict, base: dict, new: dict) -> str:
 
 
 def _p_value(change: dict) -> float | None:
-    """The p-value of the change's direction, Holm-adjusted where it was (harness.changes)."""
+    """The p-value of the change's direction, Holm-adjusted where it was (harness.comparison)."""
     side = "slower" if change["ratio"] >= 1 else "faster"
     return change.get(f"p_{side}_adjusted", change.get(f"p_{side}"))
 
 
 def _group_row(field: str):
-    """The row of a speed verdict over a group of pairs (harness.changes.group_speeds), named by `field`."""
+    """The row of a speed verdict over a group of pairs (harness.comparison.speed.group_speeds), named by `field`."""
     def row(group: dict) -> list[str]:
         p_value = _p_value(group)
         return [f"`{group[field]}`", str(group["pairs"]), _speed_cell(group),

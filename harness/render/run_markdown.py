@@ -7,7 +7,7 @@ import re
 from collections import Counter
 
 from jacobian_harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, agreeing_ad, fastest_agreeing,
-                             headline, quantity_of, row_key, summary_counts)
+                             headline, pair_key, quantity_of, row_key, summary_counts)
 from jacobian_harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, markdown_table,
     number, time_cell)
 from jacobian_harness.cost import cost_line
@@ -51,7 +51,7 @@ def render_markdown(document: dict) -> str:
         for title, group in (("", first), (f"### Second-order failures ({SECOND_ORDER})", second)):
             if group:
                 lines += [title, ""] if title else []
-                pairs = {(r["case"], r["method"], r["dtype"]): r for r in records}
+                pairs = {pair_key(r): r for r in records}
                 notes = [_finding_notes(r, document, pairs) for r in group]
                 extra = ["notes"] if any(notes) else []
                 lines += markdown_table(["case", "method", "verdict", "max rel err", "message"] + extra,

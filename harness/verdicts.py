@@ -318,7 +318,7 @@ def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> Record:
 
 
 # How a record's message names a declaration inherited from a sibling method, and the note on a declaration
-# never confirmed on the installed version (harness.changes reads messages written before `declaration`).
+# never confirmed on the installed version (harness.comparison.correctness reads messages written before `declaration`).
 INHERITED = "inherited from the backend's declared "
 UNCHECKED_NOTE = re.compile(r" \[declared from [^\]]*\]")
 
