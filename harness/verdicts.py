@@ -11,18 +11,7 @@ that is one mistake in the case's own code that every framework inherits, most o
 of the graph (`.item()`, `float(t)`, a NumPy round trip), which every AD method differentiates as a
 constant while finite differences see the whole function.
 
-Tolerances (elementwise, |got - expected| <= atol + rtol * |expected|), anchored in published defaults:
-
-| compared            | rtol | atol | anchor                                                        |
-| ------------------- | ---- | ---- | ------------------------------------------------------------- |
-| float64 AD methods  | 1e-7 | 1e-7 | torch.testing.assert_close float64 defaults                    |
-| float32 AD methods  | 1e-4 | 1e-5 | atol of assert_close float32; rtol between its 1.3e-6 (one op) |
-|                     |      |      | and jax check_grads' 2e-3, since a Jacobian chains many ops    |
-| finite differences  | 1e-3 | 1e-5 | torch.autograd.gradcheck (eps 1e-6, atol 1e-5, rtol 1e-3)      |
-
-A case overrides any entry with `tolerances={"float32": {"rtol": ...}, "fd": {...}}`.
-NaN and infinity patterns are compared explicitly: by default a NaN matches only a NaN at the same
-place (`equal_nan=True`); a case with `equal_nan=False` treats every NaN as a disagreement.
+Tolerances and the elementwise comparison of Jacobian blocks: harness/tolerances.py.
 """
 
 from __future__ import annotations
@@ -39,78 +28,7 @@ from jacobian_harness.adapters.base import METHODS
 from jacobian_harness.casedef import Case
 from jacobian_harness.evaluate import Evaluation
 from jacobian_harness.records import Record, quantity_of
-
-TOLERANCES = {"float64": {"rtol": 1e-7, "atol": 1e-7}, "float32": {"rtol": 1e-4, "atol": 1e-5},
-              "fd": {"rtol": 1e-3, "atol": 1e-5}}
-
-
-def tolerance(case: Case | None, key: str) -> dict[str, float]:
-    """The tolerance table entry for `key` ("float64", "float32" or "fd"), merged with the case's override."""
-    merged = dict(TOLERANCES[key])
-    if case is not None:
-        merged.update(case.tolerance(key))
-    return merged
-
-
-@dataclass
-class Diff:
-    ok: bool
-    max_abs_err: float | None = None
-    max_rel_err: float | None = None
-    worst_index: list[int] | None = None
-    got: float | None = None
-    expected: float | None = None
-    reason: str = ""
-
-
-def diff(got: Sequence[np.ndarray], expected: Sequence[np.ndarray], rtol: float, atol: float,
-         equal_nan: bool = True) -> Diff:
-    """Compare Jacobian blocks elementwise; `worst_index` is [block, *index] of the worst element."""
-    if len(got) != len(expected):
-        return Diff(False, reason=f"{len(got)} Jacobian blocks, reference has {len(expected)}")
-    worst: tuple[float, list[int], float, float] | None = None
-    max_abs = max_rel = 0.0
-    for k, (g, e) in enumerate(zip(got, expected, strict=True)):
-        g, e = np.asarray(g, dtype=np.float64), np.asarray(e, dtype=np.float64)
-        if g.shape != e.shape:
-            return Diff(False, reason=f"block {k} has shape {g.shape}, reference has {e.shape}")
-        pattern = _nonfinite_mismatch(g, e, equal_nan)
-        if pattern is not None:
-            index = [k, *pattern]
-            return Diff(False, max_abs_err=float("nan"), worst_index=index, got=float(g[pattern]),
-                        expected=float(e[pattern]), reason="NaN/inf pattern differs")
-        # After the pattern check, non-finite entries match exactly: only finite ones carry an error.
-        finite = np.isfinite(e)
-        e = np.where(finite, e, 0.0)
-        error = np.abs(np.where(finite, g, 0.0) - e)
-        allowed = atol + rtol * np.abs(e)
-        if error.size == 0:
-            continue
-        max_abs = max(max_abs, float(error.max()))
-        nonzero = finite & (e != 0)
-        if nonzero.any():
-            with np.errstate(over="ignore"):  # an error over a subnormal reference: inf is the honest answer
-                max_rel = max(max_rel, float((error[nonzero] / np.abs(e[nonzero])).max()))
-        excess = error / allowed
-        flat = int(np.argmax(excess))
-        if worst is None or excess.flat[flat] > worst[0]:
-            position = np.unravel_index(flat, error.shape)
-            worst = (float(excess.flat[flat]), [k, *map(int, position)], float(g[position]), float(e[position]))
-    if worst is None:
-        return Diff(True, 0.0, 0.0)
-    return Diff(worst[0] <= 1.0, max_abs, max_rel, worst[1], worst[2], worst[3],
-                "" if worst[0] <= 1.0 else f"exceeds rtol={rtol:g}, atol={atol:g}")
-
-
-def _nonfinite_mismatch(g: np.ndarray, e: np.ndarray, equal_nan: bool):
-    """Index of the first element whose NaN/inf status differs (or any NaN, if not equal_nan)."""
-    g_nan, e_nan = np.isnan(g), np.isnan(e)
-    bad = (g_nan | e_nan) if not equal_nan else (g_nan != e_nan)
-    bad |= (np.isinf(g) | np.isinf(e)) & ~(g_nan | e_nan) & (g != e)
-    if bad.any():
-        return tuple(int(i) for i in np.argwhere(bad)[0])
-    return None
-
+from jacobian_harness.tolerances import Diff, diff, tolerance
 
 @dataclass
 class Reference:
@@ -168,7 +86,7 @@ def choose_reference(case: Case, evaluations: Sequence[Evaluation], probe: Probe
 
     def score(cluster):
         backends = {e.record["backend"] for e in cluster}
-        fd_support = any(diff(f.jacobian, cluster[0].jacobian, equal_nan=case.equal_nan, **fd_tol).ok for f in fd)
+        fd_support = any(diff(_jacobian(f), _jacobian(cluster[0]), equal_nan=case.equal_nan, **fd_tol).ok for f in fd)
         return len(backends), fd_support
 
     scores = {id(c): score(c) for c in clusters}
@@ -203,13 +121,13 @@ def _smooth_and_contradicted(case: Case, consensus: list[Evaluation], fd: list[E
     if len(fd) < 2:
         return None  # one scheme alone is no evidence against several frameworks
     tol = tolerance(case, "fd")
-    if not all(diff(f.jacobian, fd[0].jacobian, equal_nan=case.equal_nan, **tol).ok for f in fd[1:]):
+    if not all(diff(_jacobian(f), _jacobian(fd[0]), equal_nan=case.equal_nan, **tol).ok for f in fd[1:]):
         return None
-    gap = _largest_difference(consensus[0].jacobian, fd[0].jacobian)
+    gap = _largest_difference(_jacobian(consensus[0]), _jacobian(fd[0]))
     changes = []
     for move in (PROBE_MOVE, -PROBE_MOVE):
         moved = probe(fd[0].record["method"], move)
-        change = None if moved is None else _largest_difference(moved, fd[0].jacobian)
+        change = None if moved is None else _largest_difference(moved, _jacobian(fd[0]))
         if gap is None or change is None or not change < PROBE_MARGIN * gap:
             return None
         changes.append(change)
@@ -231,7 +149,7 @@ def _clusters(case: Case, evaluations: Sequence[Evaluation]) -> list[list[Evalua
     tol = tolerance(case, "float64")
     clusters: list[list[Evaluation]] = []
     for e in evaluations:
-        home = next((c for c in clusters if diff(e.jacobian, c[0].jacobian, equal_nan=case.equal_nan, **tol).ok),
+        home = next((c for c in clusters if diff(_jacobian(e), _jacobian(c[0]), equal_nan=case.equal_nan, **tol).ok),
                     None)
         if home is None:
             clusters.append([e])
@@ -256,64 +174,93 @@ def _blocks(analytic_result: Any) -> list[np.ndarray]:
 
 def verdict(case: Case, evaluation: Evaluation, reference: Reference) -> Record:
     """The evaluation's record with its verdict and error figures filled in."""
-    record = dict(evaluation.record)
-    record.update({"max_abs_err": None, "max_rel_err": None, "worst_index": None, "worst": None,
-                   "reference": reference.source})
+    record = evaluation.record.copy()
+    record.update(Record(max_abs_err=None, max_rel_err=None, worst_index=None, worst=None,
+                         reference=reference.source))
     if record["status"] != "ok":
         return _declared_failure(case, record)
-    key = "fd" if record["mode"] == "fd" or reference.tolerance_key == "fd" else record["dtype"]
-    tol = tolerance(case, key)
-    if reference.value is not None:
-        value_diff = diff([evaluation.value], [reference.value], equal_nan=True, **tolerance(case, record["dtype"]))
-        if not value_diff.ok:
-            record.update(status="disagree", message=f"f itself differs from the reference value "
-                                                     f"({value_diff.reason}): check the {record['backend']} "
-                                                     f"implementation of the case")
-            return record
-    if reference.blocks is None:
-        record.update(status="disagree", message=f"no reference: {reference.source}")
-        return record
+    unjudged = _without_a_reference(case, evaluation, reference, record)
+    if unjudged is not None:
+        return unjudged
+    assert reference.blocks is not None  # _without_a_reference judged the record where it is None
     method = METHODS.get(record["method"])
 
-    def as_returned(blocks):
+    def as_returned(blocks: list[np.ndarray]) -> list[np.ndarray]:
         # A check returns a projection of the Jacobian: compare it with the same projection.
         if method is None or method.project is None:
             return blocks
+        assert evaluation.problem is not None  # an evaluation that returned blocks kept its problem
         return [method.project(blocks, evaluation.problem)]
 
-    result = diff(evaluation.jacobian, as_returned(reference.blocks), equal_nan=case.equal_nan, **tol)
-    record.update(max_abs_err=result.max_abs_err, max_rel_err=result.max_rel_err,
-                  worst_index=result.worst_index,
-                  worst=None if result.worst_index is None else {"got": result.got, "expected": result.expected})
+    tol = tolerance(case, "fd" if record["mode"] == "fd" or reference.tolerance_key == "fd" else record["dtype"])
+    result = diff(_jacobian(evaluation), as_returned(reference.blocks), equal_nan=case.equal_nan, **tol)
+    record.update(Record(max_abs_err=result.max_abs_err, max_rel_err=result.max_rel_err,
+                         worst_index=result.worst_index,
+                         worst=None if result.worst_index is None else {"got": result.got,
+                                                                        "expected": result.expected}))
     declared = case.divergence_for(record["method"], record["backend_version"])
     if declared is None and method is not None and method.project is not None and not result.ok:
         # A check mixes its backend's forward and reverse mode: a convention declared for any method of
         # that backend explains it too. Inherited, it claims nothing, so agreeing is no stale declaration.
         inherited = _backend_divergence(case, record)
         if inherited is not None:
-            record.update(status="expected-divergence", declaration=inherited.describe(),
-                          message=f"{INHERITED}{inherited.describe()}")
-            return record
+            record["declaration"] = inherited.describe()
+            return _judged(record, "expected-divergence", f"{INHERITED}{inherited.describe()}")
     if declared is None:
-        record["status"] = "agree" if result.ok else "disagree"
-        record["message"] = "" if result.ok else _describe(result)
-        if not result.ok and reference.hint and record["mode"] != "fd":
-            record["message"] = (f"{reference.hint}: the AD methods agree with each other, finite "
-                                 f"differences see the whole function ({_describe(result)})")
-    elif result.ok:
-        record.update(status="unexpected-agree",
-                      message=f"declared {declared.kind} did not occur ({declared.reason}): "
-                              f"the backend changed; update or remove the declaration")
-    elif declared.raises is not None:
-        record.update(status="disagree", message=f"declared to raise {declared.raises!r}, but returned a value "
-                                                 f"that differs from the reference: {_describe(result)}")
-    elif declared.expected is not None and not diff(
-            evaluation.jacobian, as_returned(_blocks(declared.expected(*evaluation.inputs))),
+        return _undeclared(record, result, reference)
+    if result.ok:
+        return _judged(record, "unexpected-agree", f"declared {declared.kind} did not occur ({declared.reason}): "
+                                                   f"the backend changed; update or remove the declaration")
+    if declared.raises is not None:
+        return _judged(record, "disagree", f"declared to raise {declared.raises!r}, but returned a value that "
+                                           f"differs from the reference: {_describe(result)}")
+    if declared.expected is not None and not diff(
+            _jacobian(evaluation), as_returned(_blocks(declared.expected(*evaluation.inputs))),
             equal_nan=case.equal_nan, **tol).ok:
-        record.update(status="disagree", message=f"differs from the reference and from the declared "
-                                                 f"{declared.kind} value: {_describe(result)}")
-    else:
-        record.update(status="expected-divergence", message=_declared(declared, record))
+        return _judged(record, "disagree", f"differs from the reference and from the declared {declared.kind} "
+                                           f"value: {_describe(result)}")
+    return _judged(record, "expected-divergence", _declared(declared, record))
+
+
+def _judged(record: Record, status: str, message: str) -> Record:
+    record["status"], record["message"] = status, message
+    return record
+
+
+def _jacobian(evaluation: Evaluation) -> list[np.ndarray]:
+    """The blocks of an evaluation that returned a value (its status is ok)."""
+    if evaluation.jacobian is None:
+        raise ValueError(f"{evaluation.record['case']} / {evaluation.record['method']}: no Jacobian to judge")
+    return evaluation.jacobian
+
+
+def _without_a_reference(case: Case, evaluation: Evaluation, reference: Reference, record: Record) -> Record | None:
+    """The record judged `disagree` where f's own value differs from the reference value or there is no
+    reference Jacobian; None where the Jacobian can be judged."""
+    if reference.value is not None:
+        value_diff = diff([_value(evaluation)], [reference.value], equal_nan=True,
+                          **tolerance(case, record["dtype"]))
+        if not value_diff.ok:
+            return _judged(record, "disagree", f"f itself differs from the reference value ({value_diff.reason}): "
+                                               f"check the {record['backend']} implementation of the case")
+    if reference.blocks is None:
+        return _judged(record, "disagree", f"no reference: {reference.source}")
+    return None
+
+
+def _value(evaluation: Evaluation) -> np.ndarray:
+    if evaluation.value is None:
+        raise ValueError(f"{evaluation.record['case']} / {evaluation.record['method']}: no value of f to judge")
+    return evaluation.value
+
+
+def _undeclared(record: Record, result: Diff, reference: Reference) -> Record:
+    """The verdict of a method with no declared divergence: agree or disagree, with why."""
+    record["status"] = "agree" if result.ok else "disagree"
+    record["message"] = "" if result.ok else _describe(result)
+    if not result.ok and reference.hint and record["mode"] != "fd":
+        record["message"] = (f"{reference.hint}: the AD methods agree with each other, finite "
+                             f"differences see the whole function ({_describe(result)})")
     return record
 
 
@@ -323,7 +270,7 @@ INHERITED = "inherited from the backend's declared "
 UNCHECKED_NOTE = re.compile(r" \[declared from [^\]]*\]")
 
 
-def _declared(declared, record: dict) -> str:
+def _declared(declared, record: Record) -> str:
     """The declaration's description, saying so when it was never confirmed on this backend version; the
     record keeps which declaration explained it (`declaration`: a comparison tells a known bug whose form
     changed with the version, as declared, from one that stayed)."""
@@ -334,7 +281,7 @@ def _declared(declared, record: dict) -> str:
     return text
 
 
-def _backend_divergence(case: Case, record: dict, raising: str | None = None):
+def _backend_divergence(case: Case, record: Record, raising: str | None = None):
     """A declaration that applies to another method of the record's backend; with `raising`, only one that
     declares an error this message contains."""
     siblings = [m for m in METHODS.values() if m.backend == record["backend"] and m.id != record["method"]]
@@ -342,7 +289,7 @@ def _backend_divergence(case: Case, record: dict, raising: str | None = None):
                  and (raising is None or (d.raises is not None and d.raises in raising))), None)
 
 
-def _declared_failure(case: Case, record: dict) -> dict:
+def _declared_failure(case: Case, record: Record) -> Record:
     """A method that fails where a known bug is declared is an expected divergence, not an error."""
     declared = case.divergence_for(record["method"], record["backend_version"])
     method = METHODS.get(record["method"])
@@ -351,10 +298,8 @@ def _declared_failure(case: Case, record: dict) -> dict:
         # it raises too is the same bug, inherited (as a declared wrong value is, in `verdict`).
         inherited = _backend_divergence(case, record, raising=record["message"])
         if inherited is not None:
-            record.update(status="expected-divergence",
-                          message=f"{INHERITED}{_declared(inherited, record)}; "
-                                  f"{record['message']}")
-            return record
+            return _judged(record, "expected-divergence",
+                           f"{INHERITED}{_declared(inherited, record)}; {record['message']}")
     if record["status"] not in ("error", "crash") or declared is None or declared.kind != "bug":
         return record
     if declared.raises is not None and declared.raises not in record["message"]:

@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from jacobian_harness.casedef import Case, CaseError, Divergence
-from jacobian_harness.verdicts import TOLERANCES, choose_reference, diff, tolerance, verdict
+from jacobian_harness.tolerances import TOLERANCES, diff, tolerance
+from jacobian_harness.verdicts import choose_reference, verdict
 from jacobian_harness.evaluate import Evaluation
 
 J = np.array([[1.0, 2.0], [3.0, 4.0]])

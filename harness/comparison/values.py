@@ -12,7 +12,7 @@ import numpy as np
 from jacobian_harness.comparison.document import LargestChange, Pair, ValueChange
 from jacobian_harness.records import pair_key
 from jacobian_harness.results import jacobian_key
-from jacobian_harness.verdicts import TOLERANCES, diff
+from jacobian_harness.tolerances import TOLERANCES, diff
 
 CHANGED = ("touched", "drift", "fixed")  # values of a Jacobian that is not bit for bit BASE's
 
