@@ -10,8 +10,12 @@ collection is deterministic. Kept light: nothing heavy is imported unless the op
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:  # nothing of ours is imported when the plugin loads, only when an option is used
+    from jacobian_harness.records import Record
 
 
 def pytest_addoption(parser):
@@ -89,7 +93,7 @@ class JacobianMismatch(AssertionError):
     """A method's Jacobian was judged failing (or, declared, diverged as expected)."""
 
 
-def _judge(case_id: str, method_id: str, dtype: str) -> dict:
+def _judge(case_id: str, method_id: str, dtype: str) -> Record:
     from jacobian_harness.evaluate import Options
     from jacobian_harness.runner import run_case
     from jacobian_harness.timing import ONCE

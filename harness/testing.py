@@ -18,7 +18,7 @@ def assert_jacobians_agree(fn, *inputs, **options) -> None:
     lines = [f"Jacobians of {getattr(fn, '__name__', 'fn')} disagree (reference: {result.reference}):"]
     for record in result.failures:
         worst = record.get("worst") or {}
-        where = f" at {tuple(record['worst_index'])}" if record.get("worst_index") else ""
+        where = f" at {tuple(index)}" if (index := record.get("worst_index")) else ""
         detail = (f": got {worst['got']!r}, reference {worst['expected']!r}" if "got" in worst
                   else f": {record.get('message', '')}")
         lines.append(f"  {record['method']}: {record['status']}{where}{detail}")
