@@ -9,10 +9,11 @@ backend receives bit-identical arrays. Points where backends legitimately differ
 from __future__ import annotations
 
 import fnmatch
+import functools
 import importlib.util
 import sys
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -129,30 +130,62 @@ def _case_seed(case_id: str, seed: int) -> list[int]:
     return [seed, zlib.crc32(case_id.encode())]
 
 
-@dataclass(eq=False)
-class Case:
-    """One function, its inputs, and what to expect of its Jacobian in every backend."""
+# A backend's own implementation of f, taking that backend's arrays (all inputs): a function, or the dotted name of
+# one ("torch.special.erf"), imported only when that backend runs it, so that declaring a case imports no framework.
+Impl = Callable[..., Any] | str
 
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One function, its inputs, and what to expect of its Jacobian in every backend.
+
+    Frozen: a case is made once, complete (a registry that needs another pack or source registers a copy made
+    with `dataclasses.replace`), so that what a worker evaluates is what was declared."""
+
+    # -- the function and its inputs ---------------------------------------------------------------------------
     id: str
+    # f(xp, *inputs), written once against an array namespace.
     fn: Callable[..., Any]
+    # A factory rng -> the tuple of input arrays (with `sizes`: rng, **preset), or that tuple itself.
     inputs: Callable[[np.random.Generator], tuple] | tuple
+    # The inputs the Jacobian is taken with respect to (None: every floating input).
     wrt: tuple[int, ...] | None = None
-    tags: frozenset[str] = frozenset()
-    analytic: Callable[..., Any] | None = None
-    divergences: tuple[Divergence, ...] = ()
-    row_independent: bool = False
-    per_sample: bool = False
-    seed: int = 0
-    tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
-    equal_nan: bool = True
-    description: str = ""
-    source: str = "library"
-    impls: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # Size presets: name -> the keyword arguments of the input factory ("small" is the default).
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    order: int = 1
+    # Mixed with the case id into the input factory's seed.
+    seed: int = 0
+    # Per-backend implementations that replace fn there (Impl: a function or a dotted name).
+    impls: dict[str, Impl] = field(default_factory=dict)
+
+    # -- what to expect ------------------------------------------------------------------------------------------
+    # The exact Jacobian from the NumPy inputs (its blocks, one per differentiated input), where it is known.
+    analytic: Callable[..., Any] | None = None
+    # The methods expected to differ from the reference here, each with its reason (cases._common.diverging).
+    divergences: tuple[Divergence, ...] = ()
+    # dtype -> {"rtol": .., "atol": ..}: this case's own tolerances, over the harness's defaults.
+    tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Whether NaN in the same entries of two Jacobians counts as agreement (False: every NaN disagrees).
+    equal_nan: bool = True
     # Why f is not twice differentiable at the case's point (a kink of its first derivative), where the
     # second-order checks do not apply; "" where they do.
     not_twice_differentiable: str = ""
+
+    # -- which methods apply, and how they run it ---------------------------------------------------------------
+    # 1: the Jacobian of f; 2: the Hessian of a scalar f (checked by the Hessian methods instead).
+    order: int = 1
+    # Output row i depends on input row i only (what the batched methods' Problem is told).
+    row_independent: bool = False
+    # f maps a batch (first axis) sample by sample, and the per-sample Jacobians are wanted.
+    per_sample: bool = False
+
+    # -- how it is described and selected ------------------------------------------------------------------------
+    tags: frozenset[str] = frozenset()
+    # The first line of f's docstring.
+    description: str = ""
+    # Where it is defined: "library", a case file's path, or what made it ("harness.check", a pack's note).
+    source: str = "library"
+
+    # -- pack plumbing -------------------------------------------------------------------------------------------
     # The case pack it belongs to ("builtin", "opinfo", a plugin's; "" for a user's case file).
     pack: str = ""
     # Globs of the methods that can run it (empty: every method), and of those that run only when --methods
@@ -178,13 +211,29 @@ class Case:
             raise CaseError(f"case {self.id!r}: an order=2 case cannot be per_sample or row_independent")
 
     def impl(self, backend: str):
-        """Decorator: a backend-specific implementation taking that backend's arrays (all inputs)."""
+        """Decorator for a case file: `@f.impl("torch")` over a function taking that backend's arrays (all inputs).
+        The case is not changed: the registry gets a copy with the implementation added (the library itself
+        passes `impls=` to @case instead)."""
 
-        def register(fn):
-            self.impls[backend] = fn
+        def add(fn):
+            current = CASES.get(self.id)
+            if current is None or current.fn is not self.fn:
+                raise CaseError(f"case {self.id!r}: .impl({backend!r}) applies to a registered case; pass "
+                                f"impls={{{backend!r}: ...}} when making it")
+            CASES[self.id] = replace(current, impls={**current.impls, backend: fn})
             return fn
 
-        return register
+        return add
+
+    def impl_for(self, backend: str) -> Callable[..., Any] | None:
+        """The backend's own implementation (a dotted name imported now), or None where f runs there."""
+        impl = self.impls.get(backend)
+        if isinstance(impl, str):
+            try:
+                return resolve_dotted(impl)
+            except CaseError as exc:
+                raise CaseError(f"case {self.id!r}, {backend} implementation: {exc}") from None
+        return impl
 
     def make_inputs(self, seed: int | None = None, size: str | dict[str, Any] = "small") -> tuple[np.ndarray, ...]:
         """The case's inputs as float64 NumPy arrays (other dtypes kept), identical on every call.
@@ -240,8 +289,10 @@ class Case:
 def case(fn=None, *, id: str | None = None, **fields):
     """Declare a case: `@case(inputs=lambda rng: (rng.standard_normal(5),))` over `def f(xp, x)`.
 
-    The case id defaults to the function's name. The decorated name becomes the `Case`, so that
-    `@f.impl("torch")` can add a backend-specific implementation. `sizes={"small": {"n": 4}, ...}` gives
+    The case id defaults to the function's name, and the decorated name becomes the `Case`. `impls={"torch":
+    "torch.special.erf", "autograd": _erf_autograd}` gives backend-specific implementations: a dotted name
+    where it is one call of the backend's function on the inputs (imported when that backend runs it), else a
+    function defined above the case. `sizes={"small": {"n": 4}, ...}` gives
     size presets passed to the input factory as keywords; `order=2` makes it a Hessian case (a scalar f
     of one differentiated input), checked by the Hessian methods instead of the Jacobian ones.
     """
@@ -254,7 +305,7 @@ def case(fn=None, *, id: str | None = None, **fields):
 
 def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=None, divergences=(),
               row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True, sizes=None,
-              order=1, not_twice_differentiable="") -> Case:
+              order=1, not_twice_differentiable="", impls=None) -> Case:
     """A Case from a function and `@case`'s keywords, not registered (sweep families build their own)."""
     return Case(
         id=id or function.__name__, fn=function, inputs=inputs, wrt=None if wrt is None else tuple(wrt),
@@ -263,7 +314,7 @@ def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), ana
         tolerances=dict(tolerances or {}), equal_nan=equal_nan,
         description=(function.__doc__ or "").strip().split("\n")[0],
         source=_defining_file(function), sizes=dict(sizes or {}), order=order,
-        not_twice_differentiable=not_twice_differentiable,
+        not_twice_differentiable=not_twice_differentiable, impls=dict(impls or {}),
     )
 
 
@@ -278,11 +329,12 @@ def _defining_file(function) -> str:
 def register(new: Case) -> Case:
     """Add a case to the registry; a second case with the same id is an error naming both. A case without a
     pack belongs to the pack being loaded, else to the built-in library if it is defined there."""
-    if not new.pack:
-        new.pack = _LOADING[-1] if _LOADING else ("builtin" if new.source == "library" else "")
     old = CASES.get(new.id)
     if old is not None and old is not new:
         raise CaseError(f"case id {new.id!r} is defined twice: in {old.source} and in {new.source}")
+    pack = new.pack or (_LOADING[-1] if _LOADING else ("builtin" if new.source == "library" else ""))
+    if pack != new.pack:
+        new = replace(new, pack=pack)
     CASES[new.id] = new
     return new
 
@@ -345,8 +397,31 @@ def load_case_file(path: str | Path) -> list[str]:
         raise CaseError(f"case file {path}{line}: {type(exc).__name__}: {exc}") from exc
     added = [case_id for case_id in CASES if case_id not in before]
     for case_id in added:
-        CASES[case_id].source = str(path)
+        CASES[case_id] = replace(CASES[case_id], source=str(path))
     return added
+
+
+@functools.cache
+def resolve_dotted(name: str) -> Callable[..., Any]:
+    """The object a dotted name names ("torch.nn.functional.pdist"): its longest importable module, then
+    attributes; a CaseError naming the part that is missing."""
+    parts = name.split(".")
+    for split in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:split])
+        try:
+            target = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and not module_name.startswith(exc.name):  # a dependency of it is missing
+                raise CaseError(f"{name!r}: importing {module_name} failed: {exc}") from None
+            continue
+        for position in range(split, len(parts)):
+            if not hasattr(target, parts[position]):
+                raise CaseError(f"{name!r}: {'.'.join(parts[:position])} has no attribute {parts[position]!r}")
+            target = getattr(target, parts[position])
+        if not callable(target):
+            raise CaseError(f"{name!r} is a {type(target).__name__}, not a function")
+        return target
+    raise CaseError(f"{name!r}: no module {parts[0]!r} is installed")
 
 
 def _line_in(exc: BaseException, path: Path) -> str:
