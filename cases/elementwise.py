@@ -5,19 +5,11 @@ from __future__ import annotations
 import numpy as np
 
 from jacobian_harness.casedef import case
-from jacobian_harness.cases._common import diag_jacobian
+from jacobian_harness.cases._common import diag_jacobian, normal, uniform
+from jacobian_harness.cases._common import sigmoid as _sigmoid
 
-
-def _normal(rng):
-    return (rng.standard_normal(6),)
-
-
-def _positive(rng):
-    return (rng.uniform(0.5, 3.0, 6),)
-
-
-def _sigmoid(x):
-    return 1.0 / (1.0 + np.exp(-x))
+_normal = normal(6)
+_positive = uniform(0.5, 3.0, 6)
 
 
 @case(id="elementwise.sin", tags={"elementwise"}, inputs=_normal, row_independent=True,

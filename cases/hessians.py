@@ -62,18 +62,18 @@ def _logsumexp_hessian(x):
     return np.diag(p) - np.outer(p, p)
 
 
-@case(id="hessian.logsumexp", tags={"hessian", "reduction"}, inputs=lambda rng: (rng.standard_normal(6),),
-      order=2, analytic=_logsumexp_hessian)
-def logsumexp(xp, x):
-    """log(sum(exp(x))) of 6 values: Hessian diag(p) - p p^T with p = softmax(x) (singular: rows sum to 0)."""
-    return xp.log(xp.sum(xp.exp(x)))
-
-
-@logsumexp.impl("torch")
 def _logsumexp_torch(x):
     import torch
 
     return torch.logsumexp(x, dim=0)
+
+
+@case(id="hessian.logsumexp", tags={"hessian", "reduction"}, inputs=lambda rng: (rng.standard_normal(6),),
+      order=2, analytic=_logsumexp_hessian,
+      impls={"torch": _logsumexp_torch})
+def logsumexp(xp, x):
+    """log(sum(exp(x))) of 6 values: Hessian diag(p) - p p^T with p = softmax(x) (singular: rows sum to 0)."""
+    return xp.log(xp.sum(xp.exp(x)))
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -102,16 +102,6 @@ def _mlp_loss_hessian(x, w1, b1, w2, b2, target):
     return jacobian.T @ jacobian + (w1 * curvature[None, :]) @ w1.T
 
 
-@case(id="hessian.mlp-loss", tags={"hessian", "network"}, inputs=_mlp_loss_inputs, wrt=(0,), order=2,
-      analytic=_mlp_loss_hessian)
-def mlp_loss(xp, x, w1, b1, w2, b2, target):
-    """0.5 * ||MLP(x) - target||^2 for an MLP 4 -> 6 -> 3 (tanh), Hessian (4, 4) with respect to x."""
-    hidden = xp.tanh(xp.matmul(x, w1) + b1)
-    residual = xp.matmul(hidden, w2) + b2 - target
-    return 0.5 * xp.sum(residual * residual)
-
-
-@mlp_loss.impl("torch")
 def _mlp_loss_torch(x, w1, b1, w2, b2, target):
     # The way users write it: torch.nn.functional layers and loss (linear takes weights as (out, in)).
     import torch
@@ -119,6 +109,16 @@ def _mlp_loss_torch(x, w1, b1, w2, b2, target):
     F = torch.nn.functional
     hidden = torch.tanh(F.linear(x, w1.T, b1))
     return 0.5 * F.mse_loss(F.linear(hidden, w2.T, b2), target, reduction="sum")
+
+
+@case(id="hessian.mlp-loss", tags={"hessian", "network"}, inputs=_mlp_loss_inputs, wrt=(0,), order=2,
+      analytic=_mlp_loss_hessian,
+      impls={"torch": _mlp_loss_torch})
+def mlp_loss(xp, x, w1, b1, w2, b2, target):
+    """0.5 * ||MLP(x) - target||^2 for an MLP 4 -> 6 -> 3 (tanh), Hessian (4, 4) with respect to x."""
+    hidden = xp.tanh(xp.matmul(x, w1) + b1)
+    residual = xp.matmul(hidden, w2) + b2 - target
+    return 0.5 * xp.sum(residual * residual)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -130,18 +130,18 @@ def _softplus_hessian(x):
     return np.diag(d.reshape(-1)).reshape(x.shape + x.shape)
 
 
-@case(id="hessian.softplus-sum", tags={"hessian", "elementwise"}, inputs=lambda rng: (rng.standard_normal((2, 3)),),
-      order=2, analytic=_softplus_hessian)
-def softplus_sum(xp, x):
-    """sum(softplus(x)) over x of shape (2, 3): Hessian (2, 3, 2, 3), diagonal sigmoid(x) (1 - sigmoid(x))."""
-    return xp.sum(xp.log1p(xp.exp(x)))
-
-
-@softplus_sum.impl("torch")
 def _softplus_sum_torch(x):
     import torch
 
     return torch.nn.functional.softplus(x).sum()
+
+
+@case(id="hessian.softplus-sum", tags={"hessian", "elementwise"}, inputs=lambda rng: (rng.standard_normal((2, 3)),),
+      order=2, analytic=_softplus_hessian,
+      impls={"torch": _softplus_sum_torch})
+def softplus_sum(xp, x):
+    """sum(softplus(x)) over x of shape (2, 3): Hessian (2, 3, 2, 3), diagonal sigmoid(x) (1 - sigmoid(x))."""
+    return xp.sum(xp.log1p(xp.exp(x)))
 
 
 # --------------------------------------------------------------------------------------------------------

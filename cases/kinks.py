@@ -9,7 +9,8 @@ from __future__ import annotations
 import numpy as np
 
 from jacobian_harness.casedef import case
-from jacobian_harness.cases._common import REVERSE_METHODS, diag_jacobian, diverging
+from jacobian_harness.cases._common import (REVERSE_METHODS, clamp_unit_torch, diag_jacobian, diverging, row_blocks,
+                                            rows_nan)
 
 # --------------------------------------------------------------------------------------------------------
 # kink.abs-at-zero
@@ -59,19 +60,13 @@ def _clip_derivative(at_bound):
                       expected=_clip_derivative(0.0))
           + diverging(["tensorflow.*"], reason="clip at a bound: tensorflow's clip_by_value counts the bound as "
                                                "inside (derivative 1), as torch < 2.14 does",
-                      expected=_clip_derivative(1.0))))
+                      expected=_clip_derivative(1.0))),
+      impls={"torch": clamp_unit_torch})
 def clip(xp, x):
     """clip(x, -1, 1) with entries exactly at both bounds (reference: the mean of the one-sided
     derivatives, 1/2, as central differences give, and jax, whose clip is min(max(x, lo), hi) and splits
     the derivative of a tie evenly). The torch implementation is torch.clamp."""
     return xp.clip(x, -1.0, 1.0)
-
-
-@clip.impl("torch")
-def _clip_torch(x):
-    import torch
-
-    return torch.clamp(x, -1.0, 1.0)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -88,9 +83,14 @@ def _max_jacobian(first_only):
         is_max = (x == x.max(axis=-1, keepdims=True)).astype(float)
         if first_only:
             is_max = np.eye(x.shape[-1])[np.argmax(x, axis=-1)]
-        weights = is_max / is_max.sum(axis=-1, keepdims=True)
-        return np.eye(x.shape[0])[:, :, None] * weights[None, :, :]
+        return row_blocks(is_max / is_max.sum(axis=-1, keepdims=True))
     return jacobian
+
+
+def _max_ties_torch(x):
+    import torch
+
+    return torch.max(x, dim=-1).values
 
 
 @case(id="kink.max-ties", not_twice_differentiable="a row maximum has a corner where two entries tie",
@@ -99,18 +99,12 @@ def _max_jacobian(first_only):
       divergences=diverging(["torch.*"], reason="torch.max(x, dim) sends the whole gradient to the index it "
                                                 "returns (the first maximum); jax and autograd split it evenly "
                                                 "between tied maxima",
-                            expected=_max_jacobian(first_only=True)))
+                            expected=_max_jacobian(first_only=True)),
+      impls={"torch": _max_ties_torch})
 def max_ties(xp, x):
     """Row maxima with two-way ties (reference: the gradient split evenly between tied entries, which is
     also what central differences give for a two-way tie). The torch implementation is torch.max(x, dim)."""
     return xp.max(x, axis=-1)
-
-
-@max_ties.impl("torch")
-def _max_ties_torch(x):
-    import torch
-
-    return torch.max(x, dim=-1).values
 
 
 @case(id="kink.amax-ties", not_twice_differentiable="a row maximum has a corner where two entries tie",
@@ -136,31 +130,15 @@ def _norm_jacobian(at_zero):
         n = np.linalg.norm(x, axis=-1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
             rows = np.where(n == 0, at_zero, x / n)
-        return np.eye(x.shape[0])[:, :, None] * rows[None, :, :]
+        return row_blocks(rows)
     return jacobian
 
 
 def _norm_nan_jacobian(pattern):
-    """The reference with NaN where a method computes 0/0 for the zero row r: which entries get it
-    depends on how the method seeds and propagates:
-
-    "reverse": every output row's cotangent reaches row r's norm backward (a zero cotangent for the other
-               rows, and 0 * (x / ||x||) = 0 * NaN): NaN in the columns of r, J[:, r, :];
-    "forward": every input tangent reaches row r's norm jvp ((x . t) / ||x|| = 0/0): NaN in the row of r,
-               J[r, :, :];
-    "own":     only r's own block, J[r, r, :] (jax.jit[jacrev]: XLA keeps the zero cotangents of the other
-               rows out of r's 0/0)."""
-    def jacobian(x):
-        result = _norm_jacobian(0.0)(x)
-        for r in np.flatnonzero(np.linalg.norm(x, axis=-1) == 0):
-            if pattern == "reverse":
-                result[:, r, :] = np.nan
-            elif pattern == "forward":
-                result[r, :, :] = np.nan
-            else:
-                result[r, r, :] = np.nan
-        return result
-    return jacobian
+    """The reference with NaN where a method computes 0/0 for the zero row (x / ||x||): see
+    _common.rows_nan for the patterns ("own": jax.jit[jacrev], whose XLA keeps the other rows' zero
+    cotangents out of the zero row's 0/0)."""
+    return rows_nan(_norm_jacobian(0.0), lambda x: np.linalg.norm(x, axis=-1) == 0, pattern)
 
 
 _NORM_AT_ZERO = ("norm at 0: jax and autograd compute x / ||x|| = 0/0 = NaN; torch's linalg.vector_norm "
@@ -206,6 +184,12 @@ def _where_sqrt_reverse(x):
     return jacobian
 
 
+def _where_sqrt_numpy(x):
+    # Central differences step below 0, where NumPy warns about sqrt of a negative in the unselected branch.
+    with np.errstate(invalid="ignore"):
+        return np.where(x > 0, np.sqrt(x), np.zeros_like(x))
+
+
 @case(id="kink.where-sqrt",
       not_twice_differentiable="the selected branch sqrt(x) has an infinite derivative at the zero entries",
       tags={"kink", "elementwise"}, inputs=_where_sqrt_inputs, row_independent=True,
@@ -220,15 +204,9 @@ def _where_sqrt_reverse(x):
           + diverging(["fd.central"], reason="f is not differentiable at 0 (its right derivative is +inf): "
                                              "central differences straddle the kink and return about "
                                              "1/(2 sqrt(step)) (numdifftools' Richardson extrapolation lands "
-                                             "on about 0 there, with an error estimate of about 2)")))
+                                             "on about 0 there, with an error estimate of about 2)")),
+      impls={"fd": _where_sqrt_numpy})
 def where_sqrt(xp, x):
     """where(x > 0, sqrt(x), 0) with entries exactly 0 (reference: the selected branch's derivative, 0, as
     forward mode gives)."""
     return xp.where(x > 0, xp.sqrt(x), xp.zeros_like(x))
-
-
-@where_sqrt.impl("fd")
-def _where_sqrt_numpy(x):
-    # Central differences step below 0, where NumPy warns about sqrt of a negative in the unselected branch.
-    with np.errstate(invalid="ignore"):
-        return np.where(x > 0, np.sqrt(x), np.zeros_like(x))

@@ -137,8 +137,16 @@ def _params_jacobian(x, w1, b1, w2, b2):
     return d_w1, d_b1, d_w2, d_b2
 
 
+def _mlp_params_torch(x, w1, b1, w2, b2):
+    import torch
+
+    module = _torch_mlp_module(w1.dtype)
+    return torch.func.functional_call(module, dict(zip(_PARAM_NAMES, (w1, b1, w2, b2), strict=True)), (x,))
+
+
 @case(id="net.mlp-params", tags={"network", "mlp", "parameters"}, inputs=_params_inputs, wrt=(1, 2, 3, 4),
-      analytic=_params_jacobian)
+      analytic=_params_jacobian,
+      impls={"torch": _mlp_params_torch})
 def mlp_params(xp, x, w1, b1, w2, b2):
     """MLP 4 -> 5 -> 2 (tanh) on a constant batch of 3 inputs, Jacobian with respect to W1, b1, W2, b2."""
     hidden = xp.tanh(xp.matmul(x, w1.T) + b1)
@@ -164,14 +172,6 @@ def _torch_mlp_module(dtype):
     return module
 
 
-@mlp_params.impl("torch")
-def _mlp_params_torch(x, w1, b1, w2, b2):
-    import torch
-
-    module = _torch_mlp_module(w1.dtype)
-    return torch.func.functional_call(module, dict(zip(_PARAM_NAMES, (w1, b1, w2, b2), strict=True)), (x,))
-
-
 # --------------------------------------------------------------------------------------------------------
 # net.classifier-params: seed.classifier's conv classifier, differentiated with respect to its conv kernel
 # and kernel bias (the images and the dense layer are constants). torch runs torch.nn.functional.conv2d.
@@ -195,13 +195,13 @@ def _classifier_params_jacobian(x, kernel, kernel_bias, weight, bias):
     return d_kernel, d_bias
 
 
+def _classifier_params_torch(x, kernel, kernel_bias, weight, bias):
+    return _seed_classifier.impl_for("torch")(x, kernel, kernel_bias, weight, bias)
+
+
 @case(id="net.classifier-params", tags={"network", "conv", "parameters"}, inputs=_seed_classifier_inputs,
-      wrt=(1, 2), analytic=_classifier_params_jacobian)
+      wrt=(1, 2), analytic=_classifier_params_jacobian,
+      impls={"torch": _classifier_params_torch})
 def classifier_params(xp, x, kernel, kernel_bias, weight, bias):
     """seed.classifier's conv net (2 images 6x6 -> 3 logits), Jacobian with respect to its conv kernel and bias."""
     return _seed_classifier.fn(xp, x, kernel, kernel_bias, weight, bias)
-
-
-@classifier_params.impl("torch")
-def _classifier_params_torch(x, kernel, kernel_bias, weight, bias):
-    return _seed_classifier.impls["torch"](x, kernel, kernel_bias, weight, bias)

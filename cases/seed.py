@@ -77,8 +77,17 @@ def _classifier_jacobian(x, kernel, kernel_bias, weight, bias):
     return jacobian
 
 
+def _classifier_torch(x, kernel, kernel_bias, weight, bias):
+    # The way users meet it: torch.nn.functional.conv2d, same weights, an independent implementation.
+    import torch
+
+    hidden = torch.tanh(torch.nn.functional.conv2d(x, kernel, kernel_bias))
+    return torch.nn.functional.linear(hidden.flatten(1), weight, bias)
+
+
 @case(id="seed.classifier", tags={"seed", "network"}, inputs=_classifier_inputs, wrt=(0,), per_sample=True,
-      analytic=_classifier_jacobian)
+      analytic=_classifier_jacobian,
+      impls={"torch": _classifier_torch})
 def classifier(xp, x, kernel, kernel_bias, weight, bias):
     """A small conv classifier, images (2, 1, 6, 6) -> logits (2, 3); the conv written as im2col + matmul."""
     batch, channels, height, width = x.shape
@@ -91,15 +100,6 @@ def classifier(xp, x, kernel, kernel_bias, weight, bias):
     conv = xp.matmul(xp.reshape(kernel, (n_out, channels * kh * kw)), patches) + kernel_bias[:, None]
     hidden = xp.tanh(xp.reshape(conv, (batch, n_out * oh * ow)))          # flattened as (channel, row, col)
     return xp.matmul(hidden, weight.T) + bias
-
-
-@classifier.impl("torch")
-def _classifier_torch(x, kernel, kernel_bias, weight, bias):
-    # The way users meet it: torch.nn.functional.conv2d, same weights, an independent implementation.
-    import torch
-
-    hidden = torch.tanh(torch.nn.functional.conv2d(x, kernel, kernel_bias))
-    return torch.nn.functional.linear(hidden.flatten(1), weight, bias)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -228,23 +228,12 @@ def _field_divergence_grad(x):
                      dt * x0 - x1 * np.exp(x0) * np.cos(x2)], axis=-1)
 
 
-@case(id="seed.divergence", tags={"seed", "higher-order"}, inputs=_points, per_sample=True,
-      analytic=lambda x: _field_divergence_grad(x))
-def divergence(xp, x):
-    """div g at 4 points: torch by the thread's helper, jax/autograd by Jacobian traces, NumPy by formula."""
-    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
-    t = xp.tanh(x1 + x0 * x2)
-    return x1 * xp.cos(x0 * x1) + (1.0 - t * t) - x1 * xp.exp(x0) * xp.sin(x2)
-
-
-@divergence.impl("torch")
 def _divergence_torch(x):
     import array_api_compat.torch as xp
 
     return _run_thread_helper(lambda x: _thread_divergence(_field(xp, x), x)[..., 0], x)
 
 
-@divergence.impl("jax")
 def _divergence_jax(x):
     import jax
     import jax.numpy as jnp
@@ -253,13 +242,22 @@ def _divergence_jax(x):
     return jax.vmap(lambda p: jnp.trace(jacobian(p)))(x)
 
 
-@divergence.impl("autograd")
 def _divergence_autograd(x):
     import autograd
     import autograd.numpy as anp
 
     jacobian = autograd.jacobian(lambda p: _field(anp, p))
     return anp.stack([anp.trace(jacobian(x[i])) for i in range(x.shape[0])])
+
+
+@case(id="seed.divergence", tags={"seed", "higher-order"}, inputs=_points, per_sample=True,
+      analytic=lambda x: _field_divergence_grad(x),
+      impls={"torch": _divergence_torch, "jax": _divergence_jax, "autograd": _divergence_autograd})
+def divergence(xp, x):
+    """div g at 4 points: torch by the thread's helper, jax/autograd by Jacobian traces, NumPy by formula."""
+    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
+    t = xp.tanh(x1 + x0 * x2)
+    return x1 * xp.cos(x0 * x1) + (1.0 - t * t) - x1 * xp.exp(x0) * xp.sin(x2)
 
 
 # --------------------------------------------------------------------------------------------------------
@@ -281,22 +279,12 @@ def _laplacian_grad(x):
                      2.0 * x2 * e + r2 * x1 * e + 6.0 * x0], axis=-1)
 
 
-@case(id="seed.laplacian", tags={"seed", "higher-order"}, inputs=_points, per_sample=True,
-      analytic=lambda x: _laplacian_grad(x))
-def laplacian(xp, x):
-    """Laplacian of u at 4 points: torch by the thread's helpers, jax/autograd by Hessian traces, NumPy by formula."""
-    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
-    return xp.sin(x0) * (2.0 - x1 * x1) + (x1 * x1 + x2 * x2) * xp.exp(x1 * x2) + 6.0 * x0 * x2
-
-
-@laplacian.impl("torch")
 def _laplacian_torch(x):
     import array_api_compat.torch as xp
 
     return _run_thread_helper(lambda x: _thread_divergence(_thread_gradient(potential(xp, x), x), x)[..., 0], x)
 
 
-@laplacian.impl("jax")
 def _laplacian_jax(x):
     import jax
     import jax.numpy as jnp
@@ -305,10 +293,18 @@ def _laplacian_jax(x):
     return jax.vmap(lambda p: jnp.trace(hessian(p)))(x)
 
 
-@laplacian.impl("autograd")
 def _laplacian_autograd(x):
     import autograd
     import autograd.numpy as anp
 
     hessian = autograd.hessian(lambda p: potential(anp, p))
     return anp.stack([anp.trace(hessian(x[i])) for i in range(x.shape[0])])
+
+
+@case(id="seed.laplacian", tags={"seed", "higher-order"}, inputs=_points, per_sample=True,
+      analytic=lambda x: _laplacian_grad(x),
+      impls={"torch": _laplacian_torch, "jax": _laplacian_jax, "autograd": _laplacian_autograd})
+def laplacian(xp, x):
+    """Laplacian of u at 4 points: torch by the thread's helpers, jax/autograd by Hessian traces, NumPy by formula."""
+    x0, x1, x2 = x[..., 0], x[..., 1], x[..., 2]
+    return xp.sin(x0) * (2.0 - x1 * x1) + (x1 * x1 + x2 * x2) * xp.exp(x1 * x2) + 6.0 * x0 * x2

@@ -8,18 +8,19 @@ backend receives bit-identical arrays. Points where backends legitimately differ
 
 from __future__ import annotations
 
-import fnmatch
+import functools
 import importlib.util
 import sys
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
 import numpy as np
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.version import InvalidVersion, Version
+
+# Divergence and its helpers live in their own module; a case file declares with them through this one.
+from jacobian_harness.divergence import CaseError, Divergence, id_matches
 
 CASES: dict[str, Case] = {}
 # What a pack could not turn into cases (a generated pack's random or complex-only ops, samples over its size
@@ -42,117 +43,67 @@ def case_of(case_id: str) -> Case:
     return CASES[case_id]
 
 
-class CaseError(Exception):
-    """A case definition or a case file is broken; the message names it."""
-
-
-def id_matches(name: str, pattern: str) -> bool:
-    """A shell-style pattern on ids, where a pattern that is an id matches it exactly: ids such as
-    "jax.jit[jacrev]" or "...jacobian[vectorize]" read as globs would not match themselves."""
-    return name == pattern or fnmatch.fnmatchcase(name, pattern)
-
-
-@dataclass(frozen=True)
-class Divergence:
-    """Methods matching `methods` (a glob) are expected to differ from the reference on this case.
-
-    `kind` is "convention" (a documented choice at a kink or singular point) or "bug" (a known upstream
-    bug: give `issue` and, with `versions`, the backend versions it affects as a PEP 440 specifier).
-    `expected`, if given, maps the NumPy inputs to the Jacobian blocks those methods should produce,
-    so that a convention that changes value is still noticed. `raises`, if given, is text that the
-    error of those methods must contain (a known bug that raises instead of returning a value).
-    `checked` lists the backend versions on which the declaration was confirmed (where `versions`
-    includes them: it still happens; where it excludes them: the methods agree there), so that a
-    report on another version can say that nobody has looked yet.
-    """
-
-    methods: str
-    reason: str
-    kind: str = "convention"
-    issue: str | None = None
-    versions: str | None = None
-    expected: Callable[..., Any] | None = None
-    raises: str | None = None
-    checked: tuple[str, ...] = ()
-
-    def __post_init__(self):
-        if self.kind not in ("convention", "bug"):
-            raise CaseError(f"Divergence kind must be 'convention' or 'bug', not {self.kind!r}")
-        if self.raises is not None and self.expected is not None:
-            raise CaseError(f"Divergence for {self.methods!r}: give `expected` (a value) or `raises` (an error), "
-                            f"not both")
-        object.__setattr__(self, "checked", tuple(self.checked))
-        for version in self.checked:
-            try:
-                Version(version)
-            except InvalidVersion as exc:
-                raise CaseError(f"Divergence checked version {version!r} is not a version number") from exc
-        if self.versions is not None:
-            try:
-                SpecifierSet(self.versions)
-            except InvalidSpecifier as exc:
-                raise CaseError(f"Divergence versions {self.versions!r} is not a PEP 440 specifier") from exc
-
-    def applies_to(self, method_id: str, backend_version: str | None) -> bool:
-        if not id_matches(method_id, self.methods):
-            return False
-        if self.versions is None or backend_version is None:
-            return True
-        try:
-            # Local build tags such as "+cpu" must not stop "2.13.0+cpu" matching "<2.14".
-            return Version(backend_version).public in SpecifierSet(self.versions)
-        except InvalidVersion:
-            return True
-
-    def was_checked_on(self, backend_version: str | None) -> bool:
-        """Whether the declaration was confirmed on this version (its public part: "2.15.0+cu132" is 2.15.0)."""
-        if backend_version is None:
-            return False
-        try:
-            public = Version(backend_version).public
-        except InvalidVersion:
-            return False
-        return any(Version(v).public == public for v in self.checked)
-
-    def describe(self) -> str:
-        text = f"{self.kind}: {self.reason}"
-        if self.issue:
-            text += f" ({self.issue}"
-            text += f", affects {self.versions})" if self.versions else ")"
-        elif self.versions:
-            text += f" (affects {self.versions})"
-        return text
-
-
 def _case_seed(case_id: str, seed: int) -> list[int]:
     # Mixing the id in keeps a case's inputs independent of which other cases exist or run first.
     return [seed, zlib.crc32(case_id.encode())]
 
 
-@dataclass(eq=False)
-class Case:
-    """One function, its inputs, and what to expect of its Jacobian in every backend."""
+# A backend's own implementation of f, taking that backend's arrays (all inputs): a function, or the dotted name of
+# one ("torch.special.erf"), imported only when that backend runs it, so that declaring a case imports no framework.
+Impl = Callable[..., Any] | str
 
+
+@dataclass(frozen=True, eq=False)
+class Case:
+    """One function, its inputs, and what to expect of its Jacobian in every backend.
+
+    Frozen: a case is made once, complete (a registry that needs another pack or source registers a copy made
+    with `dataclasses.replace`), so that what a worker evaluates is what was declared."""
+
+    # -- the function and its inputs ---------------------------------------------------------------------------
     id: str
+    # f(xp, *inputs), written once against an array namespace.
     fn: Callable[..., Any]
+    # A factory rng -> the tuple of input arrays (with `sizes`: rng, **preset), or that tuple itself.
     inputs: Callable[[np.random.Generator], tuple] | tuple
+    # The inputs the Jacobian is taken with respect to (None: every floating input).
     wrt: tuple[int, ...] | None = None
-    tags: frozenset[str] = frozenset()
-    analytic: Callable[..., Any] | None = None
-    divergences: tuple[Divergence, ...] = ()
-    row_independent: bool = False
-    per_sample: bool = False
-    seed: int = 0
-    tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
-    equal_nan: bool = True
-    description: str = ""
-    source: str = "library"
-    impls: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    # Size presets: name -> the keyword arguments of the input factory ("small" is the default).
     sizes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    order: int = 1
+    # Mixed with the case id into the input factory's seed.
+    seed: int = 0
+    # Per-backend implementations that replace fn there (Impl: a function or a dotted name).
+    impls: dict[str, Impl] = field(default_factory=dict)
+
+    # -- what to expect ------------------------------------------------------------------------------------------
+    # The exact Jacobian from the NumPy inputs (its blocks, one per differentiated input), where it is known.
+    analytic: Callable[..., Any] | None = None
+    # The methods expected to differ from the reference here, each with its reason (cases._common.diverging).
+    divergences: tuple[Divergence, ...] = ()
+    # dtype -> {"rtol": .., "atol": ..}: this case's own tolerances, over the harness's defaults.
+    tolerances: dict[str, dict[str, float]] = field(default_factory=dict)
+    # Whether NaN in the same entries of two Jacobians counts as agreement (False: every NaN disagrees).
+    equal_nan: bool = True
     # Why f is not twice differentiable at the case's point (a kink of its first derivative), where the
     # second-order checks do not apply; "" where they do.
     not_twice_differentiable: str = ""
+
+    # -- which methods apply, and how they run it ---------------------------------------------------------------
+    # 1: the Jacobian of f; 2: the Hessian of a scalar f (checked by the Hessian methods instead).
+    order: int = 1
+    # Output row i depends on input row i only (what the batched methods' Problem is told).
+    row_independent: bool = False
+    # f maps a batch (first axis) sample by sample, and the per-sample Jacobians are wanted.
+    per_sample: bool = False
+
+    # -- how it is described and selected ------------------------------------------------------------------------
+    tags: frozenset[str] = frozenset()
+    # The first line of f's docstring.
+    description: str = ""
+    # Where it is defined: "library", a case file's path, or what made it ("harness.check", a pack's note).
+    source: str = "library"
+
+    # -- pack plumbing -------------------------------------------------------------------------------------------
     # The case pack it belongs to ("builtin", "opinfo", a plugin's; "" for a user's case file).
     pack: str = ""
     # Globs of the methods that can run it (empty: every method), and of those that run only when --methods
@@ -178,13 +129,29 @@ class Case:
             raise CaseError(f"case {self.id!r}: an order=2 case cannot be per_sample or row_independent")
 
     def impl(self, backend: str):
-        """Decorator: a backend-specific implementation taking that backend's arrays (all inputs)."""
+        """Decorator for a case file: `@f.impl("torch")` over a function taking that backend's arrays (all inputs).
+        The case is not changed: the registry gets a copy with the implementation added (the library itself
+        passes `impls=` to @case instead)."""
 
-        def register(fn):
-            self.impls[backend] = fn
+        def add(fn):
+            current = CASES.get(self.id)
+            if current is None or current.fn is not self.fn:
+                raise CaseError(f"case {self.id!r}: .impl({backend!r}) applies to a registered case; pass "
+                                f"impls={{{backend!r}: ...}} when making it")
+            CASES[self.id] = replace(current, impls={**current.impls, backend: fn})
             return fn
 
-        return register
+        return add
+
+    def impl_for(self, backend: str) -> Callable[..., Any] | None:
+        """The backend's own implementation (a dotted name imported now), or None where f runs there."""
+        impl = self.impls.get(backend)
+        if isinstance(impl, str):
+            try:
+                return resolve_dotted(impl)
+            except CaseError as exc:
+                raise CaseError(f"case {self.id!r}, {backend} implementation: {exc}") from None
+        return impl
 
     def make_inputs(self, seed: int | None = None, size: str | dict[str, Any] = "small") -> tuple[np.ndarray, ...]:
         """The case's inputs as float64 NumPy arrays (other dtypes kept), identical on every call.
@@ -240,8 +207,10 @@ class Case:
 def case(fn=None, *, id: str | None = None, **fields):
     """Declare a case: `@case(inputs=lambda rng: (rng.standard_normal(5),))` over `def f(xp, x)`.
 
-    The case id defaults to the function's name. The decorated name becomes the `Case`, so that
-    `@f.impl("torch")` can add a backend-specific implementation. `sizes={"small": {"n": 4}, ...}` gives
+    The case id defaults to the function's name, and the decorated name becomes the `Case`. `impls={"torch":
+    "torch.special.erf", "autograd": _erf_autograd}` gives backend-specific implementations: a dotted name
+    where it is one call of the backend's function on the inputs (imported when that backend runs it), else a
+    function defined above the case. `sizes={"small": {"n": 4}, ...}` gives
     size presets passed to the input factory as keywords; `order=2` makes it a Hessian case (a scalar f
     of one differentiated input), checked by the Hessian methods instead of the Jacobian ones.
     """
@@ -254,7 +223,7 @@ def case(fn=None, *, id: str | None = None, **fields):
 
 def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=None, divergences=(),
               row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True, sizes=None,
-              order=1, not_twice_differentiable="") -> Case:
+              order=1, not_twice_differentiable="", impls=None) -> Case:
     """A Case from a function and `@case`'s keywords, not registered (sweep families build their own)."""
     return Case(
         id=id or function.__name__, fn=function, inputs=inputs, wrt=None if wrt is None else tuple(wrt),
@@ -263,7 +232,7 @@ def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), ana
         tolerances=dict(tolerances or {}), equal_nan=equal_nan,
         description=(function.__doc__ or "").strip().split("\n")[0],
         source=_defining_file(function), sizes=dict(sizes or {}), order=order,
-        not_twice_differentiable=not_twice_differentiable,
+        not_twice_differentiable=not_twice_differentiable, impls=dict(impls or {}),
     )
 
 
@@ -278,11 +247,12 @@ def _defining_file(function) -> str:
 def register(new: Case) -> Case:
     """Add a case to the registry; a second case with the same id is an error naming both. A case without a
     pack belongs to the pack being loaded, else to the built-in library if it is defined there."""
-    if not new.pack:
-        new.pack = _LOADING[-1] if _LOADING else ("builtin" if new.source == "library" else "")
     old = CASES.get(new.id)
     if old is not None and old is not new:
         raise CaseError(f"case id {new.id!r} is defined twice: in {old.source} and in {new.source}")
+    pack = new.pack or (_LOADING[-1] if _LOADING else ("builtin" if new.source == "library" else ""))
+    if pack != new.pack:
+        new = replace(new, pack=pack)
     CASES[new.id] = new
     return new
 
@@ -332,6 +302,8 @@ def load_case_file(path: str | Path) -> list[str]:
     before = set(CASES)
     module_name = f"_harness_case_file_{zlib.crc32(str(path.resolve()).encode()):08x}"
     spec = importlib.util.spec_from_file_location(module_name, path)
+    if spec is None or spec.loader is None:
+        raise CaseError(f"case file {path} cannot be imported as Python (give a .py file)")
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
@@ -345,8 +317,31 @@ def load_case_file(path: str | Path) -> list[str]:
         raise CaseError(f"case file {path}{line}: {type(exc).__name__}: {exc}") from exc
     added = [case_id for case_id in CASES if case_id not in before]
     for case_id in added:
-        CASES[case_id].source = str(path)
+        CASES[case_id] = replace(CASES[case_id], source=str(path))
     return added
+
+
+@functools.cache
+def resolve_dotted(name: str) -> Callable[..., Any]:
+    """The object a dotted name names ("torch.nn.functional.pdist"): its longest importable module, then
+    attributes; a CaseError naming the part that is missing."""
+    parts = name.split(".")
+    for split in range(len(parts), 0, -1):
+        module_name = ".".join(parts[:split])
+        try:
+            target = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name is not None and not module_name.startswith(exc.name):  # a dependency of it is missing
+                raise CaseError(f"{name!r}: importing {module_name} failed: {exc}") from None
+            continue
+        for position in range(split, len(parts)):
+            if not hasattr(target, parts[position]):
+                raise CaseError(f"{name!r}: {'.'.join(parts[:position])} has no attribute {parts[position]!r}")
+            target = getattr(target, parts[position])
+        if not callable(target):
+            raise CaseError(f"{name!r} is a {type(target).__name__}, not a function")
+        return target
+    raise CaseError(f"{name!r}: no module {parts[0]!r} is installed")
 
 
 def _line_in(exc: BaseException, path: Path) -> str:

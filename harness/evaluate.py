@@ -193,7 +193,7 @@ def moved_inputs(case: Case, inputs: tuple[np.ndarray, ...], fraction: float) ->
 def _bind(case: Case, backend, lib, inputs, dtype):
     """The case's function for this backend, with non-differentiated inputs bound as constants."""
     converted = [backend.asarray(lib, a, dtype) for a in inputs]
-    impl = case.impls.get(backend.name)
+    impl = case.impl_for(backend.name)
     if impl is None:
         xp = backend.namespace(lib)
         full = lambda *all_args: case.fn(xp, *all_args)  # noqa: E731

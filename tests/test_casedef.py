@@ -1,7 +1,10 @@
+import dataclasses
+import sys
+
 import numpy as np
 import pytest
 
-from jacobian_harness.casedef import Case, CaseError, Divergence, case, load_case_file
+from jacobian_harness.casedef import Case, CaseError, Divergence, case, load_case_file, make_case, resolve_dotted
 
 
 def test_decorator_registers_under_function_name(registry):
@@ -25,6 +28,71 @@ def test_impl_decorator_records_backend_override(registry):
         return x * 1
 
     assert registry["custom.id"].impls["torch"] is _
+
+
+def test_impl_decorator_registers_a_copy_and_keeps_earlier_implementations(registry):
+    @case(id="custom.two", inputs=(np.ones(3),))
+    def f(xp, x):
+        return x
+
+    @f.impl("torch")
+    def torch_impl(x):
+        return x
+
+    @f.impl("jax")
+    def jax_impl(x):
+        return x
+
+    assert registry["custom.two"].impls == {"torch": torch_impl, "jax": jax_impl}
+    assert f.impls == {}  # the case that was declared is not changed
+
+
+def test_impl_decorator_on_an_unregistered_case_says_to_pass_impls():
+    unregistered = make_case(lambda xp, x: x, id="loose", inputs=(np.ones(2),))
+    with pytest.raises(CaseError, match=r"pass impls=\{'torch': \.\.\.\}"):
+        unregistered.impl("torch")(lambda x: x)
+
+
+def test_a_case_is_frozen(registry):
+    @case(id="frozen.case", inputs=(np.ones(2),), impls={"torch": "math.sqrt"})
+    def f(xp, x):
+        return x
+
+    for name, value in (("pack", "other"), ("impls", {}), ("divergences", ())):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(f, name, value)
+    assert registry["frozen.case"] is f and f.impls == {"torch": "math.sqrt"}
+
+
+def test_a_dotted_implementation_is_imported_only_when_its_backend_runs_it(registry, monkeypatch):
+    monkeypatch.delitem(sys.modules, "colorsys", raising=False)
+    resolve_dotted.cache_clear()
+
+    @case(id="dotted.lazy", inputs=(np.ones(2),), impls={"torch": "colorsys.rgb_to_hsv", "jax": lambda x: x})
+    def f(xp, x):
+        return x
+
+    assert "colorsys" not in sys.modules  # declaring the case imported nothing
+    resolved = f.impl_for("torch")
+    import colorsys
+
+    assert resolved is colorsys.rgb_to_hsv
+    assert f.impl_for("jax") is f.impls["jax"] and f.impl_for("autograd") is None
+
+
+@pytest.mark.parametrize("name, message", [
+    ("math.no_such_function", r"'math\.no_such_function': math has no attribute 'no_such_function'"),
+    ("os.path.no_such", r"'os\.path\.no_such': os\.path has no attribute 'no_such'"),
+    ("no_such_module_here.f", r"'no_such_module_here\.f': no module 'no_such_module_here' is installed"),
+    ("math.pi", r"'math\.pi' is a float, not a function"),
+])
+def test_a_dotted_implementation_that_names_nothing_is_a_clear_error(registry, name, message):
+    @case(id="dotted.missing", inputs=(np.ones(2),), impls={"torch": name})
+    def f(xp, x):
+        return x
+
+    with pytest.raises(CaseError, match=r"case 'dotted\.missing', torch implementation: " + message):
+        f.impl_for("torch")
 
 
 def test_inputs_are_bit_identical_and_float64(registry):

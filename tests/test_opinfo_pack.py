@@ -1,5 +1,6 @@
 """The opinfo pack: cases generated from the installed torch's OpInfo database (cases/opinfo)."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -227,6 +228,41 @@ def test_a_known_findings_entry_with_an_unknown_field_is_named(tmp_path, monkeyp
             known.findings()
     finally:
         known.findings.cache_clear()
+
+
+def test_a_known_findings_entry_and_diverging_make_equal_records(tmp_path, monkeypatch):
+    # One spelling of a divergence: a known.toml entry is built by the function a Python case declares with.
+    from jacobian_harness.cases._common import diverging
+    from jacobian_harness.cases.opinfo import known
+
+    path = tmp_path / "known.toml"
+    path.write_text('[[finding]]\ncases = "opinfo.x.s*"\nmethods = ["torch.func.*", "jax.jacrev"]\nkind = "bug"\n'
+                    'reason = "r"\nissue = "o/r#1"\nversions = "<2.15"\nchecked = ["2.13.0"]\nraises = "boom"\n'
+                    '[[finding]]\ncases = "opinfo.x.s0"\nmethods = "fd.central"\nkind = "convention"\nreason = "c"\n')
+    monkeypatch.setattr(known, "KNOWN", path)
+    known.findings.cache_clear()
+    try:
+        from_data = known.divergences_for("opinfo.x.s0")
+    finally:
+        known.findings.cache_clear()
+    in_python = (diverging(["torch.func.*", "jax.jacrev"], kind="bug", reason="r", issue="o/r#1", versions="<2.15",
+                           checked=["2.13.0"], raises="boom")
+                 + diverging("fd.central", kind="convention", reason="c", checked=()))
+    assert from_data == in_python
+    assert set(known.DIVERGENCE_FIELDS) <= {f.name for f in dataclasses.fields(casedef.Divergence)}
+
+
+def test_every_pass_through_jax_counterpart_names_a_jax_function():
+    pytest.importorskip("jax")
+    from jacobian_harness.cases.opinfo import jax_counterparts as jc
+
+    modules = jc._modules()
+    for torch_name, dotted in {**jc.PASS_THROUGH, **jc.ACTIVATIONS}.items():
+        assert callable(jc.jax_function(modules, dotted)), torch_name
+        assert jc.COUNTERPARTS[torch_name].describe == dotted
+    assert jc.jax_function(modules, "jnp.linalg.det") is modules.np.linalg.det
+    with pytest.raises(KeyError, match="starts with one of"):
+        jc.jax_function(modules, "numpy.sin")
 
 
 @pytest.mark.slow

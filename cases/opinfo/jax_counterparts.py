@@ -1,11 +1,12 @@
 """torch operator -> its JAX counterpart, with the argument adaptors that turn a torch call into a jax one.
 
-An entry is `@counterpart("torch name", "what it calls")` over `def f(J, input, *args, **kwargs)`, where `J`
-holds jax.numpy (`J.np`), jax.lax (`J.lax`), jax.nn (`J.nn`), jax.scipy.special (`J.special`) and
-jax.scipy.linalg (`J.linalg`), and the arguments are the OpInfo sample's, tensors as jax arrays. It returns what
-the torch op returns (tuples in torch's order). A counterpart that cannot take a sample's arguments raises; one
-that takes them but computes something else is caught before it can vote: at the concrete call (f's value) its
-output must match torch's, or the pair comes out `unsupported` saying so.
+An entry that passes its arguments straight to one jax function is a row of a table (PASS_THROUGH, and the
+tables of unary, special and binary functions below); any other is `@counterpart("torch name", "what it calls")`
+over `def f(J, input, *args, **kwargs)`, where `J` holds jax.numpy (`J.np`), jax.lax (`J.lax`), jax.nn (`J.nn`),
+jax.scipy.special (`J.special`) and jax.scipy.linalg (`J.linalg`), and the arguments are the OpInfo sample's,
+tensors as jax arrays. It returns what the torch op returns (tuples in torch's order). A counterpart that cannot
+take a sample's arguments raises; one that takes them but computes something else is caught before it can vote:
+at the concrete call (f's value) its output must match torch's, or the pair comes out `unsupported` saying so.
 """
 
 from __future__ import annotations
@@ -148,6 +149,39 @@ def _no_dtype(kwargs):
     return kwargs
 
 
+# Counterparts that pass the sample's arguments straight to one jax function: torch name -> that function's dotted
+# name, which is also what the report says it calls ("jnp." for jax.numpy, "lax." for jax.lax, then jax.nn,
+# jax.scipy.special and jax.scipy.linalg by their full names). The function is looked up when a sample runs.
+PASS_THROUGH = {
+    "matrix_exp": "jax.scipy.linalg.expm", "rsqrt": "lax.rsqrt", "sigmoid": "jax.nn.sigmoid",
+    "xlogy": "jax.scipy.special.xlogy", "special.xlog1py": "jax.scipy.special.xlog1py",
+    "max.reduction_no_dim": "jnp.max", "min.reduction_no_dim": "jnp.min",
+    "nn.functional.logsigmoid": "jax.nn.log_sigmoid", "nn.functional.softsign": "jax.nn.soft_sign",
+    "movedim": "jnp.moveaxis", "transpose": "jnp.swapaxes", "broadcast_to": "jnp.broadcast_to",
+    "hstack": "jnp.hstack", "vstack": "jnp.vstack", "dstack": "jnp.dstack", "column_stack": "jnp.column_stack",
+    "linalg.det": "jnp.linalg.det", "linalg.inv": "jnp.linalg.inv", "linalg.matrix_power": "jnp.linalg.matrix_power",
+    "linalg.multi_dot": "jnp.linalg.multi_dot", "trace": "jnp.trace",
+}
+# The dotted names' prefixes and the _Modules field each names.
+_PREFIXES = {"jnp": "np", "lax": "lax", "jax.nn": "nn", "jax.scipy.special": "special", "jax.scipy.linalg": "linalg"}
+
+
+def jax_function(J, dotted: str):
+    """The jax function a PASS_THROUGH name names, found in J (a KeyError or AttributeError names a typo)."""
+    prefix = next((p for p in sorted(_PREFIXES, key=len, reverse=True) if dotted.startswith(p + ".")), None)
+    if prefix is None:
+        raise KeyError(f"{dotted!r}: a jax counterpart's dotted name starts with one of {', '.join(_PREFIXES)}")
+    target = getattr(J, _PREFIXES[prefix])
+    for part in dotted[len(prefix) + 1:].split("."):
+        target = getattr(target, part)
+    return target
+
+
+for _torch_name, _dotted in PASS_THROUGH.items():
+    counterpart(_torch_name, _dotted)(
+        lambda J, *args, _dotted=_dotted, **kwargs: jax_function(J, _dotted)(*args, **kwargs))
+
+
 # Unary functions with the same meaning under one name in jax.numpy (torch name -> jnp name).
 _SAME_UNARY = {
     "abs": "abs", "acos": "arccos", "acosh": "arccosh", "asin": "arcsin", "asinh": "arcsinh", "atan": "arctan",
@@ -177,21 +211,6 @@ def _msort(J, x):
     return J.np.sort(x, axis=0)
 
 
-@counterpart("matrix_exp", "jax.scipy.linalg.expm")
-def _matrix_exp(J, x):
-    return J.linalg.expm(x)
-
-
-@counterpart("rsqrt", "lax.rsqrt")
-def _rsqrt(J, x):
-    return J.lax.rsqrt(x)
-
-
-@counterpart("sigmoid", "jax.nn.sigmoid")
-def _sigmoid(J, x):
-    return J.nn.sigmoid(x)
-
-
 @counterpart("round", "jnp.round")
 def _round(J, x, decimals=0):
     return J.np.round(x, decimals)
@@ -218,16 +237,6 @@ def _logit(J, x, eps=None):
     if eps is not None:
         x = J.np.clip(x, eps, 1 - eps)
     return J.special.logit(x)
-
-
-@counterpart("xlogy", "jax.scipy.special.xlogy")
-def _xlogy(J, x, y):
-    return J.special.xlogy(x, y)
-
-
-@counterpart("special.xlog1py", "jax.scipy.special.xlog1py")
-def _xlog1py(J, x, y):
-    return J.special.xlog1py(x, y)
 
 
 for _n in range(5):
@@ -400,16 +409,6 @@ for _key in ("var", "var.unbiased", "std", "std.unbiased"):
     counterpart(_key, f"jnp.{_key.split('.')[0]}(ddof=...)")(_var_like(_key.split(".")[0]))
 
 
-@counterpart("max.reduction_no_dim", "jnp.max")
-def _max_all(J, x):
-    return J.np.max(x)
-
-
-@counterpart("min.reduction_no_dim", "jnp.min")
-def _min_all(J, x):
-    return J.np.min(x)
-
-
 @counterpart("cumsum", "jnp.cumsum")
 def _cumsum(J, x, dim, **kwargs):
     return J.np.cumsum(x, axis=dim)
@@ -461,9 +460,14 @@ def _softmin(J, x, dim, **kwargs):
     return J.nn.softmax(-x, axis=dim)
 
 
-@counterpart("nn.functional.relu", "jax.nn.relu")
-def _relu(J, x, inplace=False):
-    return J.nn.relu(x)
+# Activations of x alone whose torch signature adds an `inplace` flag, which means nothing to jax: torch name -> the
+# jax function x goes to (as in PASS_THROUGH).
+ACTIVATIONS = {"nn.functional.relu": "jax.nn.relu", "nn.functional.selu": "jax.nn.selu",
+               "nn.functional.silu": "jax.nn.silu", "nn.functional.hardsigmoid": "jax.nn.hard_sigmoid",
+               "nn.functional.hardswish": "jax.nn.hard_swish"}
+for _torch_name, _dotted in ACTIVATIONS.items():
+    counterpart(_torch_name, _dotted)(
+        lambda J, x, inplace=False, _dotted=_dotted: jax_function(J, _dotted)(x))
 
 
 @counterpart("nn.functional.relu6", "jax.nn.relu6")
@@ -481,44 +485,14 @@ def _celu(J, x, alpha=1.0, inplace=False):
     return J.nn.celu(x, alpha)
 
 
-@counterpart("nn.functional.selu", "jax.nn.selu")
-def _selu(J, x, inplace=False):
-    return J.nn.selu(x)
-
-
-@counterpart("nn.functional.silu", "jax.nn.silu")
-def _silu(J, x, inplace=False):
-    return J.nn.silu(x)
-
-
 @counterpart("nn.functional.mish", "x * tanh(softplus(x))")
 def _mish(J, x, inplace=False):
     return x * J.np.tanh(J.nn.softplus(x))
 
 
-@counterpart("nn.functional.logsigmoid", "jax.nn.log_sigmoid")
-def _logsigmoid(J, x):
-    return J.nn.log_sigmoid(x)
-
-
-@counterpart("nn.functional.softsign", "jax.nn.soft_sign")
-def _softsign(J, x):
-    return J.nn.soft_sign(x)
-
-
 @counterpart("nn.functional.tanhshrink", "x - tanh(x)")
 def _tanhshrink(J, x):
     return x - J.np.tanh(x)
-
-
-@counterpart("nn.functional.hardsigmoid", "jax.nn.hard_sigmoid")
-def _hardsigmoid(J, x, inplace=False):
-    return J.nn.hard_sigmoid(x)
-
-
-@counterpart("nn.functional.hardswish", "jax.nn.hard_swish")
-def _hardswish(J, x, inplace=False):
-    return J.nn.hard_swish(x)
 
 
 @counterpart("nn.functional.hardtanh", "jnp.clip")
@@ -690,16 +664,6 @@ def _permute(J, x, *dims):
     return J.np.transpose(x, dims[0] if len(dims) == 1 and not isinstance(dims[0], int) else dims)
 
 
-@counterpart("movedim", "jnp.moveaxis")
-def _movedim(J, x, source, destination):
-    return J.np.moveaxis(x, source, destination)
-
-
-@counterpart("transpose", "jnp.swapaxes")
-def _transpose(J, x, dim0, dim1):
-    return J.np.swapaxes(x, dim0, dim1)
-
-
 @counterpart("mT", "jnp.swapaxes(-1, -2)")
 def _mT(J, x):
     return J.np.swapaxes(x, -1, -2)
@@ -752,11 +716,6 @@ def _expand_as(J, x, other):
     return J.np.broadcast_to(x, other.shape)
 
 
-@counterpart("broadcast_to", "jnp.broadcast_to")
-def _broadcast_to(J, x, shape):
-    return J.np.broadcast_to(x, shape)
-
-
 @counterpart("flip", "jnp.flip")
 def _flip(J, x, dims):
     return J.np.flip(x, tuple(dims)) if len(dims) else x
@@ -792,26 +751,6 @@ def _cat(J, tensors, dim=0):
 @counterpart("stack", "jnp.stack")
 def _stack(J, tensors, dim=0):
     return J.np.stack(tensors, axis=dim)
-
-
-@counterpart("hstack", "jnp.hstack")
-def _hstack(J, tensors):
-    return J.np.hstack(tensors)
-
-
-@counterpart("vstack", "jnp.vstack")
-def _vstack(J, tensors):
-    return J.np.vstack(tensors)
-
-
-@counterpart("dstack", "jnp.dstack")
-def _dstack(J, tensors):
-    return J.np.dstack(tensors)
-
-
-@counterpart("column_stack", "jnp.column_stack")
-def _column_stack(J, tensors):
-    return J.np.column_stack(tensors)
 
 
 @counterpart("diag", "jnp.diag")
@@ -895,11 +834,6 @@ def _tensordot(J, a, b, dims=2):
 
 
 # -- linear algebra -------------------------------------------------------------------------------------------
-@counterpart("linalg.det", "jnp.linalg.det")
-def _det(J, x):
-    return J.np.linalg.det(x)
-
-
 @counterpart("linalg.slogdet", "jnp.linalg.slogdet")
 def _slogdet(J, x):
     sign, logabsdet = J.np.linalg.slogdet(x)
@@ -909,11 +843,6 @@ def _slogdet(J, x):
 @counterpart("logdet", "log(det)")
 def _logdet(J, x):
     return J.np.log(J.np.linalg.det(x))
-
-
-@counterpart("linalg.inv", "jnp.linalg.inv")
-def _inv(J, x):
-    return J.np.linalg.inv(x)
 
 
 @counterpart("linalg.solve", "jnp.linalg.solve")
@@ -929,16 +858,6 @@ def _solve(J, a, b, *, left=True):
 def _cholesky(J, x, *, upper=False):
     lower = J.np.linalg.cholesky(x)
     return J.np.swapaxes(lower, -1, -2) if upper else lower
-
-
-@counterpart("linalg.matrix_power", "jnp.linalg.matrix_power")
-def _matrix_power(J, x, n):
-    return J.np.linalg.matrix_power(x, n)
-
-
-@counterpart("linalg.multi_dot", "jnp.linalg.multi_dot")
-def _multi_dot(J, tensors):
-    return J.np.linalg.multi_dot(tensors)
 
 
 @counterpart("linalg.eigvalsh", "jnp.linalg.eigvalsh")
@@ -994,11 +913,6 @@ def _cholesky_solve(J, b, u, upper=False):
 def _cholesky_inverse(J, u, upper=False):
     a = J.np.matmul(J.np.swapaxes(u, -1, -2), u) if upper else J.np.matmul(u, J.np.swapaxes(u, -1, -2))
     return J.np.linalg.inv(a)
-
-
-@counterpart("trace", "jnp.trace")
-def _trace(J, x):
-    return J.np.trace(x)
 
 
 @counterpart("block_diag", "jax.scipy.linalg.block_diag")

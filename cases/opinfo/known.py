@@ -12,6 +12,11 @@ healthy install and a new finding stands out. Each entry:
     checked = ["2.13.0", "2.14.1"]          # the versions on which it was confirmed by hand
     raises = "text"                         # optional: the methods raise an error containing it
 
+The fields after `cases` are Divergence's own, and an entry becomes Divergence records through the same function
+a Python case declares with, `cases._common.diverging`, so that the two spellings cannot drift apart (the one
+difference: `checked` defaults to none here, to the backend's checked versions there, Backend.checked). Write a
+finding here when it is data about generated cases; a case written in Python declares its own with `diverging(...)`.
+
 An entry may instead say `not_twice_differentiable = true` (with `cases` and `reason`, no methods): the
 samples sit on a kink of the first derivative, where the second-order checks do not apply.
 """
@@ -24,9 +29,12 @@ import tomllib
 from pathlib import Path
 
 from jacobian_harness.casedef import CaseError, Divergence, id_matches
+from jacobian_harness.cases._common import diverging
 
 KNOWN = Path(__file__).with_name("known.toml")
-FIELDS = {"cases", "methods", "kind", "reason", "issue", "versions", "checked", "raises", "not_twice_differentiable"}
+# The fields of an entry that are its Divergence records' own (the others say where it applies).
+DIVERGENCE_FIELDS = ("kind", "reason", "issue", "versions", "checked", "raises")
+FIELDS = {"cases", "methods", "not_twice_differentiable", *DIVERGENCE_FIELDS}
 
 
 @functools.cache
@@ -59,16 +67,19 @@ def _covers(entry: dict, case_id: str) -> bool:
     return any(id_matches(case_id, glob) for pattern in patterns for glob in _expanded(pattern))
 
 
+def divergences_of(entry: dict) -> tuple[Divergence, ...]:
+    """A finding's Divergence records, one per method glob, built by `diverging` as a Python case's are."""
+    return diverging(entry["methods"], **{"checked": (), **{name: entry[name] for name in DIVERGENCE_FIELDS
+                                                            if name in entry}})
+
+
 def divergences_for(case_id: str, op=None) -> tuple[Divergence, ...]:
     """The declared findings that apply to this case, one Divergence per method glob."""
-    declared = []
+    declared: list[Divergence] = []
     for entry in findings():
         if not _covers(entry, case_id) or entry.get("not_twice_differentiable"):
             continue
-        methods = entry["methods"] if isinstance(entry["methods"], list) else [entry["methods"]]
-        declared += [Divergence(pattern, reason=entry["reason"], kind=entry["kind"], issue=entry.get("issue"),
-                                versions=entry.get("versions"), raises=entry.get("raises"),
-                                checked=tuple(entry.get("checked", ()))) for pattern in methods]
+        declared += divergences_of(entry)
     return tuple(declared)
 
 
