@@ -47,12 +47,11 @@ Non-finite floats are written as the strings "nan", "inf", "-inf" so that the fi
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 from jacobian_harness.records import pair_key
-from jacobian_harness.results import ResultsError, jacobian_key, load_jacobians, write_arrays, write_json
+from jacobian_harness.results import ResultsError, jacobian_key, read_json, load_jacobians, write_arrays, write_json
 
 SCHEMA_VERSION = 2
 READS = (1, 2)  # the schema versions `load` accepts (older ones are upgraded)
@@ -204,14 +203,7 @@ def load(path: str | Path) -> dict:
     path = Path(path)
     if path.is_dir():
         path = path / "results.json"
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ResultsError(f"{path}: no such results file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ResultsError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ResultsError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
+    document = read_json(path, "results")
     if not isinstance(document, dict) or document.get("kind") != KIND:
         raise ResultsError(f"{path}: not a jacobian-harness results file")
     if document.get("schema_version") not in READS:

@@ -17,6 +17,19 @@ class ResultsError(Exception):
     """A results file is missing, unreadable, or of another schema; the message names it."""
 
 
+def read_json(path: Path, what: str, error: type[ResultsError] = ResultsError) -> Any:
+    """The JSON in `path`; a missing, unreadable or corrupt file is `error`, naming the file and what it should
+    have held ("results", "comparison")."""
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        raise error(f"{path}: no such {what} file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
+
+
 def atomic_write(path: Path, write) -> None:
     """Write through a temporary file in the same directory, then rename: readers never see half a file."""
     path = Path(path)

@@ -8,12 +8,11 @@ pair through them. The run document (results.json) has its own definition and ve
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypedDict
 
-from jacobian_harness.results import ResultsError
+from jacobian_harness.results import ResultsError, read_json
 from jacobian_harness.stats import ALPHA, MIN_EFFECT
 
 KIND = "jacobian-harness.comparison"
@@ -183,14 +182,7 @@ def load_comparison(path: str | Path) -> Comparison:
     path = Path(path)
     if path.is_dir():
         path = path / FILE_NAME
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ComparisonError(f"{path}: no such comparison file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ComparisonError(f"{path}: cannot read: {exc}") from None
-    except json.JSONDecodeError as exc:
-        raise ComparisonError(f"{path}: not valid JSON (truncated or corrupt?): {exc}") from None
+    document = read_json(path, "comparison", ComparisonError)
     kind = document.get("kind") if isinstance(document, dict) else None
     if kind == RUN_KIND:
         raise ComparisonError(f"{path}: a run's results (kind {RUN_KIND!r}), not a comparison: "
