@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 import secrets
-import sys
 from pathlib import Path
 
 from jacobian_harness.commands.common import (UsageError, case_source_options, check_seed, check_threads, check_timeout,
                                      compile_cache, dtypes_of, load_cases, pack_options, packs_of, pair_options,
                                      pair_options_of, prepare_out, select_or_fail, worker_setup, write_run)
 from jacobian_harness.commands.compare import compare
+
+SIDES = ("base", "new")
 
 
 def add_arguments(parser) -> None:
@@ -55,9 +56,10 @@ def run(args) -> int:
 def _ab(args, cache) -> int:
     from jacobian_harness.adapters import METHODS, load_adapters
     from jacobian_harness.casedef import skipped_in
-    from jacobian_harness.document import add_case, new_document, sort_like
-    from jacobian_harness.rounds import add_round, finish_rounds, timed_pairs
-    from jacobian_harness.runner import ab_round, plan_pairs
+    from jacobian_harness.document import new_document, sort_like
+    from jacobian_harness.render.progress import console_progress
+    from jacobian_harness.rounds import finish_rounds
+    from jacobian_harness.runner import plan_pairs
     from jacobian_harness.worker import Worker
 
     case_ids = load_cases(args)
@@ -102,27 +104,12 @@ def _ab(args, cache) -> int:
         document["options"].update(ab_rounds=args.rounds, ab_id=ab_id,
                                    ab_timed="all" if args.time_controls else sorted(under_test))
     try:
-        # Round 0 is the whole run of each side (verdicts, Jacobians), interleaved case by case; its timings
-        # are not rounds: the timing rounds after it interleave pair by pair, which pairs them much more
-        # tightly (measured here: per-round case scores of an A/A spread 19% in the whole run, 2.4% after).
-        for number in range(args.rounds // 2 + 1):
-            label = f"round {number}/{args.rounds // 2}" if number else "whole run"
-            round_plan = timed_plan if number else plan
-            rounds_done = enumerate(ab_round(round_plan, options, dtypes, args.jobs, tuple(setups), number, not number),
-                                    1)
-            for count, (case_id, results) in rounds_done:
-                print(f"[{label} A+B: {count}/{len(round_plan)}] {case_id}", file=sys.stderr, flush=True)
-                for side, result in enumerate(results):
-                    if number:
-                        add_round(rounds[side], result)
-                    else:
-                        add_case(documents[side], arrays[side], result)
-            if not number:
-                rounds = [timed_pairs(document) for document in documents]
+        with console_progress(args.verbose) as progress:
+            _run_rounds(args, (plan, timed_plan), options, dtypes, setups, (documents, arrays, rounds), progress)
     except KeyboardInterrupt:
         for document in documents:
             document["partial"] = True
-    for side, name in enumerate(("base", "new")):
+    for side, name in enumerate(SIDES):
         documents[side]["environment"]["compile_cache"] = cache.describe()
         sort_like(documents[side], list(plan))
         if rounds[side]:
@@ -130,3 +117,33 @@ def _ab(args, cache) -> int:
         prepare_out(str(out / name))
         write_run(out / name, documents[side], arrays[side])
     return compare(str(out / "base"), str(out / "new"), str(out / "compare"), library=args.library)
+
+
+def _run_rounds(args, plans, options, dtypes, setups, into, progress) -> None:
+    """The whole run of both sides (plans[0]) into `into` = (documents, arrays, rounds), then the timing
+    rounds (of plans[1]) into each side's `rounds` (harness.rounds), filled in place so that an interrupted
+    A/B keeps the rounds it finished."""
+    from jacobian_harness.document import add_case
+    from jacobian_harness.rounds import add_round, timed_pairs
+    from jacobian_harness.runner import ab_round
+
+    plan, timed_plan = plans
+    documents, arrays, rounds = into
+    # Round 0 is the whole run of each side (verdicts, Jacobians), interleaved case by case; its timings
+    # are not rounds: the timing rounds after it interleave pair by pair, which pairs them much more
+    # tightly (measured here: per-round case scores of an A/A spread 19% in the whole run, 2.4% after).
+    for number in range(args.rounds // 2 + 1):
+        round_plan = timed_plan if number else plan
+        progress.started(round_plan, dtypes=len(dtypes), sides=2, judged=not number,
+                         label=f"round {number}/{args.rounds // 2} A+B" if number else "whole run A+B")
+        for case_id, results in ab_round(round_plan, options, dtypes, args.jobs, tuple(setups), number, not number,
+                                         progress=None if number else progress.pair_done):
+            for side, result in enumerate(results):
+                if number:
+                    progress.case_done(case_id, result, side=SIDES[side])
+                    add_round(rounds[side], result)
+                else:
+                    progress.case_done(case_id, result.records, side=SIDES[side])
+                    add_case(documents[side], arrays[side], result)
+        if not number:
+            rounds[:] = [timed_pairs(document) for document in documents]

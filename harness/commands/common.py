@@ -48,6 +48,13 @@ def pair_options(parser):
     parser.add_argument("--cold", action="store_true",
                         help="compile into an empty temporary cache, removed afterwards: preparation as a first "
                              "run pays it (the kept cache is left alone)")
+    verbose_option(parser)
+
+
+def verbose_option(parser):
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every (case, method) pair as its case finishes (default: the failing ones, and "
+                             "a progress display on a terminal or a line per case elsewhere)")
 
 
 def case_source_options(parser):
@@ -145,14 +152,6 @@ def worker_setup(args, python: str | None = None, log: Path | None = None):
                        case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
                        threads=args.threads, timeout_s=args.timeout, python=python or sys.executable,
                        log=None if log is None else str(log), env=cache.environment() if cache else {})
-
-
-def print_progress(record: dict) -> None:
-    from jacobian_harness.render.formatting import format_seconds
-
-    median = (record.get("time") or {}).get("median_s")
-    detail = format_seconds(median) if median is not None else record["message"][:90]
-    print(f"    {record['method']:50} {record['status']:12} {detail}", file=sys.stderr, flush=True)
 
 
 def check_timeout(args) -> None:

@@ -12,7 +12,6 @@ from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_
                                      case_source_options, check_seed, check_threads, check_timeout, compile_cache,
                                      dtypes_of,
                                      load_cases, pack_options, packs_of, pair_options, pair_options_of, prepare_out,
-                                     print_progress,
                                      select_or_fail, worker_setup, write_run)
 from jacobian_harness.records import passed
 from jacobian_harness.render.console import render_summary
@@ -138,11 +137,16 @@ def _run(args, journal, cache) -> int:
         (out / WORKER_LOG).unlink(missing_ok=True)  # a new run's log; a resumed run appends to its own
     arrays: dict = {}
     started = time.perf_counter()
+    from jacobian_harness.render.progress import console_progress
+
     try:
-        for result in _case_results(args, plan, options, dtypes, journal):
-            add_case(document, arrays, result)
-        if args.rounds > 1:
-            _timing_rounds(args, plan, options, dtypes, document)
+        with console_progress(args.verbose) as progress:
+            progress.started(plan, dtypes=len(dtypes))
+            for result in _case_results(args, plan, options, dtypes, journal, progress):
+                progress.case_done(result.case_id, result.records)
+                add_case(document, arrays, result)
+            if args.rounds > 1:
+                _timing_rounds(args, plan, options, dtypes, document, progress)
     except KeyboardInterrupt:
         # Cases are judged whole, so the results hold the finished cases; the journal also keeps the finished
         # pairs of the cases in flight, which `run --resume` reuses (the pairs cut off run again).
@@ -231,38 +235,34 @@ def _parse_shard(text: str | None) -> tuple[int, int] | None:
     return k, n
 
 
-def _case_results(args, plan, options, dtypes, journal):
-    """CaseResults in this process (--jobs 0) or from worker subprocesses, each printed when it is done;
-    every evaluation goes through the run's journal."""
+def _case_results(args, plan, options, dtypes, journal, progress):
+    """CaseResults in this process (--jobs 0) or from worker subprocesses, as they finish; every evaluation
+    goes through the run's journal, and is counted by `progress` (harness.render.progress) when it is done."""
     from jacobian_harness.evaluate import evaluate
     from jacobian_harness.runner import run_case, run_cases
     from jacobian_harness.timing import calibrate
 
     if args.jobs == 0:
-        for number, (case_id, method_ids) in enumerate(plan.items(), 1):
-            print(f"[{number}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
-            yield run_case(case_id, method_ids, options, progress=print_progress, dtypes=dtypes,
+        for case_id, method_ids in plan.items():
+            yield run_case(case_id, method_ids, options, progress=progress.pair_done, dtypes=dtypes,
                            evaluate=journal.wrap(evaluate), calibrate=calibrate)
         return
     setup = worker_setup(args, log=Path(args.out) / WORKER_LOG)
-    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setup, wrap=journal.wrap), 1):
-        print(f"[{number}/{len(plan)}] {result.case_id}", file=sys.stderr, flush=True)
-        for record in result.records:
-            print_progress(record)
-        yield result
+    yield from run_cases(plan, options, dtypes, args.jobs, setup, progress=progress.pair_done, wrap=journal.wrap)
 
 
-def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: str) -> None:
+def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: str, progress) -> None:
     """One more timing round of the planned pairs in fresh workers, added to `rounds` (harness.rounds)."""
     from jacobian_harness.rounds import add_round
     from jacobian_harness.runner import time_again
 
-    for count, (case_id, records) in enumerate(time_again(plan, options, dtypes, jobs, setup), 1):
-        print(f"[{label}: {count}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
+    progress.started(plan, dtypes=len(dtypes), label=label, judged=False)
+    for case_id, records in time_again(plan, options, dtypes, jobs, setup):
+        progress.case_done(case_id, records)
         add_round(rounds, records)
 
 
-def _timing_rounds(args, plan, options, dtypes, document: dict) -> None:
+def _timing_rounds(args, plan, options, dtypes, document: dict, progress) -> None:
     """Rounds 2..R of --rounds: every timed pair again in fresh workers; each record keeps its per-round
     medians (wall and CPU) and pools the samples of all rounds."""
     from jacobian_harness.rounds import finish_rounds, first_round
@@ -270,5 +270,5 @@ def _timing_rounds(args, plan, options, dtypes, document: dict) -> None:
     rounds = first_round(document)
     for number in range(2, args.rounds + 1):
         _time_round(plan, options, dtypes, args.jobs, worker_setup(args, log=Path(args.out) / WORKER_LOG), rounds,
-                    f"round {number}/{args.rounds}")
+                    f"round {number}/{args.rounds}", progress)
     finish_rounds(document, rounds)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-
 from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_OK, UsageError, check_threads, prepare_out,
-    print_progress, select_or_fail, write_run)
+    select_or_fail, verbose_option, write_run)
 
 
 def add_arguments(parser) -> None:
@@ -15,6 +13,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="reports/sweep", metavar="DIR", help="default: %(default)s")
     parser.add_argument("--quick", action="store_true", help="a smaller grid and a short timing budget")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (default: 1)")
+    verbose_option(parser)
 
 
 def run(args) -> int:
@@ -24,6 +23,7 @@ def run(args) -> int:
     from jacobian_harness.environment import now
     from jacobian_harness.evaluate import Options
     from jacobian_harness.records import passed
+    from jacobian_harness.render.progress import console_progress
     from jacobian_harness.render.sweep import plot, render_markdown
     from jacobian_harness.runner import run_case
     from jacobian_harness.sweep import FAMILIES, load_families, point_cases, rule_lines
@@ -43,11 +43,13 @@ def run(args) -> int:
                             selected_methods=method_ids)
     document["options"]["sweep"] = {"family": args.family, "grid": [p for _, p in points]}
     arrays: dict = {}
-    for number, (case_id, point) in enumerate(points, 1):
-        print(f"[{number}/{len(points)}] {case_id}", file=sys.stderr, flush=True)
-        result = run_case(case_id, method_ids, Options(dtype=args.dtype, timing=timing, threads=args.threads,
-                                                       size=point), progress=print_progress)
-        add_case(document, arrays, result)
+    with console_progress(args.verbose) as progress:
+        progress.started({case_id: method_ids for case_id, _ in points})
+        for case_id, point in points:
+            result = run_case(case_id, method_ids, Options(dtype=args.dtype, timing=timing, threads=args.threads,
+                                                           size=point), progress=progress.pair_done)
+            progress.case_done(case_id, result.records)
+            add_case(document, arrays, result)
     document["environment"]["finished_at"] = now()
     has_plot = plot(document, out / "sweep.png")
     write_run(out, document, arrays, render_markdown(document, has_plot))
