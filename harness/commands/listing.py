@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from jacobian_harness.commands.common import EXIT_OK, case_source_options, load_cases, packs_of
+from jacobian_harness.commands.common import EXIT_OK, case_source_options, load_cases, pack_options_from, packs_of
 
 
 def add_arguments(parser) -> None:
@@ -20,7 +20,7 @@ def run(args) -> int:
     from jacobian_harness.casedef import CASES, skipped_in
     from jacobian_harness.document import case_summary
 
-    case_ids = load_cases(args)
+    case_ids = load_cases(packs_of(args), pack_options_from(args.samples), args.case_file)
     load_adapters()
     backends = {}
     for name, backend in BACKENDS.items():
