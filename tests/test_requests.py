@@ -12,7 +12,9 @@ import pytest
 
 from jacobian_harness.cli import build_parser
 from jacobian_harness.commands.common import UsageError
-from jacobian_harness.commands.requests import RUN_SELECTION, AbRequest, RunRequest
+from jacobian_harness.commands.listing import execute_list
+from jacobian_harness.commands.requests import (RUN_SELECTION, AbRequest, CompareRequest, ListRequest, MergeRequest,
+                                                RunRequest, SweepRequest)
 from jacobian_harness.commands.run import execute_run
 
 DATA = Path(__file__).parent / "data"
@@ -78,3 +80,21 @@ def test_an_ab_request_is_checked_when_it_is_made(tmp_path):
         AbRequest(base_python=python, new_python=python, jobs=0)
     request = AbRequest(base_python=python, new_python=python, methods=["torch.*"])
     assert request.methods == ("torch.*",) and request.rounds == 8 and request.out == "reports/ab"
+
+
+def test_the_other_commands_requests_check_what_their_command_lines_did():
+    with pytest.raises(UsageError, match="--threads must be at least 1, not 0"):
+        SweepRequest(family="mlp", threads=0)
+    with pytest.raises(UsageError, match="--alpha must be between 0 and 1, not 1"):
+        CompareRequest(base="a", new="b", alpha=1.0)
+    with pytest.raises(UsageError, match="--min-effect must be a fraction such as 0.1, not -1"):
+        CompareRequest(base="a", new="b", min_effect=-1.0)
+    assert MergeRequest(parts=["a", "b"], out="c").parts == ("a", "b")
+    args = build_parser().parse_args(["list", "--json", "--pack", "builtin", "--no-builtin"])
+    assert ListRequest.from_args(args) == ListRequest(json=True, pack=("builtin",), no_builtin=True)
+
+
+def test_execute_list_runs_a_request_without_argv(registry, capsys):
+    assert execute_list(ListRequest(json=True, no_builtin=True, case_file=(str(DATA / "good.py"),))) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert [case["id"] for case in listing["cases"]] == ["user.cube", "user.softplus"]

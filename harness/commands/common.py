@@ -74,7 +74,7 @@ DEFAULT_SAMPLES = 3  # sample inputs per op of a generated pack: see cases/opinf
 
 
 def packs_of(args) -> list[str]:
-    """The packs a command loads (`list`'s arguments; requests.PairRequest.packs for run and ab)."""
+    """The packs that parsed arguments of case_source_options name (a request's: requests.CaseSource.packs)."""
     return packs_from(args.pack, args.no_builtin)
 
 
@@ -114,14 +114,6 @@ def prepare_out(path: str) -> Path:
     if not os.access(out, os.W_OK):
         raise UsageError(f"--out {path}: directory is not writable")
     return out
-
-
-def check_threads(args) -> None:
-    from jacobian_harness.environment import limit_threads
-
-    if args.threads < 1:
-        raise UsageError(f"--threads must be at least 1, not {args.threads}")
-    limit_threads(args.threads)  # before any framework is imported
 
 
 def choose_compile_cache(cache_dir: str | None, cold: bool):

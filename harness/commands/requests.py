@@ -37,15 +37,44 @@ def parse_shard(text: str | None) -> tuple[int, int] | None:
     return k, n
 
 
+class Request:
+    """A command's arguments, read once (`from_args`) into a frozen dataclass that checks them when made."""
+
+    @classmethod
+    def from_args(cls, args):
+        """The request of a parsed command line: the fields this class has, taken from their dests."""
+        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
+
+
 @dataclass(frozen=True, kw_only=True)
-class PairRequest:
-    """What to evaluate and how to time it: the options `run` and `ab` share (common.pair_options,
-    common.case_source_options)."""
-    # Where the cases come from
+class CaseSource(Request):
+    """Where the cases come from (common.case_source_options): `run`, `ab` and `list`."""
     pack: tuple[str, ...] | None = None     # --pack; None: the built-in library
     samples: int | None = None              # sample inputs per operator of a generated pack (None: the default)
     case_file: tuple[str, ...] = ()
     no_builtin: bool = False
+
+    def __post_init__(self) -> None:  # lists from argparse or JSON, frozen as tuples
+        object.__setattr__(self, "pack", _tuple(self.pack))
+        object.__setattr__(self, "case_file", tuple(self.case_file or ()))
+
+    @property
+    def packs(self) -> list[str]:
+        """The packs to load: --pack (default builtin), less builtin with --no-builtin."""
+        return packs_from(self.pack, self.no_builtin)
+
+    @property
+    def pack_options(self) -> dict:
+        return pack_options_from(self.samples)
+
+    def load_cases(self) -> list[str]:
+        """The ids of the cases of the packs and case files (common.load_cases)."""
+        return load_cases(self.packs, self.pack_options, self.case_file)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PairRequest(CaseSource):
+    """What to evaluate and how to time it: the options `run` and `ab` share (common.pair_options)."""
     # Which pairs
     cases: tuple[str, ...] | None = None    # shell-style patterns on case ids (None: all)
     methods: tuple[str, ...] | None = None  # ... on method ids
@@ -62,29 +91,15 @@ class PairRequest:
     verbose: bool = False
 
     def __post_init__(self) -> None:
-        for name in ("pack", "case_file", "cases", "methods"):  # lists from argparse or JSON: frozen as tuples
-            value = getattr(self, name)
-            object.__setattr__(self, name, _tuple(value) if name != "case_file" else tuple(value or ()))
+        super().__post_init__()
+        object.__setattr__(self, "cases", _tuple(self.cases))
+        object.__setattr__(self, "methods", _tuple(self.methods))
         if not self.timeout > 0:
             raise UsageError(f"--timeout must be a positive number of seconds, not {self.timeout:g}")
         if self.seed is not None and self.seed < 0:
             raise UsageError(f"--seed must be a non-negative integer, not {self.seed}")
         if self.threads < 1:
             raise UsageError(f"--threads must be at least 1, not {self.threads}")
-
-    @classmethod
-    def from_args(cls, args):
-        """The request of a parsed command line: the fields this class has, taken from their dests."""
-        return cls(**{f.name: getattr(args, f.name) for f in fields(cls) if hasattr(args, f.name)})
-
-    @property
-    def packs(self) -> list[str]:
-        """The packs to load: --pack (default builtin), less builtin with --no-builtin."""
-        return packs_from(self.pack, self.no_builtin)
-
-    @property
-    def pack_options(self) -> dict:
-        return pack_options_from(self.samples)
 
     @property
     def dtypes(self) -> list[str]:
@@ -225,6 +240,64 @@ def selected_pairs(request: PairRequest) -> tuple[list[str], list[str]]:
     is a usage error."""
     from jacobian_harness.adapters import METHODS, load_adapters
 
-    case_ids = load_cases(request.packs, request.pack_options, request.case_file)
+    case_ids = request.load_cases()
     load_adapters()
     return select_or_fail(case_ids, request.cases, "cases"), select_or_fail(METHODS, request.methods, "methods")
+
+
+@dataclass(frozen=True, kw_only=True)
+class SweepRequest(Request):
+    """`sweep`: every method of a family's order timed at each point of its grid of sizes, in this process."""
+    family: str
+    methods: tuple[str, ...] | None = None
+    dtype: str = "float64"
+    out: str = "reports/sweep"
+    quick: bool = False           # a smaller grid and a short timing budget
+    threads: int = 1
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "methods", _tuple(self.methods))
+        if self.threads < 1:
+            raise UsageError(f"--threads must be at least 1, not {self.threads}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CompareRequest(Request):
+    """`compare`: two saved runs, where the comparison goes, and how a speed change is judged."""
+    base: str
+    new: str
+    out: str = "reports/compare"
+    min_effect: float = 0.10
+    alpha: float = 0.01
+    library: str = "torch"
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.min_effect < 10:
+            raise UsageError(f"--min-effect must be a fraction such as 0.1, not {self.min_effect:g}")
+        if not 0 < self.alpha < 1:
+            raise UsageError(f"--alpha must be between 0 and 1, not {self.alpha:g}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class MergeRequest(Request):
+    """`merge`: the result directories of a run's shards, and where the merged run goes."""
+    parts: tuple[str, ...]
+    out: str
+    allow_different_machines: bool = False
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "parts", tuple(self.parts))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReportRequest(Request):
+    """`report`: the saved run whose report.md and report.html are rendered again."""
+    results: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class ListRequest(CaseSource):
+    """`list`: the backends, methods, cases (of these case sources) and sweep families."""
+    json: bool = False            # machine-readable output
+    check: bool = False           # import every framework to confirm that it loads

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_OK, UsageError, check_threads, prepare_out,
-    select_or_fail, verbose_option, write_run)
+from dataclasses import replace
+
+from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_OK, UsageError, prepare_out, select_or_fail,
+                                              verbose_option, write_run)
+from jacobian_harness.commands.requests import SweepRequest
 
 
 def add_arguments(parser) -> None:
@@ -17,7 +20,14 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    check_threads(args)
+    return execute_sweep(SweepRequest.from_args(args))
+
+
+def execute_sweep(request: SweepRequest) -> int:
+    """Time the family's methods over its grid into the request's directory; the exit code."""
+    from jacobian_harness.environment import limit_threads
+
+    limit_threads(request.threads)  # before any framework is imported
     from jacobian_harness.adapters import METHODS, load_adapters
     from jacobian_harness.document import add_case, new_document
     from jacobian_harness.environment import now
@@ -31,23 +41,24 @@ def run(args) -> int:
 
     load_families()
     load_adapters()
-    if args.family not in FAMILIES:
-        raise UsageError(f"unknown sweep family {args.family!r} (known: {', '.join(FAMILIES) or 'none'})")
-    order = FAMILIES[args.family].case.order
-    method_ids = select_or_fail([m for m, spec in METHODS.items() if spec.order == order], args.methods, "methods")
-    out = prepare_out(args.out)
-    points = point_cases(FAMILIES[args.family], args.quick)
-    timing = QUICK if args.quick else DEFAULT
-    document = new_document("sweep", Options(dtype=args.dtype, timing=timing, threads=args.threads, size="sweep"),
-                            dtype=args.dtype, quick=args.quick, cases=[args.family], methods=args.methods,
+    family = request.family
+    if family not in FAMILIES:
+        raise UsageError(f"unknown sweep family {family!r} (known: {', '.join(FAMILIES) or 'none'})")
+    order = FAMILIES[family].case.order
+    method_ids = select_or_fail([m for m, spec in METHODS.items() if spec.order == order], request.methods, "methods")
+    out = prepare_out(request.out)
+    points = point_cases(FAMILIES[family], request.quick)
+    timing = QUICK if request.quick else DEFAULT
+    options = Options(dtype=request.dtype, timing=timing, threads=request.threads, size="sweep")
+    document = new_document("sweep", options, dtype=request.dtype, quick=request.quick, cases=[family],
+                            methods=None if request.methods is None else list(request.methods),
                             selected_methods=method_ids)
-    document["options"]["sweep"] = {"family": args.family, "grid": [p for _, p in points]}
+    document["options"]["sweep"] = {"family": family, "grid": [p for _, p in points]}
     arrays: dict = {}
-    with console_progress(args.verbose) as progress:
+    with console_progress(request.verbose) as progress:
         progress.started({case_id: method_ids for case_id, _ in points})
         for case_id, point in points:
-            result = run_case(case_id, method_ids, Options(dtype=args.dtype, timing=timing, threads=args.threads,
-                                                           size=point), progress=progress.pair_done)
+            result = run_case(case_id, method_ids, replace(options, size=point), progress=progress.pair_done)
             progress.case_done(case_id, result.records)
             add_case(document, arrays, result)
     document["environment"]["finished_at"] = now()
