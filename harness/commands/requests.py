@@ -177,9 +177,10 @@ class RunRequest(PairRequest):
 
     def selection(self) -> dict:
         """What decides what the run evaluates, as JSON: kept in its journal, taken from there by --resume
-        (`resumed`); case files by absolute path, so that the run resumes from anywhere."""
-        chosen = {name: value for name, value in asdict(self).items() if name in RUN_SELECTION}
-        chosen = {name: list(value) if isinstance(value, tuple) else value for name, value in chosen.items()}
+        (harness.commands.run); case files by absolute path, so that the run resumes from anywhere."""
+        fields_ = asdict(self)
+        chosen = {name: list(fields_[name]) if isinstance(fields_[name], tuple) else fields_[name]
+                  for name in RUN_SELECTION}
         chosen["case_file"] = [str(Path(p).resolve()) for p in self.case_file]
         return chosen
 
