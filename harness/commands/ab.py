@@ -63,7 +63,9 @@ def _ab(request: AbRequest, cache) -> int:
     out = prepare_out(request.out)
     setups = [request.worker_setup(cache, python, log=out / f"workers-{name}.log")
               for python, name in ((request.base_python, "base"), (request.new_python, "new"))]
-    documents, arrays, rounds = [], [{}, {}], [None, None]
+    documents: list[dict] = []
+    arrays: list[dict] = [{}, {}]
+    rounds: list = [None, None]
     ab_id = secrets.token_hex(8)  # marks the two sides of this A/B, whose rounds `compare` pairs
     for setup in setups:
         with Worker(setup) as worker:

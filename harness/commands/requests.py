@@ -158,12 +158,14 @@ class RunRequest(PairRequest):
     resume: str | None = None     # the directory of an interrupted run to finish
 
     def __post_init__(self) -> None:
-        if self.jobs is None:
+        jobs = self.jobs
+        if jobs is None:
             from jacobian_harness.environment import default_jobs
 
-            object.__setattr__(self, "jobs", default_jobs())
-        if self.jobs < 0:
-            raise UsageError(f"--jobs must be 0 (in this process) or a number of workers, not {self.jobs}")
+            jobs = default_jobs()
+            object.__setattr__(self, "jobs", jobs)
+        if jobs < 0:
+            raise UsageError(f"--jobs must be 0 (in this process) or a number of workers, not {jobs}")
         super().__post_init__()
         if self.rounds < 1 or (self.rounds > 1 and self.jobs == 0):
             raise UsageError(f"--rounds must be at least 1, and more than 1 needs worker processes (--jobs 1 or "

@@ -87,7 +87,6 @@ def _run(request: RunRequest, journal, cache) -> int:
     from dataclasses import replace
 
     from jacobian_harness.document import add_case, mark_interrupted, sort_like
-    from jacobian_harness.environment import now
 
     case_ids, method_ids = selected_pairs(request)
     if not case_ids:
@@ -110,13 +109,7 @@ def _run(request: RunRequest, journal, cache) -> int:
     document = request.new_document("run", options, jobs=request.jobs, shard=request.shard, rounds=request.rounds,
                                     selected_methods=method_ids, skipped=_skipped_of(request))
     if journal is None:
-        from jacobian_harness.journal import Journal
-
-        if (out / "journal").exists():
-            print(f"jacobian-harness: {out} holds an unfinished run; starting a new one there "
-                  f"(`run --resume {out}` would have finished it)", file=sys.stderr)
-        journal = Journal.start(out, {"options": request.selection(), "versions": document["environment"]["versions"]})
-        (out / WORKER_LOG).unlink(missing_ok=True)  # a new run's log; a resumed run appends to its own
+        journal = _new_journal(request, out, document)
     arrays: dict = {}
     started = time.perf_counter()
     from jacobian_harness.render.progress import console_progress
@@ -136,14 +129,7 @@ def _run(request: RunRequest, journal, cache) -> int:
         print(f"jacobian-harness: interrupted; writing the finished cases (`run --resume {out}` finishes "
               f"the run)", file=sys.stderr)
     sort_like(document, case_ids)  # the whole selection: a shard's cases keep their place in it
-    document["environment"]["finished_at"] = now()
-    document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
-    document["environment"]["compile_cache"] = cache.describe()
-    from jacobian_harness.cost import run_cost
-
-    document["cost"] = run_cost(document)
-    if request.resume:
-        document["resumed_pairs"] = journal.reused
+    _finish_document(document, time.perf_counter() - started, cache, journal.reused if request.resume else None)
     from jacobian_harness.repros import write_repros
 
     write_repros(out, document)
@@ -156,6 +142,32 @@ def _run(request: RunRequest, journal, cache) -> int:
         return EXIT_INTERRUPTED
     journal.remove()  # results.json now holds everything the journal did
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
+
+
+def _new_journal(request: RunRequest, out: Path, document: dict):
+    """The journal of a new run in `out`, which keeps the request's selection for --resume."""
+    from jacobian_harness.journal import Journal
+
+    if (out / "journal").exists():
+        print(f"jacobian-harness: {out} holds an unfinished run; starting a new one there "
+              f"(`run --resume {out}` would have finished it)", file=sys.stderr)
+    journal = Journal.start(out, {"options": request.selection(), "versions": document["environment"]["versions"]})
+    (out / WORKER_LOG).unlink(missing_ok=True)  # a new run's log; a resumed run appends to its own
+    return journal
+
+
+def _finish_document(document: dict, wall_s: float, cache, resumed_pairs: int | None) -> None:
+    """What the run document learns at the end: when, how long, the compile cache, the cost, and (resumed)
+    how many pairs the journal gave."""
+    from jacobian_harness.cost import run_cost
+    from jacobian_harness.environment import now
+
+    document["environment"]["finished_at"] = now()
+    document["environment"]["wall_s"] = round(wall_s, 3)
+    document["environment"]["compile_cache"] = cache.describe()
+    document["cost"] = run_cost(document)
+    if resumed_pairs is not None:
+        document["resumed_pairs"] = resumed_pairs
 
 
 def _skipped_of(request: RunRequest) -> dict[str, str]:
