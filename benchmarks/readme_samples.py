@@ -2,10 +2,11 @@
 
     python benchmarks/readme_samples.py          # runs the sample command, rewrites README's sample block
 
-The block sits between `<!-- sample: COMMAND -->` and `<!-- /sample -->`; the command's progress lines are
-abridged to the first case's first three, the rest is printed as it came. The machine's load is printed
-beside the wall time, for the sentence under the sample. tests/test_readme.py checks that the sample still
-matches what the command prints (the same cases and verdict names).
+The block sits between `<!-- sample: COMMAND -->` and `<!-- /sample -->`. The command runs with its output
+captured, not on a terminal, so its progress is what a log gets (harness/render/progress.py): one line per
+case, abridged after the first MAX_PROGRESS_LINES, and the failing pairs; the rest is printed as it came.
+The machine's load is printed beside the wall time, for the sentence under the sample. tests/test_readme.py
+checks that the sample still matches what the command prints (the same cases and verdict names).
 """
 
 from __future__ import annotations
@@ -23,9 +24,12 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 BLOCK = re.compile(r"(<!-- sample: (?P<command>.+?) -->\n)(?P<body>.*?)(<!-- /sample -->)", re.S)
 
 
+MAX_PROGRESS_LINES = 6
+
+
 def abridged(command: str, stdout: str, stderr: str, out: str) -> str:
     progress = stderr.splitlines()
-    shown = progress[:4] + ["    ..."] if len(progress) > 4 else progress
+    shown = progress[:MAX_PROGRESS_LINES] + ["..."] if len(progress) > MAX_PROGRESS_LINES else progress
     summary = [line for line in stdout.splitlines() if not line.startswith("What the workers printed")]
     text = "\n".join([f"$ {command}", *shown, *summary]).replace(out, "reports/latest")
     return f"```\n{text.rstrip()}\n```\n"

@@ -207,19 +207,20 @@ def side_order(case_index: int, round_number: int) -> tuple[int, int]:
 
 
 def ab_round(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int, setups: tuple,
-             round_number: int, whole: bool) -> Iterator[tuple[str, list]]:
+             round_number: int, whole: bool,
+             progress: Callable[[dict], None] | None = None) -> Iterator[tuple[str, list]]:
     """One round of both sides of an A/B (setups = (A, B)) in fresh workers, interleaved: each case (in a
     `whole` round: verdicts, Jacobians) or each pair (in a timing round) runs on A's worker and on B's back to
     back (`side_order`), so that whatever the machine does meanwhile (another job starting, a slower
     minute) hits both sides alike. Yields (case id, [A's, B's]): CaseResults when `whole`, else timing
-    records."""
+    records; `progress` is given each record of a `whole` round as it is evaluated."""
     index = {case_id: k for k, case_id in enumerate(plan)}
 
     def job(case_id, workers):
         if whole:
             results = [None, None]
             for side in side_order(index[case_id], round_number):
-                results[side] = _whole_case(workers[side], case_id, plan, options, dtypes)
+                results[side] = _whole_case(workers[side], case_id, plan, options, dtypes, progress)
             return case_id, results
         # Timing rounds go pair by pair: the machine's state (another job on the other core) lasts seconds,
         # so two timings a few milliseconds apart see the same machine.

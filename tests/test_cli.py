@@ -366,3 +366,18 @@ def test_a_pack_named_twice_is_one_pack_in_the_run_document():
     args = build_parser().parse_args(["run", "--pack", "all", "--quick", "--pack", "all", "--pack", "opinfo"])
     assert packs_of(args) == ["all", "opinfo"]
     assert packs_of(build_parser().parse_args(["run"])) == ["builtin"]
+
+
+@pytest.mark.parametrize("verbose", [False, True])
+def test_the_console_off_a_terminal_is_a_line_per_case_or_with_v_a_line_per_pair(registry, tmp_path, capsys, verbose):
+    verbose_flag = ["-v"] if verbose else []
+    assert run(tmp_path, "--case-file", str(DATA / "good.py"), *FAST, "--jobs", "1", *verbose_flag) == 0  # in order
+    err = capsys.readouterr().err
+    records = json.loads((tmp_path / "out" / "results.json").read_text())["results"]
+    assert "\x1b" not in err  # captured: not a terminal, so no bars and no escape codes
+    case_lines = [line for line in err.splitlines() if line.startswith("[")]
+    assert [line.split()[1] for line in case_lines] == ["user.cube:", "user.softplus:"]
+    assert case_lines[-1].startswith(f"[2/2] user.softplus: {len(records) // 2} pairs, 0 failing | "
+                                     f"{len(records)}/{len(records)} pairs, 0 failing so far, ")
+    pairs = [line.split()[:2] for line in err.splitlines() if line.startswith("    ")]
+    assert pairs == ([[r["method"], r["status"]] for r in records] if verbose else [])

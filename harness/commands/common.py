@@ -1,12 +1,12 @@
-"""What the commands share: usage errors and exit codes, the common options and their checks, where a
-run's files go. A command module (harness.commands.<name>) defines `add_arguments(parser)` and
-`run(args) -> exit code`; harness.cli only parses and dispatches."""
+"""What the commands share: usage errors and exit codes, the common options, where a run's files go. A command
+module (harness.commands.<name>) defines `add_arguments(parser)` and `run(args) -> exit code`, which reads the
+arguments once into a typed request (harness.commands.requests) and runs it; harness.cli only parses and
+dispatches."""
 
 from __future__ import annotations
 
 import argparse
 import os
-import sys
 from pathlib import Path
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -48,6 +48,13 @@ def pair_options(parser):
     parser.add_argument("--cold", action="store_true",
                         help="compile into an empty temporary cache, removed afterwards: preparation as a first "
                              "run pays it (the kept cache is left alone)")
+    verbose_option(parser)
+
+
+def verbose_option(parser):
+    parser.add_argument("-v", "--verbose", action="store_true",
+                        help="print every (case, method) pair as its case finishes (default: the failing ones, and "
+                             "a progress display on a terminal or a line per case elsewhere)")
 
 
 def case_source_options(parser):
@@ -67,24 +74,30 @@ DEFAULT_SAMPLES = 3  # sample inputs per op of a generated pack: see cases/opinf
 
 
 def packs_of(args) -> list[str]:
-    """The packs a command loads: --pack (default builtin), less builtin with --no-builtin."""
-    packs = list(dict.fromkeys(args.pack or ["builtin"]))  # a pack named twice (tox's posargs) is one pack
-    return [p for p in packs if p != "builtin"] if args.no_builtin else packs
+    """The packs that parsed arguments of case_source_options name (a request's: requests.CaseSource.packs)."""
+    return packs_from(args.pack, args.no_builtin)
 
 
-def pack_options(args) -> dict:
-    samples = DEFAULT_SAMPLES if getattr(args, "samples", None) is None else args.samples
+def packs_from(pack: list[str] | tuple[str, ...] | None, no_builtin: bool) -> list[str]:
+    """--pack (default builtin), less builtin with --no-builtin."""
+    packs = list(dict.fromkeys(pack or ["builtin"]))  # a pack named twice (tox's posargs) is one pack
+    return [p for p in packs if p != "builtin"] if no_builtin else packs
+
+
+def pack_options_from(samples: int | None) -> dict:
+    samples = DEFAULT_SAMPLES if samples is None else samples
     if samples < 1:
         raise UsageError(f"--samples must be at least 1, not {samples}")
     return {"samples": samples}
 
 
-def load_cases(args) -> list[str]:
+def load_cases(packs: list[str], pack_options: dict, case_files) -> list[str]:
+    """The ids of the packs' cases, then those of the case files (and any registered in this process)."""
     from jacobian_harness.casedef import CASES, CaseError, load_case_file, load_library
 
     try:
-        case_ids = load_library(packs_of(args), pack_options(args))
-        for path in args.case_file:
+        case_ids = load_library(packs, pack_options)
+        for path in case_files:
             load_case_file(path)
     except CaseError as exc:
         raise UsageError(str(exc)) from None
@@ -103,70 +116,15 @@ def prepare_out(path: str) -> Path:
     return out
 
 
-def check_threads(args) -> None:
-    from jacobian_harness.environment import limit_threads
-
-    if args.threads < 1:
-        raise UsageError(f"--threads must be at least 1, not {args.threads}")
-    limit_threads(args.threads)  # before any framework is imported
-
-
-def max_memory(args) -> int | None:
-    from jacobian_harness.memory import default_max_memory, parse_size
-
-    if args.max_memory is None:
-        return default_max_memory(getattr(args, "jobs", 1)) or None
-    try:
-        size = parse_size(args.max_memory)
-    except ValueError as exc:
-        raise UsageError(f"--max-memory: {exc}") from None
-    if size <= 0:
-        raise UsageError(f"--max-memory must be positive, not {args.max_memory!r}")
-    return size
-
-
-def compile_cache(args):
-    """The run's harness.caches.CompileCache from --cache-dir and --cold, kept in args for worker_setup; a
-    command runs inside its `applied()`, entered before any framework is imported."""
+def choose_compile_cache(cache_dir: str | None, cold: bool):
+    """The run's harness.caches.CompileCache from --cache-dir and --cold; a command runs inside its
+    `applied()`, entered before any framework is imported."""
     from jacobian_harness.caches import CacheError, CompileCache
 
     try:
-        args.compile_cache = CompileCache.choose(args.cache_dir, args.cold)
+        return CompileCache.choose(cache_dir, cold)
     except CacheError as exc:
         raise UsageError(str(exc)) from None
-    return args.compile_cache
-
-
-def worker_setup(args, python: str | None = None, log: Path | None = None):
-    from jacobian_harness.worker import WorkerSetup
-
-    cache = getattr(args, "compile_cache", None)
-    return WorkerSetup(packs=tuple(packs_of(args)), pack_options=pack_options(args),
-                       case_files=tuple(str(Path(p).resolve()) for p in args.case_file),
-                       threads=args.threads, timeout_s=args.timeout, python=python or sys.executable,
-                       log=None if log is None else str(log), env=cache.environment() if cache else {})
-
-
-def print_progress(record: dict) -> None:
-    from jacobian_harness.render.formatting import format_seconds
-
-    median = (record.get("time") or {}).get("median_s")
-    detail = format_seconds(median) if median is not None else record["message"][:90]
-    print(f"    {record['method']:50} {record['status']:12} {detail}", file=sys.stderr, flush=True)
-
-
-def check_timeout(args) -> None:
-    if not args.timeout > 0:
-        raise UsageError(f"--timeout must be a positive number of seconds, not {args.timeout:g}")
-
-
-def check_seed(args) -> None:
-    if args.seed is not None and args.seed < 0:
-        raise UsageError(f"--seed must be a non-negative integer, not {args.seed}")
-
-
-def dtypes_of(args) -> list[str]:
-    return ["float64", "float32"] if args.dtype == "both" else [args.dtype]
 
 
 def select_or_fail(names, patterns, what: str) -> list[str]:
@@ -177,15 +135,6 @@ def select_or_fail(names, patterns, what: str) -> list[str]:
         return select(names, patterns, what)
     except SelectionError as exc:
         raise UsageError(str(exc)) from None
-
-
-def pair_options_of(args, dtype: str):
-    """The evaluation options of `run` and `ab` (pair_options) for one dtype."""
-    from jacobian_harness.evaluate import Options
-    from jacobian_harness.timing import DEFAULT, QUICK
-
-    return Options(dtype=dtype, timing=QUICK if args.quick else DEFAULT, threads=args.threads, seed=args.seed,
-                   size=args.size, max_memory=max_memory(args))
 
 
 def write_run(out: Path, document: dict, arrays: dict, text: str | None = None) -> None:

@@ -3,7 +3,8 @@ compare.html; exit 1 on a regression or drift."""
 
 from __future__ import annotations
 
-from jacobian_harness.commands.common import EXIT_FAIL, EXIT_OK, UsageError, load_run, prepare_out
+from jacobian_harness.commands.common import EXIT_FAIL, EXIT_OK, load_run, prepare_out
+from jacobian_harness.commands.requests import CompareRequest
 
 
 def add_arguments(parser) -> None:
@@ -20,12 +21,9 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
-    if not 0 <= args.min_effect < 10:
-        raise UsageError(f"--min-effect must be a fraction such as 0.1, not {args.min_effect:g}")
-    if not 0 < args.alpha < 1:
-        raise UsageError(f"--alpha must be between 0 and 1, not {args.alpha:g}")
-    return compare(args.base, args.new, args.out, min_effect=args.min_effect, alpha=args.alpha,
-                   library=args.library)
+    request = CompareRequest.from_args(args)
+    return compare(request.base, request.new, request.out, min_effect=request.min_effect, alpha=request.alpha,
+                   library=request.library)
 
 
 def compare(base_path: str, new_path: str, out: str, *, min_effect: float = 0.10, alpha: float = 0.01,

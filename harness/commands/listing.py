@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from jacobian_harness.commands.common import EXIT_OK, case_source_options, load_cases, packs_of
+from jacobian_harness.commands.common import EXIT_OK, case_source_options
+from jacobian_harness.commands.requests import ListRequest
 
 
 def add_arguments(parser) -> None:
@@ -16,37 +17,42 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    return execute_list(ListRequest.from_args(args))
+
+
+def execute_list(request: ListRequest) -> int:
+    """Print what is installed and registered (as JSON with request.json)."""
     from jacobian_harness.adapters import BACKENDS, METHODS, load_adapters
     from jacobian_harness.casedef import CASES, skipped_in
     from jacobian_harness.document import case_summary
 
-    case_ids = load_cases(args)
+    case_ids = request.load_cases()
     load_adapters()
     backends = {}
     for name, backend in BACKENDS.items():
-        if args.check:
+        if request.check:
             available, reason = backend.availability()
         else:
             available = backend.installed()
             reason = "" if available else f"{name}: no module named {backend.import_name!r} is installed"
         backends[name] = {"available": available, "version": backend.version() if available else None,
-                          "reason": reason, "checked": bool(args.check)}
+                          "reason": reason, "checked": bool(request.check)}
     methods = [{"id": m.id, "backend": m.backend, "mode": m.mode, "order": m.order,
                 "available": backends[m.backend]["available"],
                 "dtypes": list(m.dtypes), "doc": m.doc} for m in METHODS.values()]
     cases = [case_summary(CASES[c]) for c in case_ids]
-    skipped = skipped_in(packs_of(args))
+    skipped = skipped_in(request.packs)
     from jacobian_harness.sweep import FAMILIES, load_families
 
     load_families()
     families = [{"id": f.id, "description": f.case.description, "grid": list(f.grid)} for f in FAMILIES.values()]
-    if args.json:
+    if request.json:
         print(json.dumps({"backends": backends, "methods": methods, "cases": cases, "skipped_cases": skipped,
                           "families": families}, indent=1))
         return EXIT_OK
-    print("Backends:" if args.check else "Backends (installed: found, not imported; `list --check` imports them):")
+    print("Backends:" if request.check else "Backends (installed: found, not imported; `list --check` imports them):")
     for name, info in backends.items():
-        found = "available" if args.check else "installed"
+        found = "available" if request.check else "installed"
         state = f"{found} ({info['version']})" if info["available"] else f"UNAVAILABLE: {info['reason']}"
         print(f"  {name:10} {state}")
     print(f"\nMethods ({len(methods)}):")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from jacobian_harness.commands.common import EXIT_FAIL, EXIT_OK, UsageError, load_run, prepare_out, write_run
+from jacobian_harness.commands.requests import MergeRequest
 
 
 def add_arguments(parser) -> None:
@@ -14,18 +15,23 @@ def add_arguments(parser) -> None:
 
 
 def run(args) -> int:
+    return execute_merge(MergeRequest.from_args(args))
+
+
+def execute_merge(request: MergeRequest) -> int:
+    """Merge the parts into the request's directory and print the run's summary; the exit code."""
     from jacobian_harness.document import DocumentError, merge
     from jacobian_harness.records import passed
     from jacobian_harness.render.ci_summary import append_step_summary
     from jacobian_harness.render.console import render_summary
     from jacobian_harness.render.run_markdown import render_markdown
 
-    parts = [(path, *load_run(path)[:2]) for path in args.parts]
+    parts = [(path, *load_run(path)[:2]) for path in request.parts]
     try:
-        merged, arrays = merge(parts, args.allow_different_machines)
+        merged, arrays = merge(parts, request.allow_different_machines)
     except DocumentError as exc:
         raise UsageError(str(exc)) from None
-    out = prepare_out(args.out)
+    out = prepare_out(request.out)
     write_run(out, merged, arrays)
     print(render_summary(merged, out))
     append_step_summary(render_markdown(merged))

@@ -8,12 +8,9 @@ import sys
 import time
 from pathlib import Path
 
-from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, Parser, UsageError,
-                                     case_source_options, check_seed, check_threads, check_timeout, compile_cache,
-                                     dtypes_of,
-                                     load_cases, pack_options, packs_of, pair_options, pair_options_of, prepare_out,
-                                     print_progress,
-                                     select_or_fail, worker_setup, write_run)
+from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_INTERRUPTED, EXIT_OK, UsageError, case_source_options,
+                                              pair_options, prepare_out, write_run)
+from jacobian_harness.commands.requests import RUN_SELECTION, RunRequest, selected_pairs, with_compile_cache
 from jacobian_harness.records import passed
 from jacobian_harness.render.console import render_summary
 from jacobian_harness.worker import WORKER_LOG
@@ -44,105 +41,87 @@ def add_arguments(parser) -> None:
                                 "finished (only --jobs, --timeout and --junit may be given with it)")
 
 
-# The options that decide what a run evaluates: kept in its journal, taken from there by --resume.
-RUN_SELECTION = ("cases", "methods", "dtype", "quick", "seed", "threads", "size", "shard", "case_file", "no_builtin",
-                 "rounds", "pack", "samples")
+__all__ = ["RUN_SELECTION", "RunRequest", "add_arguments", "execute_run", "run"]
 
 
-def _resume(args):
-    """The journal of the run to finish; args take that run's options."""
+def run(args) -> int:
+    return execute_run(RunRequest.from_args(args))
+
+
+def execute_run(request: RunRequest) -> int:
+    """Run what `request` selects into its directory (or finish the interrupted run it resumes), print the
+    summary; the exit code."""
+    journal = None
+    if request.resume:
+        request, journal = _resumed(request)
+    return with_compile_cache(request, lambda cache: _run(request, journal, cache))
+
+
+def _resumed(request: RunRequest):
+    """(the request of the interrupted run to finish, as its journal keeps it, with this one's --jobs,
+    --timeout and --junit; its journal)."""
+    from dataclasses import replace
+
     from jacobian_harness.environment import collect
     from jacobian_harness.journal import Journal, JournalError
 
-    defaults = Parser()
-    add_arguments(defaults)
-    given = [name for name in RUN_SELECTION + ("out",) if getattr(args, name) != defaults.get_default(name)]
+    given = request.given_with_resume()
     if given:
-        raise UsageError(f"--resume takes the interrupted run's own options; leave out --{given[0].replace('_', '-')}")
+        raise UsageError(f"--resume takes the interrupted run's own options; leave out --{given.replace('_', '-')}")
     try:
-        journal = Journal.open(Path(args.resume))
+        journal = Journal.open(Path(request.resume))
     except JournalError as exc:
         raise UsageError(str(exc)) from None
     options = journal.header.get("options")
     if not isinstance(options, dict) or set(options) != set(RUN_SELECTION):
-        raise UsageError(f"{args.resume}: the journal's header lacks the run's options")
+        raise UsageError(f"{request.resume}: the journal's header lacks the run's options")
     versions = collect(options["threads"])["versions"]
     changed = [f"{p} {v} in the journal, {versions.get(p)} here" for p, v in journal.header.get("versions", {}).items()
                if versions.get(p) != v]
     if changed:
-        raise UsageError(f"cannot resume {args.resume}: other versions now ({changed[0]}); start a new run")
-    for name, value in options.items():
-        setattr(args, name, value)
-    args.out = args.resume
-    return journal
+        raise UsageError(f"cannot resume {request.resume}: other versions now ({changed[0]}); start a new run")
+    return replace(request, **options, out=request.resume), journal
 
 
-def run(args) -> int:
-    journal = _resume(args) if args.resume else None
-    if args.jobs is None:
-        from jacobian_harness.environment import default_jobs
+def _run(request: RunRequest, journal, cache) -> int:
+    from dataclasses import replace
 
-        args.jobs = default_jobs()
-    if args.jobs < 0:
-        raise UsageError(f"--jobs must be 0 (in this process) or a number of workers, not {args.jobs}")
-    check_timeout(args)
-    if args.rounds < 1 or (args.rounds > 1 and args.jobs == 0):
-        raise UsageError(f"--rounds must be at least 1, and more than 1 needs worker processes (--jobs 1 or "
-                         f"more), not --rounds {args.rounds} with --jobs {args.jobs}")
-    check_seed(args)
-    check_threads(args)
-    cache = compile_cache(args)
-    with cache.applied():
-        return _run(args, journal, cache)
+    from jacobian_harness.document import add_case, mark_interrupted, sort_like
 
-
-def _run(args, journal, cache) -> int:
-    from jacobian_harness.adapters import METHODS, load_adapters
-    from jacobian_harness.document import add_case, mark_interrupted, new_document, sort_like
-    from jacobian_harness.environment import now
-
-    case_ids = load_cases(args)
-    load_adapters()
-    case_ids = select_or_fail(case_ids, args.cases, "cases")
-    method_ids = select_or_fail(METHODS, args.methods, "methods")
+    case_ids, method_ids = selected_pairs(request)
     if not case_ids:
         raise UsageError("no cases to run: give --case-file, or leave out --no-builtin")
     from jacobian_harness.runner import plan_pairs
 
-    named = args.out is not None
+    named = request.out is not None
     if not named:
-        args.out = str(_new_run_directory())
-    if args.junit and not (Path(args.junit).resolve().parent.is_dir()
-                           or Path(args.junit).resolve().parent == Path(args.out).resolve()):
-        raise UsageError(f"--junit {args.junit}: its directory does not exist")
+        request = replace(request, out=str(_new_run_directory()))
+    if request.junit and not (Path(request.junit).resolve().parent.is_dir()
+                              or Path(request.junit).resolve().parent == Path(request.out).resolve()):
+        raise UsageError(f"--junit {request.junit}: its directory does not exist")
 
-    plan = plan_pairs(case_ids, method_ids, _parse_shard(args.shard), named=bool(args.methods))
+    plan = plan_pairs(case_ids, method_ids, request.shard_parts, named=bool(request.methods))
     if not plan:
-        raise UsageError(f"--shard {args.shard} holds no case of this selection (fewer cases than shards?)")
-    out = prepare_out(args.out)
-    dtypes = dtypes_of(args)
-    options = pair_options_of(args, dtypes[0])
-    document = new_document("run", options, dtype=args.dtype, quick=args.quick, jobs=args.jobs, shard=args.shard,
-                            rounds=args.rounds, cases=args.cases, methods=args.methods, case_files=args.case_file,
-                            selected_methods=method_ids, packs=packs_of(args), samples=pack_options(args)["samples"],
-                            skipped=_skipped_of(args))
+        raise UsageError(f"--shard {request.shard} holds no case of this selection (fewer cases than shards?)")
+    out = prepare_out(request.out)
+    dtypes = request.dtypes
+    options = request.options(dtypes[0], request.jobs)
+    document = request.new_document("run", options, jobs=request.jobs, shard=request.shard, rounds=request.rounds,
+                                    selected_methods=method_ids, skipped=_skipped_of(request))
     if journal is None:
-        from jacobian_harness.journal import Journal
-
-        if (out / "journal").exists():
-            print(f"jacobian-harness: {out} holds an unfinished run; starting a new one there "
-                  f"(`run --resume {out}` would have finished it)", file=sys.stderr)
-        selection = {name: getattr(args, name) for name in RUN_SELECTION}
-        selection["case_file"] = [str(Path(p).resolve()) for p in args.case_file]  # resumable from anywhere
-        journal = Journal.start(out, {"options": selection, "versions": document["environment"]["versions"]})
-        (out / WORKER_LOG).unlink(missing_ok=True)  # a new run's log; a resumed run appends to its own
+        journal = _new_journal(request, out, document)
     arrays: dict = {}
     started = time.perf_counter()
+    from jacobian_harness.render.progress import console_progress
+
     try:
-        for result in _case_results(args, plan, options, dtypes, journal):
-            add_case(document, arrays, result)
-        if args.rounds > 1:
-            _timing_rounds(args, plan, options, dtypes, document)
+        with console_progress(request.verbose) as progress:
+            progress.started(plan, dtypes=len(dtypes))
+            for result in _case_results(request, cache, plan, options, journal, progress):
+                progress.case_done(result.case_id, result.records)
+                add_case(document, arrays, result)
+            if request.rounds > 1:
+                _timing_rounds(request, cache, plan, options, document, progress)
     except KeyboardInterrupt:
         # Cases are judged whole, so the results hold the finished cases; the journal also keeps the finished
         # pairs of the cases in flight, which `run --resume` reuses (the pairs cut off run again).
@@ -150,14 +129,7 @@ def _run(args, journal, cache) -> int:
         print(f"jacobian-harness: interrupted; writing the finished cases (`run --resume {out}` finishes "
               f"the run)", file=sys.stderr)
     sort_like(document, case_ids)  # the whole selection: a shard's cases keep their place in it
-    document["environment"]["finished_at"] = now()
-    document["environment"]["wall_s"] = round(time.perf_counter() - started, 3)
-    document["environment"]["compile_cache"] = cache.describe()
-    from jacobian_harness.cost import run_cost
-
-    document["cost"] = run_cost(document)
-    if args.resume:
-        document["resumed_pairs"] = journal.reused
+    _finish_document(document, time.perf_counter() - started, cache, journal.reused if request.resume else None)
     from jacobian_harness.repros import write_repros
 
     write_repros(out, document)
@@ -165,19 +137,45 @@ def _run(args, journal, cache) -> int:
     if not named:
         _point_latest_at(out)
     print(render_summary(document, out))
-    _ci_outputs(args, document)
+    _ci_outputs(request.junit, document)
     if document.get("partial"):
         return EXIT_INTERRUPTED
     journal.remove()  # results.json now holds everything the journal did
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
 
 
-def _skipped_of(args) -> dict[str, str]:
+def _new_journal(request: RunRequest, out: Path, document: dict):
+    """The journal of a new run in `out`, which keeps the request's selection for --resume."""
+    from jacobian_harness.journal import Journal
+
+    if (out / "journal").exists():
+        print(f"jacobian-harness: {out} holds an unfinished run; starting a new one there "
+              f"(`run --resume {out}` would have finished it)", file=sys.stderr)
+    journal = Journal.start(out, {"options": request.selection(), "versions": document["environment"]["versions"]})
+    (out / WORKER_LOG).unlink(missing_ok=True)  # a new run's log; a resumed run appends to its own
+    return journal
+
+
+def _finish_document(document: dict, wall_s: float, cache, resumed_pairs: int | None) -> None:
+    """What the run document learns at the end: when, how long, the compile cache, the cost, and (resumed)
+    how many pairs the journal gave."""
+    from jacobian_harness.cost import run_cost
+    from jacobian_harness.environment import now
+
+    document["environment"]["finished_at"] = now()
+    document["environment"]["wall_s"] = round(wall_s, 3)
+    document["environment"]["compile_cache"] = cache.describe()
+    document["cost"] = run_cost(document)
+    if resumed_pairs is not None:
+        document["resumed_pairs"] = resumed_pairs
+
+
+def _skipped_of(request: RunRequest) -> dict[str, str]:
     """What the run's packs could not make into cases, among what --cases selects."""
     from jacobian_harness.casedef import id_matches, skipped_in
 
-    return {case_id: reason for case_id, reason in skipped_in(packs_of(args)).items()
-            if not args.cases or any(id_matches(case_id, pattern) for pattern in args.cases)}
+    return {case_id: reason for case_id, reason in skipped_in(request.packs).items()
+            if not request.cases or any(id_matches(case_id, pattern) for pattern in request.cases)}
 
 
 RUNS = Path("reports/runs")    # where runs without --out go, one directory each
@@ -206,69 +204,55 @@ def _point_latest_at(out: Path) -> None:
     os.replace(link, LATEST)
 
 
-def _ci_outputs(args, document: dict) -> None:
+def _ci_outputs(junit: str | None, document: dict) -> None:
     """--junit FILE, and the job summary of GitHub Actions when $GITHUB_STEP_SUMMARY names a file."""
     from jacobian_harness.render.ci_summary import append_step_summary
     from jacobian_harness.render.junit import render_junit
     from jacobian_harness.render.run_markdown import render_markdown
     from jacobian_harness.results import atomic_write
 
-    if args.junit:
+    if junit:
         xml = render_junit(document)
-        atomic_write(Path(args.junit), lambda handle: handle.write(xml))
+        atomic_write(Path(junit), lambda handle: handle.write(xml))
     append_step_summary(render_markdown(document))
 
 
-def _parse_shard(text: str | None) -> tuple[int, int] | None:
-    if text is None:
-        return None
-    try:
-        k, n = (int(part) for part in text.split("/"))
-    except ValueError:
-        raise UsageError(f"--shard must look like K/N (e.g. 2/4), not {text!r}") from None
-    if not 1 <= k <= n:
-        raise UsageError(f"--shard {text}: K must be between 1 and N")
-    return k, n
-
-
-def _case_results(args, plan, options, dtypes, journal):
-    """CaseResults in this process (--jobs 0) or from worker subprocesses, each printed when it is done;
-    every evaluation goes through the run's journal."""
+def _case_results(request: RunRequest, cache, plan, options, journal, progress):
+    """CaseResults in this process (--jobs 0) or from worker subprocesses, as they finish; every evaluation
+    goes through the run's journal, and is counted by `progress` (harness.render.progress) when it is done."""
     from jacobian_harness.evaluate import evaluate
     from jacobian_harness.runner import run_case, run_cases
     from jacobian_harness.timing import calibrate
 
-    if args.jobs == 0:
-        for number, (case_id, method_ids) in enumerate(plan.items(), 1):
-            print(f"[{number}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
-            yield run_case(case_id, method_ids, options, progress=print_progress, dtypes=dtypes,
+    if request.jobs == 0:
+        for case_id, method_ids in plan.items():
+            yield run_case(case_id, method_ids, options, progress=progress.pair_done, dtypes=request.dtypes,
                            evaluate=journal.wrap(evaluate), calibrate=calibrate)
         return
-    setup = worker_setup(args, log=Path(args.out) / WORKER_LOG)
-    for number, result in enumerate(run_cases(plan, options, dtypes, args.jobs, setup, wrap=journal.wrap), 1):
-        print(f"[{number}/{len(plan)}] {result.case_id}", file=sys.stderr, flush=True)
-        for record in result.records:
-            print_progress(record)
-        yield result
+    setup = request.worker_setup(cache, log=Path(request.out) / WORKER_LOG)
+    yield from run_cases(plan, options, request.dtypes, request.jobs, setup, progress=progress.pair_done,
+                         wrap=journal.wrap)
 
 
-def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: str) -> None:
+def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: str, progress) -> None:
     """One more timing round of the planned pairs in fresh workers, added to `rounds` (harness.rounds)."""
     from jacobian_harness.rounds import add_round
     from jacobian_harness.runner import time_again
 
-    for count, (case_id, records) in enumerate(time_again(plan, options, dtypes, jobs, setup), 1):
-        print(f"[{label}: {count}/{len(plan)}] {case_id}", file=sys.stderr, flush=True)
+    progress.started(plan, dtypes=len(dtypes), label=label, judged=False)
+    for case_id, records in time_again(plan, options, dtypes, jobs, setup):
+        progress.case_done(case_id, records)
         add_round(rounds, records)
 
 
-def _timing_rounds(args, plan, options, dtypes, document: dict) -> None:
+def _timing_rounds(request: RunRequest, cache, plan, options, document: dict, progress) -> None:
     """Rounds 2..R of --rounds: every timed pair again in fresh workers; each record keeps its per-round
     medians (wall and CPU) and pools the samples of all rounds."""
     from jacobian_harness.rounds import finish_rounds, first_round
 
     rounds = first_round(document)
-    for number in range(2, args.rounds + 1):
-        _time_round(plan, options, dtypes, args.jobs, worker_setup(args, log=Path(args.out) / WORKER_LOG), rounds,
-                    f"round {number}/{args.rounds}")
+    for number in range(2, request.rounds + 1):
+        setup = request.worker_setup(cache, log=Path(request.out) / WORKER_LOG)
+        _time_round(plan, options, request.dtypes, request.jobs, setup, rounds, f"round {number}/{request.rounds}",
+                    progress)
     finish_rounds(document, rounds)

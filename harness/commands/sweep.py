@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import sys
+from dataclasses import replace
 
-from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_OK, UsageError, check_threads, prepare_out,
-    print_progress, select_or_fail, write_run)
+from jacobian_harness.commands.common import (EXIT_FAIL, EXIT_OK, UsageError, prepare_out, select_or_fail,
+                                              verbose_option, write_run)
+from jacobian_harness.commands.requests import SweepRequest
 
 
 def add_arguments(parser) -> None:
@@ -15,15 +16,24 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", default="reports/sweep", metavar="DIR", help="default: %(default)s")
     parser.add_argument("--quick", action="store_true", help="a smaller grid and a short timing budget")
     parser.add_argument("--threads", type=int, default=1, help="intra-op threads (default: 1)")
+    verbose_option(parser)
 
 
 def run(args) -> int:
-    check_threads(args)
+    return execute_sweep(SweepRequest.from_args(args))
+
+
+def execute_sweep(request: SweepRequest) -> int:
+    """Time the family's methods over its grid into the request's directory; the exit code."""
+    from jacobian_harness.environment import limit_threads
+
+    limit_threads(request.threads)  # before any framework is imported
     from jacobian_harness.adapters import METHODS, load_adapters
     from jacobian_harness.document import add_case, new_document
     from jacobian_harness.environment import now
     from jacobian_harness.evaluate import Options
     from jacobian_harness.records import passed
+    from jacobian_harness.render.progress import console_progress
     from jacobian_harness.render.sweep import plot, render_markdown
     from jacobian_harness.runner import run_case
     from jacobian_harness.sweep import FAMILIES, load_families, point_cases, rule_lines
@@ -31,23 +41,26 @@ def run(args) -> int:
 
     load_families()
     load_adapters()
-    if args.family not in FAMILIES:
-        raise UsageError(f"unknown sweep family {args.family!r} (known: {', '.join(FAMILIES) or 'none'})")
-    order = FAMILIES[args.family].case.order
-    method_ids = select_or_fail([m for m, spec in METHODS.items() if spec.order == order], args.methods, "methods")
-    out = prepare_out(args.out)
-    points = point_cases(FAMILIES[args.family], args.quick)
-    timing = QUICK if args.quick else DEFAULT
-    document = new_document("sweep", Options(dtype=args.dtype, timing=timing, threads=args.threads, size="sweep"),
-                            dtype=args.dtype, quick=args.quick, cases=[args.family], methods=args.methods,
+    family = request.family
+    if family not in FAMILIES:
+        raise UsageError(f"unknown sweep family {family!r} (known: {', '.join(FAMILIES) or 'none'})")
+    order = FAMILIES[family].case.order
+    method_ids = select_or_fail([m for m, spec in METHODS.items() if spec.order == order], request.methods, "methods")
+    out = prepare_out(request.out)
+    points = point_cases(FAMILIES[family], request.quick)
+    timing = QUICK if request.quick else DEFAULT
+    options = Options(dtype=request.dtype, timing=timing, threads=request.threads, size="sweep")
+    document = new_document("sweep", options, dtype=request.dtype, quick=request.quick, cases=[family],
+                            methods=None if request.methods is None else list(request.methods),
                             selected_methods=method_ids)
-    document["options"]["sweep"] = {"family": args.family, "grid": [p for _, p in points]}
+    document["options"]["sweep"] = {"family": family, "grid": [p for _, p in points]}
     arrays: dict = {}
-    for number, (case_id, point) in enumerate(points, 1):
-        print(f"[{number}/{len(points)}] {case_id}", file=sys.stderr, flush=True)
-        result = run_case(case_id, method_ids, Options(dtype=args.dtype, timing=timing, threads=args.threads,
-                                                       size=point), progress=print_progress)
-        add_case(document, arrays, result)
+    with console_progress(request.verbose) as progress:
+        progress.started({case_id: method_ids for case_id, _ in points})
+        for case_id, point in points:
+            result = run_case(case_id, method_ids, replace(options, size=point), progress=progress.pair_done)
+            progress.case_done(case_id, result.records)
+            add_case(document, arrays, result)
     document["environment"]["finished_at"] = now()
     has_plot = plot(document, out / "sweep.png")
     write_run(out, document, arrays, render_markdown(document, has_plot))
