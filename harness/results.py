@@ -8,6 +8,7 @@ import math
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,7 @@ def _strict(value: Any) -> Any:
     return value
 
 
-def write_json(path: Path, document: dict) -> None:
+def write_json(path: Path, document: Mapping[str, Any]) -> None:
     # Compact: every timing sample is kept, and one per line would multiply the file's size.
     text = json.dumps(_strict(document), separators=(",", ":"), allow_nan=False) + "\n"
     atomic_write(path, lambda handle: handle.write(text.encode()))

@@ -44,7 +44,7 @@ def f_time_key(method, dtype: str) -> tuple:
     return method.backend, method.baseline, dtype
 
 
-def share_f_time(record: dict, key: tuple, f_times: dict[tuple, float]) -> None:
+def share_f_time(record: Record, key: tuple, f_times: dict[tuple, float]) -> None:
     """Remember the first f time of a key; give it, and the J/f ratio, to later records of that key."""
     if key not in f_times:
         if record["f_time_s"]:
@@ -71,7 +71,7 @@ Evaluator = Callable[[str, str, Options], Evaluation]
 
 
 def run_case(case_id: str, method_ids: list[str], options: Options,
-             progress: Callable[[dict], None] | None = None, dtypes: list[str] | None = None,
+             progress: Callable[[Record], None] | None = None, dtypes: list[str] | None = None,
              evaluate: Evaluator = evaluate, calibrate: Callable[[], list[float]] | None = None) -> CaseResult:
     """Evaluate the methods on one case in each dtype (default: options.dtype), add reference-only
     evaluations, and give every record a verdict against the one float64 reference. `evaluate` is

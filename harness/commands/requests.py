@@ -173,6 +173,19 @@ class RunRequest(PairRequest):
         parse_shard(self.shard)  # a bad --shard is a usage error before anything runs
 
     @property
+    def workers(self) -> int:
+        """--jobs, with its default filled in when the request was made."""
+        assert self.jobs is not None, "RunRequest.__post_init__ fills in --jobs"
+        return self.jobs
+
+    @property
+    def out_dir(self) -> Path:
+        """--out, once the run has chosen it (harness.commands.run names a new directory where it was not given)."""
+        if self.out is None:
+            raise ValueError("the run's output directory is chosen before anything is written into it")
+        return Path(self.out)
+
+    @property
     def shard_parts(self) -> tuple[int, int] | None:
         """(K, N) of --shard K/N."""
         return parse_shard(self.shard)

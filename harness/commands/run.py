@@ -68,6 +68,8 @@ def _resumed(request: RunRequest):
     given = request.given_with_resume()
     if given:
         raise UsageError(f"--resume takes the interrupted run's own options; leave out --{given.replace('_', '-')}")
+    if request.resume is None:
+        raise ValueError("_resumed is called for a request with --resume")
     try:
         journal = Journal.open(Path(request.resume))
     except JournalError as exc:
@@ -97,16 +99,16 @@ def _run(request: RunRequest, journal, cache) -> int:
     if not named:
         request = replace(request, out=str(_new_run_directory()))
     if request.junit and not (Path(request.junit).resolve().parent.is_dir()
-                              or Path(request.junit).resolve().parent == Path(request.out).resolve()):
+                              or Path(request.junit).resolve().parent == request.out_dir.resolve()):
         raise UsageError(f"--junit {request.junit}: its directory does not exist")
 
     plan = plan_pairs(case_ids, method_ids, request.shard_parts, named=bool(request.methods))
     if not plan:
         raise UsageError(f"--shard {request.shard} holds no case of this selection (fewer cases than shards?)")
-    out = prepare_out(request.out)
+    out = prepare_out(str(request.out_dir))
     dtypes = request.dtypes
-    options = request.options(dtypes[0], request.jobs)
-    document = request.new_document("run", options, jobs=request.jobs, shard=request.shard, rounds=request.rounds,
+    options = request.options(dtypes[0], request.workers)
+    document = request.new_document("run", options, jobs=request.workers, shard=request.shard, rounds=request.rounds,
                                     selected_methods=method_ids, skipped=_skipped_of(request))
     if journal is None:
         journal = _new_journal(request, out, document)
@@ -224,13 +226,13 @@ def _case_results(request: RunRequest, cache, plan, options, journal, progress):
     from jacobian_harness.runner import run_case, run_cases
     from jacobian_harness.timing import calibrate
 
-    if request.jobs == 0:
+    if request.workers == 0:
         for case_id, method_ids in plan.items():
             yield run_case(case_id, method_ids, options, progress=progress.pair_done, dtypes=request.dtypes,
                            evaluate=journal.wrap(evaluate), calibrate=calibrate)
         return
-    setup = request.worker_setup(cache, log=Path(request.out) / WORKER_LOG)
-    yield from run_cases(plan, options, request.dtypes, request.jobs, setup, progress=progress.pair_done,
+    setup = request.worker_setup(cache, log=request.out_dir / WORKER_LOG)
+    yield from run_cases(plan, options, request.dtypes, request.workers, setup, progress=progress.pair_done,
                          wrap=journal.wrap)
 
 
@@ -252,7 +254,7 @@ def _timing_rounds(request: RunRequest, cache, plan, options, document: dict, pr
 
     rounds = first_round(document)
     for number in range(2, request.rounds + 1):
-        setup = request.worker_setup(cache, log=Path(request.out) / WORKER_LOG)
-        _time_round(plan, options, request.dtypes, request.jobs, setup, rounds, f"round {number}/{request.rounds}",
+        setup = request.worker_setup(cache, log=request.out_dir / WORKER_LOG)
+        _time_round(plan, options, request.dtypes, request.workers, setup, rounds, f"round {number}/{request.rounds}",
                     progress)
     finish_rounds(document, rounds)

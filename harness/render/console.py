@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jacobian_harness.records import FAILING, VERDICTS, fastest_agreeing, headline, row_key, summary_counts
+from jacobian_harness.records import (FAILING, VERDICTS, fastest_agreeing, headline, median_s, row_key,
+                                      summary_counts)
 from jacobian_harness.cost import cost_line
 from jacobian_harness.render.formatting import format_seconds
 from jacobian_harness.timing import cost_of_calls_s
@@ -29,7 +30,7 @@ def render_summary(document: dict, out: Path) -> str:
         failures = [r["method"] for r in records if key(r) == case_id and r["status"] in FAILING]
         b, first = best.get(case_id), once.get(case_id)
         name = b["method"] if b else "(none agrees)"
-        median = format_seconds(b["time"]["median_s"]) if b else ""
+        median = format_seconds(median_s(b)) if b else ""
         ratio = f"{b['ratio']:.3g}" if b and isinstance(b.get("ratio"), (int, float)) else ""
         one = f"{first['method']} {format_seconds(cost_of_calls_s(first['time'], 1))}" if first else ""
         add(f"{case_id:{width}}  {name:46} {median:>10} {ratio:>8}  {one:46}  {', '.join(failures)}".rstrip())

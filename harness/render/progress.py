@@ -16,7 +16,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn
@@ -50,7 +51,7 @@ def clock_line(elapsed_s: float, done: int, total: int, elapsed: str = " elapsed
     return f"{format_duration(elapsed_s)}{elapsed}, est. {left} left"
 
 
-def pair_line(record: dict) -> str:
+def pair_line(record: Mapping[str, Any]) -> str:
     """One pair as `-v` shows it: method, status, and its median time or the first line of its message."""
     median = (record.get("time") or {}).get("median_s")
     detail = format_seconds(median) if median is not None else first_line(record.get("message", ""))[:90]
@@ -93,13 +94,13 @@ class RunProgress:
             self.case_failing: Counter[str] = Counter()
             self.start = time.perf_counter()
 
-    def pair_done(self, record: dict) -> None:
+    def pair_done(self, record: Mapping[str, Any]) -> None:
         with self._lock:
             self.done += 1
             self.counted[record["case"]] += 1
         self._advanced()
 
-    def case_done(self, case_id: str, records: Sequence[dict], side: str = "") -> None:
+    def case_done(self, case_id: str, records: Sequence[Mapping[str, Any]], side: str = "") -> None:
         failing = [r for r in records if r["status"] in FAILING] if self.judged else []
         with self._lock:
             self.failing += len(failing)
@@ -134,7 +135,7 @@ class RunProgress:
     def _advanced(self) -> None:
         """The counts moved (a display redraws)."""
 
-    def _show_case(self, case_id: str, records, failing: list[dict], side: str, whole: bool) -> None:
+    def _show_case(self, case_id: str, records, failing: list[Mapping[str, Any]], side: str, whole: bool) -> None:
         raise NotImplementedError
 
 
