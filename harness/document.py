@@ -1,48 +1,7 @@
 """The run document, `results.json`: the one module that creates it, adds to it, sorts, merges, saves
 and loads it. Every command and view reads only this document (and its Jacobians, `jacobians.npz`).
 
-Schema, version 2 (version 1 files are read and upgraded: `upgrade`):
-
-    schema_version  2
-    kind            "jacobian-harness.run"
-    environment     python, implementation, platform, cpu, cpu_count, threads, thread_variables,
-                    versions {package: version or null} (harness.environment.packages),
-                    backends {backend: version or null}, every registered backend (v2),
-                    started_at / finished_at (UTC ISO 8601), wall_s (a run's length), command (argv),
-                    compile_cache {state (warm, cold, off), directory, temporary, entries_before, entries_after}
-                    (harness.caches; absent in older documents);
-                    after `merge` of parts from several machines: cpu "N machines", machines [...]
-    options         command (v2: "run", "ab", "sweep", "merge" or "check": what wrote it),
-                    dtype ("float64", "float32" or "both"), quick, seed, threads, jobs,
-                    shard ("K/N": the K-th of N parts of whole cases, harness.runner.shard_cases; or null),
-                    size, max_memory (bytes or null), rounds, timing {budget_s, min_repeats, max_repeats, warmup,
-                    ...}, cases / methods (the patterns given, or null), case_files,
-                    selected_methods; `ab`: ab_rounds, ab_id (the two sides of one A/B share it), ab_timed (the
-                    backends whose pairs the timing rounds timed: the library under test and any other whose
-                    version differs between the sides, or "all" with --time-controls);
-                    `merge`: merged_from [part directories]; `sweep`: sweep {family, grid}
-    cases           {case id: {description, tags, source, row_independent, per_sample, order, sizes,
-                    not_twice_differentiable (why the second-order checks do not apply; "" or absent: they do),
-                    analytic, pack, meta (what the pack records: an opinfo sample's fingerprint, torch's own
-                    test expectations), divergences [{methods, kind, reason, issue, versions}], input_shapes, wrt,
-                    output_shape, n_in, n_out (full first-order Jacobians only), calibration_s, seed,
-                    position (the case's place in the run's whole selection, also in a `--shard` part: merge
-                    orders by it; absent in older documents)}}
-    skipped_cases   {id: reason}: what a pack could not make into a case (a random op, a sample over the size
-                    cap), reported, never dropped silently (absent in older documents)
-    results         records, one per (case, method, dtype): harness.records.Record lists the fields
-                    (`time`: harness.records.TimeRecord; `quantity`, what the method returns, is absent in
-                    documents written before the second-order checks: harness.records.quantity_of)
-    cost            where a run's time went (harness.cost.run_cost: wall_s, jobs, capacity_s, pairs_s, prepare_s,
-                    timed_s, outside_pairs_s, efficiency, compile_cache, by_method, by_pack; absent in older
-                    documents and in merged ones, whose parts each have their own)
-    partial         true when the run did not finish (interrupted; or a part of `merge` was partial)
-    interrupted     {cases_finished, cases_planned, evaluations_journaled, resume} (an interrupted run)
-    resumed_pairs   how many evaluations `run --resume` took from the journal
-
-Non-finite floats are written as the strings "nan", "inf", "-inf" so that the file stays strict JSON.
-`jacobians.npz` holds one array per Jacobian block, keyed "<case>|<method>|<dtype>|<block>", plus
-"<case>|reference|float64|<block>"; it is read with allow_pickle=False.
+Its fields, each with its meaning, and the history of its versions: harness/run_schema.py (RunDocument).
 """
 
 from __future__ import annotations
@@ -53,34 +12,33 @@ from pathlib import Path
 from jacobian_harness.records import pair_key
 from jacobian_harness.results import ResultsError, jacobian_key, read_json, load_jacobians, write_arrays, write_json
 
-SCHEMA_VERSION = 2
-READS = (1, 2)  # the schema versions `load` accepts (older ones are upgraded)
-KIND = "jacobian-harness.run"
-COMMANDS = ("run", "ab", "sweep", "merge", "check")
+from jacobian_harness.run_schema import (COMMANDS, KIND, READS, SCHEMA_VERSION, CaseSummary, Environment,
+                                         RunDocument)
 
 
 def new_document(command: str, options, *, dtype: str, quick: bool, jobs: int = 0, shard: str | None = None,
                  rounds: int = 1, cases: list[str] | None = None, methods: list[str] | None = None,
                  case_files: list[str] | tuple = (), selected_methods: list[str] | tuple = (),
-                 environment: dict | None = None, packs: list[str] | tuple = ("builtin",),
-                 samples: int | None = None, skipped: dict[str, str] | None = None) -> dict:
+                 environment: Environment | None = None, packs: list[str] | tuple = ("builtin",),
+                 samples: int | None = None, skipped: dict[str, str] | None = None) -> RunDocument:
     """An empty run document for `options` (harness.evaluate.Options) and the selection that made it;
     `environment` defaults to this process's (harness.environment.collect); `skipped`: what the packs
     could not make into cases, id -> reason (harness.casedef.skipped_in)."""
     from jacobian_harness.environment import collect
 
     assert command in COMMANDS, command
-    return {"schema_version": SCHEMA_VERSION, "kind": KIND,
-            "environment": environment if environment is not None else collect(options.threads),
-            "options": {"command": command, "dtype": dtype, "quick": quick, "seed": options.seed,
-                        "threads": options.threads, "jobs": jobs, "shard": shard, "size": options.size,
-                        "max_memory": options.max_memory, "rounds": rounds, "timing": vars(options.timing),
-                        "cases": cases, "methods": methods, "case_files": list(case_files),
-                        "selected_methods": list(selected_methods), "packs": list(packs), "samples": samples},
-            "cases": {}, "skipped_cases": dict(skipped or {}), "results": []}
+    return RunDocument(schema_version=SCHEMA_VERSION, kind=KIND,
+                       environment=environment if environment is not None else collect(options.threads),
+                       options={"command": command, "dtype": dtype, "quick": quick, "seed": options.seed,
+                                "threads": options.threads, "jobs": jobs, "shard": shard, "size": options.size,
+                                "max_memory": options.max_memory, "rounds": rounds, "timing": vars(options.timing),
+                                "cases": cases, "methods": methods, "case_files": list(case_files),
+                                "selected_methods": list(selected_methods), "packs": list(packs),
+                                "samples": samples},
+                       cases={}, skipped_cases=dict(skipped or {}), results=[])
 
 
-def case_summary(case) -> dict:
+def case_summary(case) -> CaseSummary:
     return {"id": case.id, "description": case.description, "tags": sorted(case.tags), "source": case.source,
             "row_independent": case.row_independent, "per_sample": case.per_sample, "order": case.order,
             "sizes": case.sizes, "not_twice_differentiable": case.not_twice_differentiable,
@@ -96,12 +54,13 @@ def add_case(document: dict, arrays: dict, result) -> None:
 
     case = CASES[result.case_id]
     summary = case_summary(case)
-    summary["input_shapes"] = [list(a.shape) for a in result.inputs]
-    summary["wrt"] = list(case.wrt_indices(result.inputs)) if result.inputs else None
+    shapes = [list(a.shape) for a in result.inputs]
+    wrt = list(case.wrt_indices(result.inputs)) if result.inputs else None
+    summary["input_shapes"], summary["wrt"] = shapes, wrt
     summary["output_shape"] = list(result.out_shape) if result.out_shape is not None else None
     # The sizes the forward/reverse rule is stated in (full Jacobians of first order only).
-    full = case.order == 1 and not case.per_sample and summary["wrt"] is not None and result.out_shape is not None
-    summary["n_in"] = sum(math.prod(summary["input_shapes"][i]) for i in summary["wrt"]) if full else None
+    full = case.order == 1 and not case.per_sample and wrt is not None and result.out_shape is not None
+    summary["n_in"] = sum(math.prod(shapes[i]) for i in wrt) if full and wrt is not None else None
     summary["n_out"] = math.prod(result.out_shape) if full else None
     summary["calibration_s"] = result.calibration_s
     summary["seed"] = case.seed if document["options"].get("seed") is None else document["options"]["seed"]

@@ -7,6 +7,10 @@ import platform
 import sys
 from datetime import datetime, UTC
 from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from jacobian_harness.run_schema import Environment
 
 CORE_PACKAGES = ("jacobian-harness",)
 # TORCHINDUCTOR_COMPILE_THREADS: inductor compiles in a pool of one process per CPU by default, which on a
@@ -72,7 +76,7 @@ def _version(package: str) -> str | None:
         return None
 
 
-def collect(threads: int) -> dict:
+def collect(threads: int) -> Environment:
     return {
         "python": sys.version.split()[0],
         "implementation": platform.python_implementation(),

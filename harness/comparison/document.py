@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from jacobian_harness.results import ResultsError, read_json
+from jacobian_harness.run_schema import KIND as RUN_KIND  # to tell a run's results passed as a comparison
 from jacobian_harness.stats import ALPHA, MIN_EFFECT
 
 KIND = "jacobian-harness.comparison"
 SCHEMA_VERSION = 1  # of the comparison document (compare.json); the run document has its own
 FILE_NAME = "compare.json"
-RUN_KIND = "jacobian-harness.run"  # harness.document.KIND, named here to tell a run passed as a comparison
 
 
 @dataclass(frozen=True)
