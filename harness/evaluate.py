@@ -73,15 +73,9 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         # Which input this process made for the id (a generated pack's sample can differ between two
         # environments, as in `ab`): what a comparison needs to tell "another sample" from "another Jacobian".
         record["sample_digest"] = case.meta["digest"]
-    if method.order != case.order:
-        kinds = {1: "a Jacobian", 2: "a Hessian"}
-        return _fail(evaluation, "unsupported", f"{method_id} computes {kinds[method.order]}; "
-                                                f"case {case_id!r} asks for {kinds[case.order]}")
-    if method.quantity == "second-order" and case.not_twice_differentiable:
-        return _fail(evaluation, "skipped", f"the second-order check does not apply: f is not twice "
-                                            f"differentiable here ({case.not_twice_differentiable})")
-    if options.dtype not in method.dtypes:
-        return _fail(evaluation, "unsupported", f"{method_id} runs in {', '.join(method.dtypes)} only")
+    not_here = _does_not_apply(case, method, options.dtype)
+    if not_here is not None:
+        return _fail(evaluation, *not_here)
     try:
         lib = backend.load()
         for module in method.requires:
@@ -105,7 +99,6 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
         problem, too_big = _fit_memory(case, method, problem, evaluation.value.dtype.itemsize, options, record)
         if too_big:
             return _fail(evaluation, "skipped", too_big)
-        stage = ""
         result, timing = measure(lambda: method.build(lib, problem), lambda v: backend.sync(lib, v),
                                  options.timing)
         blocks = [np.asarray(backend.to_numpy(lib, b), dtype=np.float64) for b in _as_tuple(result)]
@@ -125,6 +118,20 @@ def _evaluate(case_id: str, method_id: str, options: Options) -> Evaluation:
     if timing.median_s is not None and f_timing and f_timing.median_s:
         record["ratio"] = timing.median_s / f_timing.median_s
     return evaluation
+
+
+def _does_not_apply(case: Case, method, dtype: str) -> tuple[str, str] | None:
+    """(status, why) where the method cannot run on the case in this dtype; None where it can."""
+    if method.order != case.order:
+        kinds = {1: "a Jacobian", 2: "a Hessian"}
+        return "unsupported", (f"{method.id} computes {kinds[method.order]}; case {case.id!r} asks for "
+                               f"{kinds[case.order]}")
+    if method.quantity == "second-order" and case.not_twice_differentiable:
+        return "skipped", (f"the second-order check does not apply: f is not twice differentiable here "
+                           f"({case.not_twice_differentiable})")
+    if dtype not in method.dtypes:
+        return "unsupported", f"{method.id} runs in {', '.join(method.dtypes)} only"
+    return None
 
 
 def _new_record(case_id: str, method_id: str, options: Options) -> Record:

@@ -1,43 +1,90 @@
-"""compare.md: what changed from BASE to NEW, from a comparison document (harness.comparison) only."""
+"""A comparison's report (render.view.Report): is it safe to upgrade, then what changed from BASE to NEW;
+compare.md is its markdown (render_comparison), compare.html its HTML. From a comparison document
+(harness.comparison) only."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 
-from jacobian_harness.render.formatting import err, format_seconds, markdown_table
-
-# -- comparison of two runs (harness.comparison) ---------------------------------------------------------------
-def _speed_cell(speed: dict | None) -> str:
-    if not speed:
-        return ""
-    if speed.get("low") is None:
-        return f"{speed['ratio']:.3g}"
-    return f"{speed['ratio']:.3g} [{speed['low']:.3g}, {speed['high']:.3g}]"
+from jacobian_harness.render.formatting import err, format_seconds, interval, ratio_and_interval
+from jacobian_harness.render.view import (Block, Bold, Bullets, Code, Image, Inline, Paragraph, Report, Section, Span,
+                                          Table, span, to_markdown)
 
 
 def render_comparison(document: dict) -> str:
     """compare.md, from a comparison document (kind jacobian-harness.comparison) only."""
-    summary, settings = document["summary"], document["settings"]
-    base, new = document["base"], document["new"]
-    library = settings.get("library", "torch")
+    return to_markdown(comparison_report(document))
 
-    def version(side):
-        return side["environment"].get("versions", {}).get(library)
 
-    lines = [f"# Jacobian harness comparison: {'FAIL' if summary['failed'] else 'PASS'}", "",
-             f"BASE `{base['label']}` ({library} {version(base)}) vs NEW `{new['label']}` ({library} {version(new)}): "
-             f"{summary['pairs']} common (case, method, dtype) pairs.", "",
-             answer_line(summary, library), ""]
-    lines += [f"- {line}" for line in first_screen_lines(document, library)] + [""]
-    for side in (base, new):
-        if side.get("partial"):
-            lines += [f"**{side['label']} did not finish: only its finished pairs are compared.**", ""]
+def comparison_report(document: dict) -> Report:
+    """The comparison's view: is it safe to upgrade, what changed in correctness, numerics and speed (each
+    with its largest items); then one section per kind of change; speed by group, the plot and every pair in
+    HTML only."""
+    summary = document["summary"]
+    library = document["settings"].get("library", "torch")
+    return Report("Jacobian harness comparison", "FAIL" if summary["failed"] else "PASS",
+                  _first_screen(document, library),
+                  tuple(_change_sections(document, library) + _closing_sections(document)
+                        + compare_html_sections(document, library)))
+
+
+def _first_screen(document: dict, library: str) -> tuple[Block, ...]:
+    summary, base, new = document["summary"], document["base"], document["new"]
+
+    def versus(common: str) -> Span:
+        return span("BASE ", Code(base["label"]), f" ({library} {_version(base, library)}) vs NEW ",
+                    Code(new["label"]), f" ({library} {_version(new, library)}):{common}")
+
+    blocks: list[Block] = [
+        Paragraph(versus(f" {summary['pairs']} common (case, method, dtype) pairs."), only="markdown"),
+        Paragraph(versus(f"\n{summary['pairs']} common pairs."), only="html"),
+        Paragraph(answer_line(summary, library)), Bullets(tuple(first_screen_lines(document, library)))]
+    blocks += [Paragraph(Bold(f"{side['label']} did not finish: only its finished pairs are compared."),
+                         only="markdown") for side in (base, new) if side.get("partial")]
+    blocks += [Paragraph(w, css="fail", only="html") for w in document["environment_warnings"]]
+    return tuple(blocks)
+
+
+def _version(side: dict, library: str):
+    return side["environment"].get("versions", {}).get(library)
+
+
+def _change_sections(document: dict, library: str) -> list[Section]:
+    """One section per kind of change, each with its count and a table of it (or "None.")."""
+    pairs, summary = document["pairs"], document["summary"]
+    sections = []
     if document["environment_warnings"]:
-        lines += ["## Environment warnings", "", "The runs differ in more than the library under test:", ""]
-        lines += [f"- {w}" for w in document["environment_warnings"]] + [""]
+        sections.append(Section("Environment warnings", (
+            Paragraph("The runs differ in more than the library under test:"),
+            Bullets(tuple(document["environment_warnings"]))), only="markdown"))
+    for title, rows, row in _change_groups(document):
+        headers = _headers(row, library)
+        table: Block = Table(headers, tuple(row(p) for p in rows)) if rows else Paragraph("None.")
+        if title == "Touched within tolerance":
+            touched = summary.get("jacobians_touched", 0)
+            note = Paragraph("Jacobians that are not bit for bit the same, but within the dtype's tolerance: no "
+                             "regression, but the formulas (or kernels) behind them changed"
+                             + (f" (the {TOUCHED_SHOWN} largest changes; compare.json has every pair)"
+                                if touched > len(rows) else "") + ".")
+            sections.append(Section(f"{title} ({touched})", (note, table), only="markdown"))
+        else:
+            sections.append(Section(f"{title} ({len(rows)})", (table,), only="markdown"))
+    inconclusive = [p for p in pairs if _speed_verdict(p) == "inconclusive"]
+    if inconclusive:
+        widest = sorted(inconclusive, key=lambda p: (p["speed"]["low"] or 0) - (p["speed"]["high"] or 0))[:20]
+        sections.append(Section(f"Inconclusive speed ({len(inconclusive)})", (
+            Paragraph("Too noisy, or too few samples, to call either way (widest intervals first, at most 20):"),
+            Table(_headers(_speed_row, library) + ("why not called",),
+                  tuple(_speed_row(p) + (_why_inconclusive(p["speed"], document["settings"], len(inconclusive)),)
+                        for p in widest))), only="markdown"))
+    return sections
 
-    pairs = document["pairs"]
-    sections = [
+
+def _change_groups(document: dict) -> list[tuple[str, list[dict], Callable[[dict], tuple[Inline, ...]]]]:
+    """(title, rows, row function) of each kind of change, in the order compare.md shows them."""
+    pairs, cases, methods = document["pairs"], document.get("cases", []), document.get("methods", [])
+    return [
         ("Correctness regressions", [p for p in pairs if p["correctness"] == "regression"], _status_row),
         ("Fixes", [p for p in pairs if p["correctness"] == "fix"], _status_row),
         ("Other verdict changes", [p for p in pairs if p["correctness"] == "changed"], _status_row),
@@ -46,108 +93,144 @@ def render_comparison(document: dict) -> str:
         ("Touched within tolerance", sorted((p for p in pairs if p.get("values") == "touched"),
                                             key=lambda p: -(p["change"]["max_rel_change"] or 0.0))[:TOUCHED_SHOWN],
          _drift_row),
-        ("Slower cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "slower"),
-                                key=lambda c: -c["ratio"]), _case_row),
-        ("Faster cases", sorted((c for c in document.get("cases", []) if c["verdict"] == "faster"),
-                                key=lambda c: c["ratio"]), _case_row),
-        ("Slower methods", sorted((m for m in document.get("methods", []) if m["verdict"] == "slower"),
-                                  key=lambda m: -m["ratio"]), _method_row),
-        ("Faster methods", sorted((m for m in document.get("methods", []) if m["verdict"] == "faster"),
-                                  key=lambda m: m["ratio"]), _method_row),
-        ("Slower", sorted((p for p in pairs if _speed_verdict(p) == "slower"),
-                          key=lambda p: -p["speed"]["ratio"]), _speed_row),
-        ("Faster", sorted((p for p in pairs if _speed_verdict(p) == "faster"),
-                          key=lambda p: p["speed"]["ratio"]), _speed_row),
+        ("Slower cases", sorted((c for c in cases if c["verdict"] == "slower"), key=lambda c: -c["ratio"]), _case_row),
+        ("Faster cases", sorted((c for c in cases if c["verdict"] == "faster"), key=lambda c: c["ratio"]), _case_row),
+        ("Slower methods", sorted((m for m in methods if m["verdict"] == "slower"), key=lambda m: -m["ratio"]),
+         _method_row),
+        ("Faster methods", sorted((m for m in methods if m["verdict"] == "faster"), key=lambda m: m["ratio"]),
+         _method_row),
+        ("Slower", sorted((p for p in pairs if _speed_verdict(p) == "slower"), key=lambda p: -p["speed"]["ratio"]),
+         _speed_row),
+        ("Faster", sorted((p for p in pairs if _speed_verdict(p) == "faster"), key=lambda p: p["speed"]["ratio"]),
+         _speed_row),
     ]
-    headers = {_status_row: ["case", "method", "dtype", "BASE", "NEW", "NEW message"],
-               _declared_row: ["case", "method", "dtype", "BASE: expected because", "NEW: expected because"],
-               _drift_row: ["case", "method", "dtype", "max abs change", "max rel change", "worst element"],
-               _speed_row: ["case", "method", "dtype", "NEW/BASE [95% interval]", "p"],
-               _case_row: ["case", f"{library} pairs", "NEW/BASE [95% interval]", "p"],
-               _method_row: ["method", "pairs (cases x dtypes)", "NEW/BASE [95% interval]", "p"]}
-    for title, rows, row in sections:
-        if title == "Touched within tolerance":
-            touched = summary.get("jacobians_touched", 0)
-            lines += [f"## {title} ({touched})", "",
-                      "Jacobians that are not bit for bit the same, but within the dtype's tolerance: no regression, "
-                      "but the formulas (or kernels) behind them changed"
-                      + (f" (the {TOUCHED_SHOWN} largest changes; compare.json has every pair)" if touched > len(rows)
-                         else "") + ".", ""]
-            lines += markdown_table(headers[row], [row(p) for p in rows]) if rows else ["None.", ""]
-            continue
-        lines += [f"## {title} ({len(rows)})", ""]
-        lines += markdown_table(headers[row], [row(p) for p in rows]) if rows else ["None.", ""]
-    inconclusive = [p for p in pairs if _speed_verdict(p) == "inconclusive"]
-    if inconclusive:
-        lines += [f"## Inconclusive speed ({len(inconclusive)})", "",
-                  "Too noisy, or too few samples, to call either way (widest intervals first, at most 20):", ""]
-        widest = sorted(inconclusive, key=lambda p: (p["speed"]["low"] or 0) - (p["speed"]["high"] or 0))[:20]
-        lines += markdown_table(headers[_speed_row] + ["why not called"],
-                                [_speed_row(p) + [_why_inconclusive(p["speed"], settings, len(inconclusive))]
-                                 for p in widest])
-    for name in ("only_in_base", "only_in_new"):
-        if document[name]:
-            lines += [f"{len(document[name])} pairs only in {name[8:].upper()}: "
-                      + ", ".join(f"`{c} {m} {d}`" for c, m, d in document[name][:10])
-                      + (" ..." if len(document[name]) > 10 else ""), ""]
-    lines += ["## How speed is judged", "", _speed_method(settings, base, new), "", _READING, ""]
-    lines += ["## Environments", ""]
+
+
+def _headers(row, library: str) -> tuple[str, ...]:
+    return {_status_row: ("case", "method", "dtype", "BASE", "NEW", "NEW message"),
+            _declared_row: ("case", "method", "dtype", "BASE: expected because", "NEW: expected because"),
+            _drift_row: ("case", "method", "dtype", "max abs change", "max rel change", "worst element"),
+            _speed_row: ("case", "method", "dtype", "NEW/BASE [95% interval]", "p"),
+            _case_row: ("case", f"{library} pairs", "NEW/BASE [95% interval]", "p"),
+            _method_row: ("method", "pairs (cases x dtypes)", "NEW/BASE [95% interval]", "p")}[row]
+
+
+def _closing_sections(document: dict) -> list[Section]:
+    """The pairs only one side has, how speed is judged, and the two environments."""
+    settings, base, new = document["settings"], document["base"], document["new"]
+    only_one_side = tuple(
+        Paragraph(span(f"{len(document[name])} pairs only in {name[8:].upper()}: ",
+                       *_joined([Code(f"{c} {m} {d}") for c, m, d in document[name][:10]]),
+                       " ..." if len(document[name]) > 10 else ""))
+        for name in ("only_in_base", "only_in_new") if document[name])
     fields = ["python", "platform", "cpu", "cpu_count", "threads", "started_at"]
-    rows = [[f, str(base["environment"].get(f)), str(new["environment"].get(f))] for f in fields]
-    packages = sorted(set(base["environment"].get("versions", {})) | set(new["environment"].get("versions", {})))
+    rows = [(f, str(base["environment"].get(f)), str(new["environment"].get(f))) for f in fields]
     base_versions, new_versions = base["environment"].get("versions", {}), new["environment"].get("versions", {})
-    rows += [[p, str(base_versions.get(p)), str(new_versions.get(p))] for p in packages]
-    lines += markdown_table(["", f"BASE {base['label']}", f"NEW {new['label']}"], rows)
-    return "\n".join(lines)
+    rows += [(p, str(base_versions.get(p)), str(new_versions.get(p)))
+             for p in sorted(set(base_versions) | set(new_versions))]
+    return [Section("", only_one_side, only="markdown"),
+            Section("How speed is judged", (Paragraph(_speed_method(settings, base, new)), Paragraph(_READING)),
+                    only="markdown"),
+            Section("Environments", (Table(("", f"BASE {base['label']}", f"NEW {new['label']}"), tuple(rows)),),
+                    only="markdown")]
+
+
+def _joined(items: list[Inline], separator: str = ", ") -> list[Inline]:
+    """items with `separator` between them."""
+    return [part for i, item in enumerate(items) for part in ((separator, item) if i else (item,))]
+
+
+def compare_html_sections(document: dict, library: str) -> list[Section]:
+    """Speed by case and by method, the plot of every pair's NEW/BASE, and every pair: sortable, HTML only."""
+    def group_table(field: str) -> Table:
+        return Table((field, "pairs", "NEW/BASE", "interval", "test", "speed"), tuple(
+            (Code(g[field]), str(g.get("pairs")), _number(g.get("ratio")), interval(g.get("low"), g.get("high")),
+             str(g.get("test")), str(g.get("verdict"))) for g in document.get(f"{field}s", [])))
+
+    every = Table(("case", "method", "dtype", "BASE", "NEW", "correctness", "drift (max abs)", "NEW/BASE", "interval",
+                   "speed"), tuple(_html_pair_row(p) for p in document["pairs"]))
+    groups = [Section(f"Speed by case ({library} pairs together)", (group_table("case"),), only="html"),
+              Section(f"Speed by method ({library}'s pairs of each method, over every case)",
+                      (group_table("method"),), only="html")]
+    return ([g for g, field in zip(groups, ("cases", "methods"), strict=True) if document.get(field)]
+            + [Section("NEW/BASE per (case, method), with 95% intervals", (Image("speed.png", "speed plot"),),
+                       only="html"),
+               Section("Every pair", (every,), only="html")])
+
+
+def _html_pair_row(p: dict) -> tuple[Inline, ...]:
+    speed = p["speed"] or {}
+    return (Code(p["case"]), Code(p["method"]), p["dtype"], p["base_status"], p["new_status"],
+            "changed as declared" if p.get("declared_change") else p["correctness"],
+            _number((p["drift"] or {}).get("max_abs_change"), ".2g"), _number(speed.get("ratio")),
+            interval(speed.get("low"), speed.get("high")),
+            "control" if p.get("control") else speed.get("verdict", ""))
+
+
+def _number(value, digits: str = ".3g") -> str:
+    return format(value, digits) if isinstance(value, (int, float)) else ""
 
 
 TOUCHED_SHOWN = 30  # rows of the "touched within tolerance" table
 CASES_SHOWN = 3  # slower and faster cases named on the first screen
 
 
-def answer_line(summary: dict, library: str) -> str:
+def answer_line(summary: dict, library: str) -> Bold:
     """The first line: is it safe to upgrade?"""
     counts = (("regressions", "correctness regression(s)"), ("drift", "Jacobian(s) beyond tolerance"),
               ("slower_backed", "slowdown(s) backed by timing rounds"))
     blockers = [f"{summary[name]} {what}" for name, what in counts if summary.get(name)]
     if blockers:
-        return f"**Not safe to upgrade {library} as it stands: {', '.join(blockers)}.**"
-    return (f"**Safe to upgrade {library} by what was checked: no correctness regression, no Jacobian beyond "
-            f"tolerance, no slowdown backed by timing rounds.**")
+        return Bold(f"Not safe to upgrade {library} as it stands: {', '.join(blockers)}.")
+    return Bold(f"Safe to upgrade {library} by what was checked: no correctness regression, no Jacobian beyond "
+                f"tolerance, no slowdown backed by timing rounds.")
 
 
-def first_screen_lines(document: dict, library: str) -> list[str]:
+def first_screen_lines(document: dict, library: str) -> list[Span]:
     """A few lines: correctness, numerics, speed by case (with intervals), each with its largest items."""
+    return [_correctness_line(document), _numerics_line(document["summary"])] + _speed_lines(document, library)
+
+
+def _correctness_line(document: dict) -> Span:
     summary = document["summary"]
     # Which changes are regressions, fixes or "other" is harness.comparison's call, kept on each pair
     # (`correctness`): one kind, e.g. `expected-divergence -> agree`, can be a fix (a declared bug gone) on one
     # pair and another change (a convention gone, or another sample) on the next.
-    def by_kind(correctness: set[str]) -> str:
+    def by_kind(correctness: set[str]) -> list[Inline]:
         counts = Counter(f"{p['base_status']} -> {p['new_status']}" for p in document["pairs"]
                          if p["correctness"] in correctness)
-        return ", ".join(f"{n} `{kind}`" for kind, n in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+        return _joined([span(f"{n} ", Code(kind))
+                        for kind, n in sorted(counts.items(), key=lambda item: (-item[1], item[0]))])
 
     other, failing = by_kind({"changed"}), by_kind({"regression", "fix"})
-    lines = [f"correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, {summary['changed']} "
-             f"other verdict changes" + (f" ({other})" if other else "")
-             + (f"; by kind: {failing}" if failing else "")
-             + (f"; {summary['declared_changes']} expected divergences changed form as declared per version "
+    return span(f"correctness: {summary['regressions']} regressions, {summary['fixes']} fixes, {summary['changed']} "
+                f"other verdict changes", span(" (", *other, ")") if other else "",
+                span("; by kind: ", *failing) if failing else "",
+                f"; {summary['declared_changes']} expected divergences changed form as declared per version "
                 f"(declared bugs or conventions: see 'Changed as declared per version')"
-                if summary.get("declared_changes") else "")]
+                if summary.get("declared_changes") else "")
+
+
+def _numerics_line(summary: dict) -> Span:
     compared = summary.get("jacobians_compared")
     if compared is not None:
         largest = summary.get("largest_change")
-        where = (f"; largest relative change {err(largest['max_rel_change'])} (`{largest['case']}` "
-                 f"`{largest['method']}` {largest['dtype']})" if largest else "")
+        where = span(f"; largest relative change {err(largest['max_rel_change'])} (", Code(largest["case"]), " ",
+                     Code(largest["method"]), f" {largest['dtype']})") if largest else ""
         fixed = summary.get("jacobians_fixed")
-        lines.append(f"numerics: {summary['jacobians_changed']} of {compared} Jacobians changed at all (not bit for "
-                     f"bit the same), {summary['drift']} of them beyond tolerance"
-                     + (f" and {fixed} moved to the reference with a fix" if fixed else "") + where)
+        line = span(f"numerics: {summary['jacobians_changed']} of {compared} Jacobians changed at all (not bit for "
+                    f"bit the same), {summary['drift']} of them beyond tolerance"
+                    + (f" and {fixed} moved to the reference with a fix" if fixed else ""), where)
     else:  # a comparison document written before values were told apart
-        lines.append(f"numerics: {summary['drift']} Jacobians changed beyond tolerance")
+        line = span(f"numerics: {summary['drift']} Jacobians changed beyond tolerance")
     if summary.get("sample_changed_cases"):
-        lines[-1] += (f" ({summary['sample_changed_cases']} cases have another sample behind the same id: their "
-                      f"Jacobians are not compared)")
+        line = span(line, f" ({summary['sample_changed_cases']} cases have another sample behind the same id: their "
+                          f"Jacobians are not compared)")
+    return line
+
+
+def _speed_lines(document: dict, library: str) -> list[Span]:
+    summary, lines = document["summary"], []
     for field, what in (("case", f"all of a case's {library} pairs"),
                         ("method", "all of a method's pairs, every case")):
         judged = [g for g in document.get(f"{field}s", []) if g.get("verdict")]
@@ -157,17 +240,19 @@ def first_screen_lines(document: dict, library: str) -> list[str]:
         for verdict, order in (("slower", -1), ("faster", 1)):
             group = sorted((g for g in judged if g["verdict"] == verdict), key=lambda g: order * g["ratio"])
             if group:
-                shown = ", ".join(f"`{g[field]}` {_speed_cell(g)}" for g in group[:CASES_SHOWN])
-                named.append(f"{len(group)} {verdict} ({shown}{', ...' if len(group) > CASES_SHOWN else ''})")
+                shown = _joined([span(Code(g[field]), f" {ratio_and_interval(g)}") for g in group[:CASES_SHOWN]])
+                named.append(span(f"{len(group)} {verdict} (", *shown,
+                                  f"{', ...' if len(group) > CASES_SHOWN else ''})"))
         single = judged and all(g.get("test") == "spread" for g in judged)
-        lines.append(f"speed by {field} ({what}, NEW/BASE [95% interval]"
-                     + ("; single runs: indicative only, `run --rounds` or `ab` judges speed" if single else "")
-                     + "): " + ("; ".join(named) if named else "none slower or faster")
-                     + f" of {len(judged)} {field}s; the rest within noise")
+        lines.append(span(f"speed by {field} ({what}, NEW/BASE [95% interval]",
+                          span("; single runs: indicative only, ", Code("run --rounds"), " or ", Code("ab"),
+                               " judges speed") if single else "",
+                          "): ", *(_joined(named, "; ") if named else ["none slower or faster"]),
+                          f" of {len(judged)} {field}s; the rest within noise"))
     geomean = f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a"
-    lines.append(f"speed by pair: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} same, "
-                 f"{summary['inconclusive']} inconclusive; geometric mean NEW/BASE {geomean} (not counting "
-                 f"{summary.get('control_pairs', 0)} pairs of other frameworks)")
+    lines.append(span(f"speed by pair: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} "
+                      f"same, {summary['inconclusive']} inconclusive; geometric mean NEW/BASE {geomean} (not counting "
+                      f"{summary.get('control_pairs', 0)} pairs of other frameworks)"))
     return lines
 
 
@@ -230,10 +315,10 @@ def _p_value(change: dict) -> float | None:
 
 def _group_row(field: str):
     """The row of a speed verdict over a group of pairs (harness.comparison.speed.group_speeds), named by `field`."""
-    def row(group: dict) -> list[str]:
+    def row(group: dict) -> tuple[Inline, ...]:
         p_value = _p_value(group)
-        return [f"`{group[field]}`", str(group["pairs"]), _speed_cell(group),
-                "" if p_value is None else f"{p_value:.2g}"]
+        return (Code(group[field]), str(group["pairs"]), ratio_and_interval(group),
+                "" if p_value is None else f"{p_value:.2g}")
 
     return row
 
@@ -249,23 +334,23 @@ def _seconds(value) -> str:
     return format_seconds(value) if isinstance(value, (int, float)) else "n/a"
 
 
-def _status_row(p: dict) -> list[str]:
-    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], p["base_status"], p["new_status"],
-            p.get("new_message", "")[:160]]
+def _status_row(p: dict) -> tuple[Inline, ...]:
+    return (Code(p["case"]), Code(p["method"]), p["dtype"], p["base_status"], p["new_status"],
+            p.get("new_message", "")[:160])
 
 
-def _declared_row(p: dict) -> list[str]:
-    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], p.get("base_message", "")[:160],
-            p.get("new_message", "")[:160]]
+def _declared_row(p: dict) -> tuple[Inline, ...]:
+    return (Code(p["case"]), Code(p["method"]), p["dtype"], p.get("base_message", "")[:160],
+            p.get("new_message", "")[:160])
 
 
-def _drift_row(p: dict) -> list[str]:
+def _drift_row(p: dict) -> tuple[Inline, ...]:
     d = p["drift"] or p["change"]  # beyond tolerance, or touched within it
     where = "" if d.get("worst_index") is None else f"{d['worst_index']}: {d.get('base')!r} -> {d.get('new')!r}"
-    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], err(d.get("max_abs_change")),
-            err(d.get("max_rel_change")), where or d.get("reason", "")]
+    return (Code(p["case"]), Code(p["method"]), p["dtype"], err(d.get("max_abs_change")),
+            err(d.get("max_rel_change")), where or d.get("reason", ""))
 
 
-def _speed_row(p: dict) -> list[str]:
+def _speed_row(p: dict) -> tuple[Inline, ...]:
     s = p["speed"]
-    return [f"`{p['case']}`", f"`{p['method']}`", p["dtype"], _speed_cell(s), f"{_p_value(s):.2g}"]
+    return (Code(p["case"]), Code(p["method"]), p["dtype"], ratio_and_interval(s), f"{_p_value(s):.2g}")

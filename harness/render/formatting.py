@@ -60,3 +60,18 @@ def backend_versions(env: dict) -> str:
         versions = env.get("versions", {})
         backends = {name: versions.get(name) for name in ("torch", "jax", "autograd")}
     return ", ".join(f"{name} {version or '(not installed)'}" for name, version in backends.items() if name != "fd")
+
+
+def interval(low, high) -> str:
+    """A 95% interval as every view writes it, "[low, high]" to 3 significant digits; "" where there is none."""
+    if number(low) is None or number(high) is None:
+        return ""
+    return f"[{low:.3g}, {high:.3g}]"
+
+
+def ratio_and_interval(change: dict | None) -> str:
+    """A speed ratio and its interval, "1.23 [1.1, 1.4]" (the ratio alone without an interval); "" for none."""
+    if not change:
+        return ""
+    bounds = interval(change.get("low"), change.get("high"))
+    return f"{change['ratio']:.3g}" + (f" {bounds}" if bounds else "")

@@ -9,20 +9,13 @@ from __future__ import annotations
 
 import base64
 import io
-import re
 from pathlib import Path
 
 from markupsafe import Markup, escape
 
-from jacobian_harness.cost import cost_line
-from jacobian_harness.records import FAILING, VERDICTS, fastest_agreeing, passed, quantity_of, row_key, summary_counts
-from jacobian_harness.render.compare_markdown import answer_line, first_screen_lines
-from jacobian_harness.render.formatting import backend_versions, format_seconds
+from jacobian_harness.render.view import (Block, Bold, Bullets, Cell, Code, HeatMap, Image, Inline, Paragraph, Report,
+                                          Span, Table, shown)
 from jacobian_harness.results import atomic_write
-
-COLOURS = {"agree": "#2e7d32", "expected-divergence": "#9ccc65", "disagree": "#c62828",
-           "unexpected-agree": "#ef6c00", "error": "#6a1b9a", "crash": "#4a148c", "timeout": "#8e24aa",
-           "unsupported": "#bdbdbd", "unavailable": "#eeeeee", "skipped": "#90a4ae"}
 
 _STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;font-size:13px}
@@ -151,88 +144,100 @@ def _save(directory: Path, name: str, data: bytes | None) -> None:
         atomic_write(directory / name, lambda handle: handle.write(data))
 
 
-def _number(value, digits: str = ".3g") -> str:
-    return format(value, digits) if isinstance(value, (int, float)) else ""
+def _inline(text: Inline) -> Markup:
+    """Text of the view model in HTML: Code and Bold as tags, every string escaped (results strings are data)."""
+    if isinstance(text, Code):
+        return Markup("<code>{}</code>").format(text.text)
+    if isinstance(text, Bold):
+        return Markup("<b>{}</b>").format(text.text)
+    if isinstance(text, Span):
+        return Markup("").join(_inline(part) for part in text.parts)
+    return escape(text)
+
+
+def _table(table: Table) -> Markup:
+    head = Markup("").join(Markup("<th>{}</th>").format(_inline(h)) for h in table.headers)
+    body = Markup("").join(
+        Markup("<tr>{}</tr>").format(Markup("").join(
+            Markup('<td data-sort="{}">{}</td>').format(c.sort, _inline(c.text)) if isinstance(c, Cell)
+            else Markup("<td>{}</td>").format(_inline(c)) for c in row)) for row in table.rows)
+    return Markup('<table class="sortable"><thead><tr>{}</tr></thead><tbody>\n{}</tbody></table>').format(head, body)
+
+
+def _heat_map(heat: HeatMap) -> Markup:
+    legend = Markup("").join(Markup('<span class="cell" style="display:inline-block;background:{}"></span> {} &nbsp;')
+                             .format(colour, label) for label, colour in heat.legend)
+    groups = Markup("<tr><th></th>{}</tr>").format(Markup("").join(
+        Markup('<th colspan="{}">{}</th>').format(n, label) for label, n in heat.groups)) if heat.groups else ""
+    columns = Markup("<tr><th></th>{}</tr>\n").format(
+        Markup("").join(Markup('<th class="rot">{}</th>').format(m) for m in heat.columns))
+    rows = Markup("").join(Markup("<tr><td><code>{}</code></td>{}</tr>\n").format(row, Markup("").join(
+        Markup('<td class="cell" style="background:{}" title="{}"></td>').format(*cell) if cell
+        else Markup('<td class="cell"></td>') for cell in cells)) for row, cells in heat.rows)
+    return Markup("<p>{}</p>\n<table>{}{}{}</table>").format(legend, groups, columns, rows)
+
+
+def _block(block: Block, images: dict[str, bytes | None]) -> Markup:
+    if isinstance(block, Paragraph):
+        css = Markup(' class="{}"').format(block.css) if block.css else ""
+        return Markup("<p{}>{}</p>").format(css, _inline(block.text))
+    if isinstance(block, Bullets):
+        return Markup("<ul>{}</ul>").format(Markup("").join(Markup("<li>{}</li>").format(_inline(i))
+                                                               for i in block.items))
+    if isinstance(block, Table):
+        return _table(block)
+    if isinstance(block, HeatMap):
+        return _heat_map(block)
+    return Markup('<img alt="{}" src="data:image/png;base64,{}">').format(block.alt, _b64(images.get(block.name)))
+
+
+def render_html(report: Report, images: dict[str, bytes | None]) -> str:
+    """The report as one self-contained page: the blocks and sections HTML shows, plots inlined from `images`
+    (a section of plots none of which was drawn is left out: the `plot` extra is optional)."""
+    def drawn(blocks) -> bool:
+        return any(not isinstance(b, Image) or images.get(b.name) for b in blocks)
+
+    first_screen = [_block(b, images) for b in report.first_screen if shown(b, "html")]
+    sections = []
+    for section in report.sections:
+        blocks = [b for b in section.blocks if shown(b, "html")]
+        if shown(section, "html") and drawn(blocks):
+            sections.append((_inline(section.title), section.level, [_block(b, images) for b in blocks]))
+    return _template("report.html.j2").render(style=_STYLE, sort_script=_SORT, report=report,
+                                              first_screen=first_screen, sections=sections)
+
+
+def run_plots(document: dict) -> dict[str, bytes | None]:
+    """timing.png and ratio.png of a run (None where matplotlib is missing or nothing agrees)."""
+    agreeing = [r for r in document["results"] if r["status"] in ("agree", "expected-divergence")]
+    return {"timing.png": _strip_plot(agreeing, lambda r: (r.get("time") or {}).get("median_s"),
+                                      "median time per Jacobian (s)"),
+            "ratio.png": _strip_plot(agreeing, lambda r: r.get("ratio"), "J/f: Jacobian time over f time")}
+
+
+def comparison_plots(document: dict) -> dict[str, bytes | None]:
+    """speed.png of a comparison."""
+    return {"speed.png": _speed_plot(document["pairs"])}
+
+
+def write_html(report: Report, images: dict[str, bytes | None], directory: Path, name: str) -> Path:
+    """The page `name` of the report, and its plots next to it (for README or CI artifacts)."""
+    text = render_html(report, images)
+    for image, data in images.items():
+        _save(directory, image, data)
+    atomic_write(directory / name, lambda handle: handle.write(text.encode()))
+    return directory / name
 
 
 def write_run_html(document: dict, directory: Path) -> Path:
     """report.html (and timing.png, ratio.png) of a run, from its saved document."""
+    from jacobian_harness.render.run_markdown import run_report
 
-    records = document["results"]
-    env = document.get("environment", {})
-    key = row_key(records)
-    # Second-order checks last, as their own column group.
-    second = {r["method"] for r in records if quantity_of(r) == "second-order"}
-    every = list(dict.fromkeys(r["method"] for r in records))
-    methods = [m for m in every if m not in second] + [m for m in every if m in second]
-    groups = [(label, n) for label, n in (("first order", len(methods) - len(second)),
-                                          ("second order: w^T f''(x)[u, v]", len(second))) if n]
-    failing = [r for r in records if r["status"] in FAILING]
-    failure_groups = [(title, group) for title, group in (
-        ("Failures", [r for r in failing if r["method"] not in second]),
-        ("Second-order failures", [r for r in failing if r["method"] in second])) if group]
-    cell = {(key(r), r["method"]): r for r in records}
-    heat = [{"case": c, "cells": [None if (c, m) not in cell else
-                                  {"colour": COLOURS.get(cell[(c, m)]["status"], "#000"),
-                                   "title": f"{m}: {cell[(c, m)]['status']} {cell[(c, m)].get('message', '')}"[:300]}
-                                  for m in methods]}
-            for c in dict.fromkeys(key(r) for r in records)]
-    best = fastest_agreeing(records)
-    fastest = [{"case": c, "method": r["method"], "median": r["time"]["median_s"],
-                "median_text": format_seconds(r["time"]["median_s"]), "ratio": _number(r.get("ratio"))}
-               for c, r in best.items()]
-    rows = [{"case": key(r), "method": r["method"], "dtype": r["dtype"], "status": r["status"],
-             "median": _number((r.get("time") or {}).get("median_s"), ".4g"),
-             "iqr": _number((r.get("time") or {}).get("iqr_s"), ".2g"),
-             "repeats": (r.get("time") or {}).get("repeats", ""), "ratio": _number(r.get("ratio")),
-             "err": _number(r.get("max_abs_err"), ".2g")} for r in records]
-    agreeing = [r for r in records if r["status"] in ("agree", "expected-divergence")]
-    timing_png = _strip_plot(agreeing, lambda r: (r.get("time") or {}).get("median_s"), "median time per Jacobian (s)")
-    ratio_png = _strip_plot(agreeing, lambda r: r.get("ratio"), "J/f: Jacobian time over f time")
-    counts = summary_counts(records)
-    text = _template("run.html.j2").render(
-        style=_STYLE, sort_script=_SORT, passed=passed(records), total=len(records),
-        counts=[(v, counts[v]) for v in VERDICTS if counts[v]], backends=backend_versions(env),
-        started=env.get("started_at"), partial=document.get("partial"), legend=list(COLOURS.items()),
-        methods=methods, groups=groups, heat=heat, failure_groups=failure_groups,
-        fastest=fastest, rows=rows, timing_png=_b64(timing_png), ratio_png=_b64(ratio_png),
-        time_line=cost_line(document["cost"]) if document.get("cost") else None)
-    _save(directory, "timing.png", timing_png)
-    _save(directory, "ratio.png", ratio_png)
-    atomic_write(directory / "report.html", lambda handle: handle.write(text.encode()))
-    return directory / "report.html"
-
-
-def _inline_markdown(text: str) -> Markup:
-    """The first screen's lines as compare.md writes them, in HTML: `code` and **bold**, the rest escaped."""
-    html = str(escape(text))
-    html = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html)
-    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", html))
+    return write_html(run_report(document), run_plots(document), directory, "report.html")
 
 
 def write_compare_html(document: dict, directory: Path) -> Path:
     """compare.html (and speed.png) of a comparison, from its saved document."""
+    from jacobian_harness.render.compare_markdown import comparison_report
 
-    library = document["settings"].get("library", "torch")
-    pairs = []
-    for p in document["pairs"]:
-        speed = p["speed"] or {}
-        pairs.append({**p, "drift": _number((p["drift"] or {}).get("max_abs_change"), ".2g"),
-                      "correctness": "changed as declared" if p.get("declared_change") else p["correctness"],
-                      "ratio": _number(speed.get("ratio")),
-                      "interval": f"[{speed['low']:.3g}, {speed['high']:.3g}]" if speed else "",
-                      "speed": "control" if p.get("control") else speed.get("verdict", "")})
-    cases, methods = ([{**g, "ratio": _number(g.get("ratio")),
-                        "interval": f"[{g['low']:.3g}, {g['high']:.3g}]" if g.get("low") is not None else ""}
-                       for g in document.get(field, [])] for field in ("cases", "methods"))
-    speed_png = _speed_plot(document["pairs"])
-    text = _template("compare.html.j2").render(
-        style=_STYLE, sort_script=_SORT, summary=document["summary"], base=document["base"], new=document["new"],
-        library=library, base_version=document["base"]["environment"].get("versions", {}).get(library),
-        new_version=document["new"]["environment"].get("versions", {}).get(library),
-        warnings=document["environment_warnings"], pairs=pairs, cases=cases, methods=methods, speed_png=_b64(speed_png),
-        answer=_inline_markdown(answer_line(document["summary"], library)),
-        first_screen=[_inline_markdown(line) for line in first_screen_lines(document, library)])
-    _save(directory, "speed.png", speed_png)
-    atomic_write(directory / "compare.html", lambda handle: handle.write(text.encode()))
-    return directory / "compare.html"
+    return write_html(comparison_report(document), comparison_plots(document), directory, "compare.html")

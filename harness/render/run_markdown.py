@@ -1,5 +1,6 @@
-"""report.md of a run: the verdict, the failures and which method to use first; the details after.
-Rendered from a saved run document only (never from live objects)."""
+"""A run's report (render.view.Report): the verdict, the failures and which method to use first; the details
+after. report.md is its markdown (render_markdown), report.html its HTML (render.html). Built from a saved run
+document only (never from live objects)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,12 @@ import re
 from collections import Counter
 
 from jacobian_harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, agreeing_ad, fastest_agreeing,
-                             headline, pair_key, quantity_of, row_key, summary_counts)
-from jacobian_harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, markdown_table,
-    number, time_cell)
+                                      headline, pair_key, quantity_of, row_key, summary_counts)
+from jacobian_harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, number,
+                                                time_cell)
+from jacobian_harness.render.run_html import html_agreement_section, html_sections
+from jacobian_harness.render.view import (Block, Bold, Code, Inline, Paragraph, Report, Section, Table, span,
+                                          to_markdown)
 from jacobian_harness.cost import cost_line
 from jacobian_harness.sweep import rule_lines
 from jacobian_harness.timing import cost_of_calls_s
@@ -21,120 +25,185 @@ CALLS_SHOWN = (1, 100)
 
 def render_markdown(document: dict) -> str:
     """report.md: the verdict, the failures and which method to use first; the details after."""
+    return to_markdown(run_report(document))
+
+
+def run_report(document: dict) -> Report:
+    """The run report's view: the verdict, the failures and which method to use first; the details after (the
+    per-case tables only up to DETAILED_CASES cases); the heat map, plots and every pair in HTML only."""
     records = document["results"]
-    env = document.get("environment", {})
-    options = document.get("options", {})
     key = row_key(records)
     cases = list(dict.fromkeys(key(r) for r in records))
-    cell = {(key(r), r["method"]): r for r in records}
+    sections = html_agreement_section(document) + _failure_sections(document) + _pack_section(document, records)
+    detailed = len(cases) <= DETAILED_CASES
+    if detailed:
+        sections += _which_method_section(records, cases, key)
+    sections += _expected_section(records)
+    if detailed:
+        sections += _agreement_sections(records, cases, key) + _timing_sections(document, cases, key)
+        sections += _not_run_section(records)
+    else:
+        sections.append(Section("", (Paragraph(
+            f"{len(cases)} cases: the per-case tables (which method to use, agreement, timing, not run) are "
+            f"in report.html and results.json."),), only="markdown"))
+    sections += html_sections(document) + [_environment_section(document.get("environment", {}))]
+    return Report("Jacobian harness report", headline(document), _first_screen(document), tuple(sections))
+
+
+def _first_screen(document: dict) -> tuple[Block, ...]:
+    """How many pairs fail and which verdicts, on which versions; how long it took; whether it finished."""
+    records, interrupted = document["results"], document.get("interrupted")
+    env, options = document.get("environment", {}), document.get("options", {})
     counts = summary_counts(records)
     failures = [r for r in records if r["status"] in FAILING]
-    lines = [f"# Jacobian harness report: {headline(document)}", ""]
-    interrupted = document.get("interrupted")
+    blocks: list[Block] = []
     if document.get("partial"):
         finished = f"{interrupted['cases_finished']} of {interrupted['cases_planned']} cases finished" \
             if interrupted else "Not every case finished"
         kept = f"; {interrupted['evaluations_journaled']} evaluations are kept in the journal" if interrupted else ""
-        resume = f" `{interrupted['resume']}` finishes the run." if interrupted else ""
-        lines += [f"**Interrupted: {finished}{kept}.**{resume} What follows covers the finished cases.", ""]
-    lines += [f"{len(failures)} failing of {len(records)} (case, method) pairs on "
-              f"{len({r['case'] for r in records})} cases in {options.get('dtype', '?')}: "
-              + (", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "none") + ".",
-              f"{backend_versions(env)}, {env.get('threads')} thread(s), "
-              f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
-              f"started {env.get('started_at')}.", ""]
+        resume = span(" ", Code(interrupted["resume"]), " finishes the run.") if interrupted else ""
+        blocks.append(Paragraph(span(Bold(f"Interrupted: {finished}{kept}."), resume,
+                                     " What follows covers the finished cases."), only="markdown"))
+    blocks.append(Paragraph(
+        f"{len(failures)} failing of {len(records)} (case, method) pairs on "
+        f"{len({r['case'] for r in records})} cases in {options.get('dtype', '?')}: "
+        + (", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "none") + ".\n"
+        f"{backend_versions(env)}, {env.get('threads')} thread(s), "
+        f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
+        f"started {env.get('started_at')}.", only="markdown"))
+    blocks.append(Paragraph(
+        f"{len(records)} (case, method) pairs: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
+        + f".\n{backend_versions(env)}, started {env.get('started_at')}.", only="html"))
     if document.get("cost"):
-        lines += [f"Time: {cost_line(document['cost'])}.", ""]
-    if failures:
-        lines += ["## Failures", ""]
-        first, second = _by_order(failures)
-        for title, group in (("", first), (f"### Second-order failures ({SECOND_ORDER})", second)):
-            if group:
-                lines += [title, ""] if title else []
-                pairs = {pair_key(r): r for r in records}
-                notes = [_finding_notes(r, document, pairs) for r in group]
-                extra = ["notes"] if any(notes) else []
-                lines += markdown_table(["case", "method", "verdict", "max rel err", "message"] + extra,
-                                        [[f"`{r['case']}`", f"`{r['method']}`", r["status"],
-                                          err(r.get("max_rel_err")), r.get("message", "")] + ([n] if extra else [])
-                                         for r, n in zip(group, notes, strict=True)])
-    elif records:
-        lines += ["No failures: every method that ran agrees with the reference or diverges as declared.", ""]
+        blocks.append(Paragraph(f"Time: {cost_line(document['cost'])}."))
+    if document.get("partial"):
+        blocks.append(Paragraph(Bold("This run did not finish: the report covers the pairs that did."),
+                                css="fail", only="html"))
+    return tuple(blocks)
 
-    lines += _pack_section(document, records)
-    detailed = len(cases) <= DETAILED_CASES
-    if detailed:
-        lines += _which_method_section(records, cases, key)
 
+def _failure_sections(document: dict) -> list[Section]:
+    """The failing pairs, first order then second, with what a pack knows of each (notes); in HTML, with their
+    dtype and without notes."""
+    records = document["results"]
+    failures = [r for r in records if r["status"] in FAILING]
+    if not failures:
+        return [Section("", (Paragraph("No failures: every method that ran agrees with the reference or "
+                                       "diverges as declared."),), only="markdown")] if records else []
+    pairs = {pair_key(r): r for r in records}
+    first, second = _by_order(failures)
+    sections = [Section("Failures", (_failure_table(first, document, pairs),) if first else (), only="markdown")]
+    if second:
+        sections.append(Section(f"Second-order failures ({SECOND_ORDER})",
+                                (_failure_table(second, document, pairs),), 3, only="markdown"))
+    return sections + [
+        Section(title, (Table(("case", "method", "dtype", "verdict", "message"),
+                              tuple((Code(r["case"]), Code(r["method"]), r["dtype"], r["status"], r.get("message", ""))
+                                    for r in group)),), only="html")
+        for title, group in (("Failures", first), ("Second-order failures", second)) if group]
+
+
+def _failure_table(group: list[dict], document: dict, pairs: dict) -> Table:
+    notes = [_finding_notes(r, document, pairs) for r in group]
+    extra = ("notes",) if any(notes) else ()
+    return Table(("case", "method", "verdict", "max rel err", "message") + extra,
+                 tuple((Code(r["case"]), Code(r["method"]), r["status"], err(r.get("max_rel_err")),
+                        r.get("message", "")) + ((n,) if extra else ())
+                       for r, n in zip(group, notes, strict=True)))
+
+
+def _expected_section(records: list[dict]) -> list[Section]:
     expected = [r for r in records if r["status"] == "expected-divergence"]
-    if expected:
-        lines += ["## Expected divergences", ""]
-        lines += markdown_table(["case", "method", "max abs err", "worst element", "declared"],
-                        [[f"`{r['case']}`", f"`{r['method']}`", err(r.get("max_abs_err")), _worst(r),
-                          r.get("message", "")] for r in expected])
+    if not expected:
+        return []
+    return [Section("Expected divergences", (Table(
+        ("case", "method", "max abs err", "worst element", "declared"),
+        tuple((Code(r["case"]), Code(r["method"]), err(r.get("max_abs_err")), _worst(r), r.get("message", ""))
+              for r in expected)),), only="markdown")]
 
-    if detailed:
-        ran = [m for m in dict.fromkeys(r["method"] for r in records)
-               if any(r["method"] == m and r["status"] not in NOT_RUN for r in records)]
-        left_out = len({r["method"] for r in records}) - len(ran)
-        lines += ["## Agreement", "", LEGEND, ""]
-        if left_out:
-            what = "method that ran on none of these cases has" if left_out == 1 else \
-                "methods that ran on none of these cases have"
-            lines += [f"{left_out} {what} no column (see Not run).", ""]
-        first_order = [m for m in ran if not _second_order_method(m, records)]
-        second_order = [m for m in ran if _second_order_method(m, records)]
-        for title, columns in (("", first_order), (f"### Second order: {SECOND_ORDER}", second_order)):
-            rows = [c for c in cases if any((c, m) in cell for m in columns)]
-            if not columns or not rows:
-                continue
-            lines += [title, "", SECOND_ORDER_NOTE, ""] if title else []
-            lines += markdown_table(["case"] + [f"`{m}`" for m in columns],
-                                    [[f"`{c}`"] + [SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
-                                                   for m in columns] for c in rows])
 
-        best = fastest_agreeing(records)
-        lines += ["## Timing details", "",
-                  "Median of the timed samples (each sample: one call, forward pass included); J/f is that "
-                  "median over the median time of f itself in the same backend. Finite differences are "
-                  "timed but not recommended: they agree only within their looser tolerance.", ""]
-        lines += markdown_table(["case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing",
-                         "slowest / fastest"],
-                        [_fastest_row(c, best.get(c), [r for r in records if key(r) == c]) for c in cases])
+def _agreement_sections(records: list[dict], cases: list[str], key) -> list[Section]:
+    """Each case's verdict by each method that ran: first-order methods, then second-order checks."""
+    cell = {(key(r), r["method"]): r for r in records}
+    ran = _ran(records)
+    left_out = len({r["method"] for r in records}) - len(ran)
+    blocks: list[Block] = [Paragraph(LEGEND)]
+    if left_out:
+        what = "method that ran on none of these cases has" if left_out == 1 else \
+            "methods that ran on none of these cases have"
+        blocks.append(Paragraph(f"{left_out} {what} no column (see Not run)."))
+    sections = [Section("Agreement", (), only="markdown")]
+    first_order = [m for m in ran if not _second_order_method(m, records)]
+    second_order = [m for m in ran if _second_order_method(m, records)]
+    for second, columns in ((False, first_order), (True, second_order)):
+        rows = [c for c in cases if any((c, m) in cell for m in columns)]
+        if not columns or not rows:
+            continue
+        table = Table(("case",) + tuple(Code(m) for m in columns),
+                      tuple((Code(c),) + tuple(SYMBOLS.get(cell[(c, m)]["status"], "?") if (c, m) in cell else ""
+                                               for m in columns) for c in rows))
+        if second:
+            sections.append(Section(f"Second order: {SECOND_ORDER}", (Paragraph(SECOND_ORDER_NOTE), table), 3,
+                                    only="markdown"))
+        else:
+            blocks.append(table)
+    sections[0] = Section("Agreement", tuple(blocks), only="markdown")
+    return sections
 
-        backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") not in NOT_RECOMMENDED_MODES))
-        per_backend = {b: {key(r): r for r in fastest_agreeing([r for r in records if r["backend"] == b]).values()}
-                       for b in backends}
-        lines += ["### Fastest agreeing method of each framework", ""]
-        lines += markdown_table(["case"] + backends,
-                        [[f"`{c}`"] + [_method_and_time(per_backend[b].get(c)) for b in backends] for c in cases])
 
-        lines += _mode_rule_section(document)
+def _ran(records: list[dict]) -> list[str]:
+    """The methods that ran on at least one case (the columns of the per-method tables)."""
+    return [m for m in dict.fromkeys(r["method"] for r in records)
+            if any(r["method"] == m and r["status"] not in NOT_RUN for r in records)]
 
-        lines += ["### Median time per (case, method)", ""]
-        lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
-                        [[f"`{c}`"] + [time_cell(cell.get((c, m)), best.get(c)) for m in ran] for c in cases])
-        lines += ["Bold: the fastest agreeing method of the case. Preparation (tracing, compilation) and the "
-                  "first call are timed apart, in `prepare_s` of results.json.", ""]
 
-        lines += ["### J/f cost ratio per (case, method)", ""]
-        lines += markdown_table(["case"] + [f"`{m}`" for m in ran],
-                        [[f"`{c}`"] + [_ratio(cell.get((c, m))) for m in ran] for c in cases])
+def _timing_sections(document: dict, cases: list[str], key) -> list[Section]:
+    """The fastest agreeing method per case and per framework, the mode rule, and every pair's time and J/f."""
+    records = document["results"]
+    cell = {(key(r), r["method"]): r for r in records}
+    ran, best = _ran(records), fastest_agreeing(records)
+    backends = list(dict.fromkeys(r["backend"] for r in records if r.get("mode") not in NOT_RECOMMENDED_MODES))
+    per_backend = {b: {key(r): r for r in fastest_agreeing([r for r in records if r["backend"] == b]).values()}
+                   for b in backends}
+    return [
+        Section("Timing details", (Paragraph(TIMING_NOTE), Table(
+            ("case", "fastest agreeing", "median", "IQR", "samples", "J/f", "slowest agreeing", "slowest / fastest"),
+            tuple(_fastest_row(c, best.get(c), [r for r in records if key(r) == c]) for c in cases))),
+            only="markdown"),
+        Section("Fastest agreeing method of each framework", (Table(
+            ("case",) + tuple(backends),
+            tuple((Code(c),) + tuple(_method_and_time(per_backend[b].get(c)) for b in backends) for c in cases)),),
+            3, only="markdown"),
+        _mode_rule_section(document),
+        Section("Median time per (case, method)", (Table(
+            ("case",) + tuple(Code(m) for m in ran),
+            tuple((Code(c),) + tuple(time_cell(cell.get((c, m)), best.get(c)) for m in ran) for c in cases)),
+            Paragraph("Bold: the fastest agreeing method of the case. Preparation (tracing, compilation) and the "
+                      "first call are timed apart, in `prepare_s` of results.json.")), 3, only="markdown"),
+        Section("J/f cost ratio per (case, method)", (Table(
+            ("case",) + tuple(Code(m) for m in ran),
+            tuple((Code(c),) + tuple(_ratio(cell.get((c, m))) for m in ran) for c in cases)),), 3, only="markdown"),
+    ]
 
-        others = [r for r in records if r["status"] in NOT_RUN]
-        if others:
-            lines += ["## Not run", ""]
-            lines += markdown_table(["case", "method", "status", "why"],
-                            [[f"`{r['case']}`", f"`{r['method']}`", r["status"], r.get("message", "")] for r in others])
 
-    else:
-        lines += [f"{len(cases)} cases: the per-case tables (which method to use, agreement, timing, not run) are "
-                  f"in report.html and results.json.", ""]
+TIMING_NOTE = ("Median of the timed samples (each sample: one call, forward pass included); J/f is that median over "
+               "the median time of f itself in the same backend. Finite differences are timed but not recommended: "
+               "they agree only within their looser tolerance.")
 
-    lines += ["## Environment", ""]
-    lines += markdown_table(["", ""], [[k, f"{v}"] for k, v in env.items() if k != "versions"]
-                    + [[f"version of {k}", f"{v}"] for k, v in env.get("versions", {}).items()])
-    return "\n".join(lines)
+
+def _not_run_section(records: list[dict]) -> list[Section]:
+    others = [r for r in records if r["status"] in NOT_RUN]
+    if not others:
+        return []
+    return [Section("Not run", (Table(("case", "method", "status", "why"),
+                                      tuple((Code(r["case"]), Code(r["method"]), r["status"], r.get("message", ""))
+                                            for r in others)),), only="markdown")]
+
+
+def _environment_section(env: dict) -> Section:
+    return Section("Environment", (Table(("", ""), tuple(
+        [(k, f"{v}") for k, v in env.items() if k != "versions"]
+        + [(f"version of {k}", f"{v}") for k, v in env.get("versions", {}).items()])),), only="markdown")
 
 
 SECOND_ORDER = "w^T f''(x)[u, v] by each composition of jvp and vjp"
@@ -168,7 +237,7 @@ def _finding_notes(record: dict, document: dict, pairs: dict) -> str:
     return "; ".join(notes)
 
 
-def _pack_section(document: dict, records: list[dict]) -> list[str]:
+def _pack_section(document: dict, records: list[dict]) -> list[Section]:
     """For runs with a generated pack: what it covered, what it could not check and why (counted by reason),
     and where the jax counterparts were."""
     skipped = document.get("skipped_cases") or {}
@@ -176,7 +245,6 @@ def _pack_section(document: dict, records: list[dict]) -> list[str]:
     packs = Counter(c.get("pack") or "" for c in cases.values())
     if not skipped and set(packs) <= {"builtin", ""}:
         return []
-    lines = ["## Case packs", ""]
     rows = []
     for pack in dict.fromkeys(list(packs) + [skipped_pack(i) for i in skipped]):
         ops = {(c["meta"].get("op"), c["meta"].get("variant")) for c in cases.values()
@@ -185,14 +253,16 @@ def _pack_section(document: dict, records: list[dict]) -> list[str]:
                     if c.get("pack") == pack and not str(c.get("meta", {}).get("jax", "none")).startswith("none")}
         rows.append([pack or "(case files)", str(packs.get(pack, 0)), str(len(ops)) if ops else "",
                      str(len(with_jax)) if ops else "", str(sum(1 for i in skipped if skipped_pack(i) == pack))])
-    lines += markdown_table(["pack", "cases", "operators", "with a jax counterpart", "not checked"], rows)
+    sections = [Section("Case packs", (Table(("pack", "cases", "operators", "with a jax counterpart", "not checked"),
+                                             tuple(tuple(row) for row in rows)),), only="markdown")]
     if skipped:
         reasons = Counter(re.sub(r"\b\d+\b", "N", reason) for reason in skipped.values())
-        lines += ["### Not checked, by reason", "",
-                  "Samples (or whole operators, `.*`) that the pack could not turn into a case; "
-                  "`skipped_cases` in results.json lists each.", ""]
-        lines += markdown_table(["samples", "reason"], [[str(n), reason] for reason, n in reasons.most_common()])
-    return lines
+        sections.append(Section("Not checked, by reason", (
+            Paragraph(span("Samples (or whole operators, ", Code(".*"), ") that the pack could not turn into a case; ",
+                           Code("skipped_cases"), " in results.json lists each.")),
+            Table(("samples", "reason"), tuple((str(n), reason) for reason, n in reasons.most_common()))),
+            3, only="markdown"))
+    return sections
 
 
 def skipped_pack(case_id: str) -> str:
@@ -209,34 +279,33 @@ def _by_order(records: list[dict]) -> tuple[list[dict], list[dict]]:
             [r for r in records if quantity_of(r) == "second-order"])
 
 
-def _which_method_section(records: list[dict], cases: list[str], key) -> list[str]:
+def _which_method_section(records: list[dict], cases: list[str], key) -> list[Section]:
     """Per case, the agreeing method to use: warm, and preparation included for a few numbers of calls."""
     warm = fastest_agreeing(records)
     counted = {calls: fastest_agreeing(records, calls) for calls in CALLS_SHOWN}
-    lines = ["## Which method to use", "",
-             "The agreeing method that is fastest per call once prepared, and the one that computes "
+    note = ("The agreeing method that is fastest per call once prepared, and the one that computes "
              + " or ".join(f"{n} Jacobian{'s' if n > 1 else ''}" for n in CALLS_SHOWN)
              + " soonest counting its preparation (tracing, compilation, the first call). Finite "
-             "differences are not recommended: they agree only within their looser tolerance.", ""]
-    rows = []
+             "differences are not recommended: they agree only within their looser tolerance.")
+    rows: list[tuple[Inline, ...]] = []
     for c in cases:
         b = warm.get(c)
         if b is None:
-            rows.append([f"`{c}`", "(none agrees)", "", ""] + ["" for _ in CALLS_SHOWN])
+            rows.append((Code(c), "(none agrees)", "", "") + tuple("" for _ in CALLS_SHOWN))
             continue
         prepare = (b.get("time") or {}).get("prepare_s")
-        rows.append([f"`{c}`", f"`{b['method']}`", format_seconds(b["time"]["median_s"]),
-                     format_seconds(prepare) if isinstance(prepare, (int, float)) else ""]
-                    + [_cost_cell(counted[n].get(c), n) for n in CALLS_SHOWN])
-    header = ["case", "fastest per call", "median", "its preparation"] + [
-        f"for {n} call{'s' if n > 1 else ''} (preparation included)" for n in CALLS_SHOWN]
-    return lines + markdown_table(header, rows)
+        rows.append((Code(c), Code(b["method"]), format_seconds(b["time"]["median_s"]),
+                     format_seconds(prepare) if isinstance(prepare, (int, float)) else "")
+                    + tuple(_cost_cell(counted[n].get(c), n) for n in CALLS_SHOWN))
+    header = ("case", "fastest per call", "median", "its preparation") + tuple(
+        f"for {n} call{'s' if n > 1 else ''} (preparation included)" for n in CALLS_SHOWN)
+    return [Section("Which method to use", (Paragraph(note), Table(header, tuple(rows))), only="markdown")]
 
 
-def _cost_cell(record: dict | None, calls: int) -> str:
+def _cost_cell(record: dict | None, calls: int) -> Inline:
     if record is None:
         return ""
-    return f"`{record['method']}` {format_seconds(cost_of_calls_s(record['time'], calls))}"
+    return span(Code(record["method"]), f" {format_seconds(cost_of_calls_s(record['time'], calls))}")
 
 
 def _jobs(jobs) -> str:
@@ -253,20 +322,20 @@ def _worst(record: dict) -> str:
     return f"J[{block}]{tuple(position)}: got {worst.get('got')}, expected {worst.get('expected')}"
 
 
-def _fastest_row(case_id: str, best: dict | None, records: list[dict]) -> list[str]:
+def _fastest_row(case_id: str, best: dict | None, records: list[dict]) -> tuple[Inline, ...]:
     if best is None:
-        return [f"`{case_id}`", "(none agrees)", "", "", "", "", "", ""]
+        return (Code(case_id), "(none agrees)", "", "", "", "", "", "")
     agreeing = [r for r in records if agreeing_ad(r)]
     slowest = max(agreeing, key=lambda r: r["time"]["median_s"])
     ratio = number(best.get("ratio"))
-    return [f"`{case_id}`", f"`{best['method']}`", format_seconds(best["time"]["median_s"]),
+    return (Code(case_id), Code(best["method"]), format_seconds(best["time"]["median_s"]),
             format_seconds(best["time"].get("iqr_s")), f"{best['time'].get('repeats')}",
-            "" if ratio is None else f"{ratio:.3g}", f"`{slowest['method']}`",
-            f"{slowest['time']['median_s'] / best['time']['median_s']:.3g}x"]
+            "" if ratio is None else f"{ratio:.3g}", Code(slowest["method"]),
+            f"{slowest['time']['median_s'] / best['time']['median_s']:.3g}x")
 
 
-def _method_and_time(record: dict | None) -> str:
-    return "" if record is None else f"`{record['method']}` {format_seconds(record['time']['median_s'])}"
+def _method_and_time(record: dict | None) -> Inline:
+    return "" if record is None else span(Code(record["method"]), f" {format_seconds(record['time']['median_s'])}")
 
 
 def _ratio(record: dict | None) -> str:
@@ -274,7 +343,7 @@ def _ratio(record: dict | None) -> str:
     return "" if ratio is None else f"{ratio:.3g}"
 
 
-def _mode_rule_section(document: dict) -> list[str]:
+def _mode_rule_section(document: dict) -> Section:
     """Where forward mode beats reverse mode in this run's cases, as a rule on n_in and n_out."""
     cases = document.get("cases", {})
 
@@ -284,10 +353,11 @@ def _mode_rule_section(document: dict) -> list[str]:
             return None
         return summary["n_in"], summary["n_out"], record["case"]
 
-    lines = ["### Forward or reverse mode", "",
-             "Each case with agreeing forward and reverse methods in a framework votes for the faster mode "
+    note = ("Each case with agreeing forward and reverse methods in a framework votes for the faster mode "
              "(fastest method of each); the threshold k misclassifies the fewest cases. `jacobian-harness sweep` "
-             "measures the same rule on a grid of sizes.", ""]
-    return lines + rule_lines(document["results"], sizes, unit="cases") + [""]
+             "measures the same rule on a grid of sizes.")
+    # rule_lines is markdown already (the sweep report's too): one paragraph of its lines.
+    rule = "\n".join(rule_lines(document["results"], sizes, unit="cases"))
+    return Section("Forward or reverse mode", (Paragraph(note), Paragraph(rule)), 3, only="markdown")
 
 
