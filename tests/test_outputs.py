@@ -49,7 +49,7 @@ def test_a_registered_output_is_written_and_an_unknown_kind_refused(tmp_path, mo
     assert "cases.txt" in {p.name for p in write_outputs("run", _run(), tmp_path, step_summary=False).written}
     assert (tmp_path / "cases.txt").read_text() == _run()["results"][0]["case"]
     with pytest.raises(ValueError, match="no outputs registered"):
-        write_outputs("sweep", {}, tmp_path)
+        write_outputs("horoscope", {}, tmp_path)
 
 
 def _write(path: Path, document: dict) -> Path:

@@ -99,7 +99,7 @@ def _ab(request: AbRequest, cache) -> int:
         if rounds[side]:
             finish_rounds(documents[side], rounds[side])
         prepare_out(str(out / name))
-        write_run(out / name, documents[side], arrays[side])
+        write_run(out / name, documents[side], arrays[side], step_summary=False)
     return compare(str(out / "base"), str(out / "new"), str(out / "compare"), library=library)
 
 

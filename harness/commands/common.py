@@ -137,18 +137,14 @@ def select_or_fail(names, patterns, what: str) -> list[str]:
         raise UsageError(str(exc)) from None
 
 
-def write_run(out: Path, document: dict, arrays: dict, text: str | None = None) -> None:
-    """A run's files: the document and its Jacobians (harness.document.save), then its views, report.md
-    (`text`, or the run report) and report.html."""
+def write_run(out: Path, document: dict, arrays: dict, *, kind: str = "run", step_summary: bool = True):
+    """A run's files: the document and its Jacobians (harness.document.save), then every registered view of
+    its kind (harness.render.outputs: report.md, report.html, the CI job summary, ...); the Views written."""
     from jacobian_harness.document import save
-    from jacobian_harness.render.html import write_run_html
-    from jacobian_harness.render.run_markdown import render_markdown
-    from jacobian_harness.results import atomic_write
+    from jacobian_harness.render.outputs import write_outputs
 
     save(out, document, arrays)
-    text = render_markdown(document) if text is None else text
-    atomic_write(out / "report.md", lambda handle: handle.write(text.encode()))
-    write_run_html(document, out)
+    return write_outputs(kind, document, out, step_summary=step_summary)
 
 
 def load_run(path: str, jacobians: bool = True):

@@ -30,10 +30,8 @@ def compare(base_path: str, new_path: str, out: str, *, min_effect: float = 0.10
             library: str = "torch") -> int:
     """Compare two saved runs into `out` and print the comparison's first screen; the exit code."""
     from jacobian_harness.comparison import Settings, compare_runs
-    from jacobian_harness.render.ci_summary import append_step_summary
-    from jacobian_harness.render.compare_markdown import render_comparison
-    from jacobian_harness.render.html import write_compare_html
-    from jacobian_harness.results import atomic_write, write_json
+    from jacobian_harness.render.outputs import write_outputs
+    from jacobian_harness.results import write_json
 
     base, base_arrays, base_dir = load_run(base_path)
     new, new_arrays, new_dir = load_run(new_path)
@@ -41,12 +39,9 @@ def compare(base_path: str, new_path: str, out: str, *, min_effect: float = 0.10
     comparison = compare_runs(base, new, base_arrays, new_arrays,
                               Settings(min_effect=min_effect, alpha=alpha, library=library),
                               base_label=str(base_dir), new_label=str(new_dir))
-    text = render_comparison(comparison)
     write_json(directory / "compare.json", comparison)
-    atomic_write(directory / "compare.md", lambda handle: handle.write(text.encode()))
-    write_compare_html(comparison, directory)
-    append_step_summary(text)
-    print(text.split("\n## ", 1)[0].rstrip())
-    print(f"\nWrote {directory / 'compare.json'}, {directory / 'compare.md'}, {directory / 'compare.html'}")
+    views = write_outputs("comparison", comparison, directory)
+    print(views.markdown.split("\n## ", 1)[0].rstrip())
+    print(f"\nWrote {', '.join(str(p) for p in [directory / 'compare.json', *views.written])}")
     return EXIT_FAIL if comparison["summary"]["failed"] else EXIT_OK
 

@@ -22,9 +22,7 @@ def execute_merge(request: MergeRequest) -> int:
     """Merge the parts into the request's directory and print the run's summary; the exit code."""
     from jacobian_harness.document import DocumentError, merge
     from jacobian_harness.records import passed
-    from jacobian_harness.render.ci_summary import append_step_summary
     from jacobian_harness.render.console import render_summary
-    from jacobian_harness.render.run_markdown import render_markdown
 
     parts = [(path, *load_run(path)[:2]) for path in request.parts]
     try:
@@ -34,5 +32,4 @@ def execute_merge(request: MergeRequest) -> int:
     out = prepare_out(request.out)
     write_run(out, merged, arrays)
     print(render_summary(merged, out))
-    append_step_summary(render_markdown(merged))
     return EXIT_OK if passed(merged["results"]) else EXIT_FAIL

@@ -16,13 +16,9 @@ def run(args) -> int:
 
 def execute_report(request: ReportRequest) -> int:
     """Render report.md and report.html of the saved run again, and print report.md."""
-    from jacobian_harness.render.html import write_run_html
-    from jacobian_harness.render.run_markdown import render_markdown
-    from jacobian_harness.results import atomic_write
+    from jacobian_harness.render.outputs import write_outputs
 
     document, _, directory = load_run(request.results, jacobians=False)
-    text = render_markdown(document)
-    atomic_write(directory / "report.md", lambda handle: handle.write(text.encode()))
-    write_run_html(document, directory)
-    print(text)
+    views = write_outputs("run", document, directory, step_summary=False)
+    print(views.markdown)
     return EXIT_OK

@@ -139,7 +139,7 @@ def _run(request: RunRequest, journal, cache) -> int:
     if not named:
         _point_latest_at(out)
     print(render_summary(document, out))
-    _ci_outputs(request.junit, document)
+    _write_junit(request.junit, document)
     if document.get("partial"):
         return EXIT_INTERRUPTED
     journal.remove()  # results.json now holds everything the journal did
@@ -206,17 +206,14 @@ def _point_latest_at(out: Path) -> None:
     os.replace(link, LATEST)
 
 
-def _ci_outputs(junit: str | None, document: dict) -> None:
-    """--junit FILE, and the job summary of GitHub Actions when $GITHUB_STEP_SUMMARY names a file."""
-    from jacobian_harness.render.ci_summary import append_step_summary
+def _write_junit(junit: str | None, document: dict) -> None:
+    """--junit FILE (the job summary of GitHub Actions is one of the run's outputs, written with the others)."""
     from jacobian_harness.render.junit import render_junit
-    from jacobian_harness.render.run_markdown import render_markdown
     from jacobian_harness.results import atomic_write
 
     if junit:
         xml = render_junit(document)
         atomic_write(Path(junit), lambda handle: handle.write(xml))
-    append_step_summary(render_markdown(document))
 
 
 def _case_results(request: RunRequest, cache, plan, options, journal, progress):

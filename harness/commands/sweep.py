@@ -34,7 +34,6 @@ def execute_sweep(request: SweepRequest) -> int:
     from jacobian_harness.evaluate import Options
     from jacobian_harness.records import passed
     from jacobian_harness.render.progress import console_progress
-    from jacobian_harness.render.sweep import plot, render_markdown
     from jacobian_harness.runner import run_case
     from jacobian_harness.sweep import FAMILIES, load_families, point_cases, rule_lines
     from jacobian_harness.timing import DEFAULT, QUICK
@@ -62,8 +61,8 @@ def execute_sweep(request: SweepRequest) -> int:
             progress.case_done(case_id, result.records)
             add_case(document, arrays, result)
     document["environment"]["finished_at"] = now()
-    has_plot = plot(document, out / "sweep.png")
-    write_run(out, document, arrays, render_markdown(document, has_plot))
+    views = write_run(out, document, arrays, kind="sweep", step_summary=False)
+    has_plot = out / "sweep.png" in views.written
     for line in rule_lines(document["results"]):
         print(line[2:])
     written = ", ".join(str(out / n) for n in ("results.json", "report.md") + (("sweep.png",) if has_plot else ()))

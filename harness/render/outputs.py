@@ -40,7 +40,8 @@ def _build(kind: str, document: dict) -> Report:
     from jacobian_harness.render.compare_markdown import comparison_report
     from jacobian_harness.render.run_markdown import run_report
 
-    return {"run": run_report, "comparison": comparison_report}[kind](document)
+    # A sweep's report.md is its own (render.sweep); its report.html is the run report of its document.
+    return {"run": run_report, "sweep": run_report, "comparison": comparison_report}[kind](document)
 
 
 @dataclass
@@ -95,6 +96,25 @@ def _run_html(views: Views, directory: Path) -> Path:
     from jacobian_harness.render.html import run_plots, write_html
 
     return write_html(views.report, run_plots(views.document), directory, "report.html")
+
+
+@output("sweep", "sweep.png")
+def _sweep_plot(views: Views, directory: Path) -> Path | None:
+    from jacobian_harness.render.sweep import plot
+
+    path = directory / "sweep.png"
+    return path if plot(views.document, path) else None  # None without matplotlib or a point to plot
+
+
+@output("sweep", "report.md")
+def _sweep_markdown(views: Views, directory: Path) -> Path:
+    from jacobian_harness.render.sweep import render_markdown
+
+    has_plot = directory / "sweep.png" in views.written
+    return _write_text(directory / "report.md", render_markdown(views.document, has_plot))
+
+
+output("sweep", "report.html")(_run_html)
 
 
 @output("comparison", "compare.md")
