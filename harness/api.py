@@ -20,6 +20,7 @@ from jacobian_harness import casedef
 from jacobian_harness.adapters.base import BACKENDS, METHODS, load_adapters
 from jacobian_harness.casedef import Case
 from jacobian_harness.records import FAILING, Record, TimeRecord
+from jacobian_harness.run_schema import RunDocument
 from jacobian_harness.evaluate import Options
 from jacobian_harness.timing import QUICK, TimingPolicy
 
@@ -110,7 +111,7 @@ class CheckResult:
                 lines.append(f"fastest {'per call' if calls is None else 'for one call'}: {choice}")
         return "\n".join(lines)
 
-    def to_results(self) -> dict:
+    def to_results(self) -> RunDocument:
         """A run document (harness.document's schema, options.command "check"), e.g. for
         `results.write_json`; `jacobian-harness report` and `compare` read it."""
         from jacobian_harness.document import new_document
@@ -118,7 +119,7 @@ class CheckResult:
         document = new_document("check", self.options, dtype=self.options.dtype, quick=False,
                                 selected_methods=[r["method"] for r in self.records])
         document["cases"][self.case_id] = {"description": "harness.check", "source": "harness.check"}
-        document["results"] = [dict(r) for r in self.records]
+        document["results"] = [r.copy() for r in self.records]
         return document
 
 

@@ -13,10 +13,12 @@ Preparation depends on the compile cache's state at the start (harness.caches): 
 
 from __future__ import annotations
 
+from jacobian_harness.run_schema import Cost, RunDocument
+
 from collections import defaultdict
 
 
-def run_cost(document: dict) -> dict:
+def run_cost(document: RunDocument) -> Cost:
     """The figures above, per method and per pack too (the pairs' time)."""
     environment, options = document.get("environment", {}), document.get("options", {})
     wall = environment.get("wall_s") or 0.0
@@ -44,7 +46,7 @@ def run_cost(document: dict) -> dict:
             "by_pack": {p: round(s, 3) for p, s in sorted(by_pack.items(), key=lambda item: -item[1])}}
 
 
-def cost_line(cost: dict) -> str:
+def cost_line(cost: Cost) -> str:
     """One sentence of the figures, for the console and the report's first screen: the rest of the pairs is
     inputs, f and warm-up calls; outside the pairs, process start, imports and judging."""
     capacity = cost["capacity_s"]

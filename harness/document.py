@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any, cast
 
 from jacobian_harness.records import pair_key
 from jacobian_harness.results import ResultsError, jacobian_key, read_json, load_jacobians, write_arrays, write_json
@@ -47,7 +48,7 @@ def case_summary(case) -> CaseSummary:
                              "versions": d.versions} for d in case.divergences]}
 
 
-def add_case(document: dict, arrays: dict, result) -> None:
+def add_case(document: RunDocument, arrays: dict, result) -> None:
     """A finished case (harness.runner.CaseResult): its summary, its records, and its Jacobians into `arrays`
     (npz keys, results.jacobian_key)."""
     from jacobian_harness.casedef import CASES
@@ -63,7 +64,8 @@ def add_case(document: dict, arrays: dict, result) -> None:
     summary["n_in"] = sum(math.prod(shapes[i]) for i in wrt) if full and wrt is not None else None
     summary["n_out"] = math.prod(result.out_shape) if full else None
     summary["calibration_s"] = result.calibration_s
-    summary["seed"] = case.seed if document["options"].get("seed") is None else document["options"]["seed"]
+    chosen_seed = document["options"].get("seed")
+    summary["seed"] = case.seed if chosen_seed is None else chosen_seed
     document["cases"][case.id] = summary
     for record in result.records:
         blocks = result.jacobians.get((record["method"], record["dtype"]))
@@ -77,7 +79,7 @@ def add_case(document: dict, arrays: dict, result) -> None:
         arrays[jacobian_key(case.id, "reference", "float64", k)] = block
 
 
-def sort_like(document: dict, case_ids: list[str]) -> None:
+def sort_like(document: RunDocument, case_ids: list[str]) -> None:
     """Cases finish in any order on several workers; results keep the library's order. Each case's summary
     keeps its `position` in `case_ids` (the whole selection, also in a `run --shard` part), by which `merge`
     puts the parts' cases back in the order of one unsharded run."""
@@ -88,7 +90,7 @@ def sort_like(document: dict, case_ids: list[str]) -> None:
     document["results"].sort(key=lambda r: order[r["case"]])
 
 
-def mark_interrupted(document: dict, cases_planned: int, evaluations_journaled: int, resume: str) -> None:
+def mark_interrupted(document: RunDocument, cases_planned: int, evaluations_journaled: int, resume: str) -> None:
     """The run stopped before every case finished: what it holds, and the command that finishes it."""
     document["partial"] = True
     document["interrupted"] = {"cases_finished": len(document["cases"]), "cases_planned": cases_planned,
@@ -102,7 +104,8 @@ class DocumentError(Exception):
 MACHINE_WARNINGS = ("environment cpu ", "environment cpu_count ")
 
 
-def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = False) -> tuple[dict, dict]:
+def merge(parts: list[tuple[str, RunDocument, dict]],
+          allow_different_machines: bool = False) -> tuple[RunDocument, dict]:
     """One run from the (path, document, arrays) of its `run --shard` parts, in the order of one unsharded
     run; DocumentError when a part is of another run or holds a pair twice."""
     from jacobian_harness.comparison import environment_warnings
@@ -118,7 +121,7 @@ def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = 
         if differences:
             raise DocumentError(f"{path} is not a part of the same run as {first_path}: {differences[0]}")
     # A part's cost is of that part (its machine, its workers): the merged run keeps none of its own.
-    merged = {key: value for key, value in first.items() if key not in ("cases", "results", "cost")}
+    merged: dict[str, Any] = {key: value for key, value in first.items() if key not in ("cases", "results", "cost")}
     merged["environment"] = dict(first["environment"])
     merged["options"] = {**first["options"], "command": "merge", "shard": None,
                          "merged_from": [p for p, _, _ in parts]}
@@ -137,7 +140,7 @@ def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = 
         arrays.update(part_arrays)
         merged["partial"] = merged.get("partial", False) or bool(document.get("partial"))
         for name, pick in (("started_at", min), ("finished_at", max)):
-            values = [v for v in (merged["environment"].get(name), document["environment"].get(name)) if v]
+            values = [str(v) for v in (merged["environment"].get(name), document["environment"].get(name)) if v]
             merged["environment"][name] = pick(values) if values else None
     # The order of one unsharded run: cases by their position in it (as first seen in parts written before
     # cases had one), methods as selected, float64 before float32.
@@ -147,17 +150,17 @@ def merge(parts: list[tuple[str, dict, dict]], allow_different_machines: bool = 
     methods = {method_id: k for k, method_id in enumerate(first["options"].get("selected_methods") or [])}
     merged["results"].sort(key=lambda r: (cases.get(r["case"], len(cases)), r["dtype"] != "float64",
                                           methods.get(r["method"], len(methods))))
-    return merged, arrays
+    return cast(RunDocument, merged), arrays
 
 
-def save(out: Path, document: dict, arrays: dict) -> None:
+def save(out: Path, document: RunDocument, arrays: dict) -> None:
     """results.json and jacobians.npz, each written atomically (the Jacobians first: a results.json on
     disk always has its arrays)."""
     write_arrays(Path(out) / "jacobians.npz", arrays)
     write_json(Path(out) / "results.json", document)
 
 
-def load(path: str | Path) -> dict:
+def load(path: str | Path) -> RunDocument:
     """Read and validate a results.json (or the directory holding one); version 1 comes back upgraded."""
     path = Path(path)
     if path.is_dir():
@@ -173,7 +176,7 @@ def load(path: str | Path) -> dict:
     return upgrade(document)
 
 
-def load_with_jacobians(path: str | Path) -> tuple[dict, dict, Path]:
+def load_with_jacobians(path: str | Path) -> tuple[RunDocument, dict, Path]:
     """(document, Jacobian arrays, its directory) of a results directory or results.json."""
     directory = Path(path) if Path(path).is_dir() else Path(path).parent
     return load(path), load_jacobians(directory), directory
@@ -183,11 +186,11 @@ def load_with_jacobians(path: str | Path) -> tuple[dict, dict, Path]:
 _V1_BACKEND_PACKAGES = {"torch": "torch", "jax": "jax", "autograd": "autograd", "fd": "numpy"}
 
 
-def upgrade(document: dict) -> dict:
+def upgrade(document: dict) -> RunDocument:
     """A version 1 document as version 2: `options.command` and `environment.backends` filled in from
     what version 1 recorded. A version 2 document is returned as it is."""
     if document.get("schema_version") == SCHEMA_VERSION:
-        return document
+        return cast(RunDocument, document)  # load checked its kind and version
     options = dict(document.get("options") or {})
     if options.get("source") == "harness.check":
         options["command"] = "check"
@@ -202,4 +205,5 @@ def upgrade(document: dict) -> dict:
     environment = dict(document.get("environment") or {})
     versions = environment.get("versions") or {}
     environment.setdefault("backends", {name: versions.get(package) for name, package in _V1_BACKEND_PACKAGES.items()})
-    return {**document, "schema_version": SCHEMA_VERSION, "options": options, "environment": environment}
+    return cast(RunDocument, {**document, "schema_version": SCHEMA_VERSION, "options": options,
+                              "environment": environment})

@@ -10,8 +10,8 @@ Jacobian's npz key. Nothing else adds fields.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any, TypedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, TypedDict, TypeVar
 
 from jacobian_harness.timing import TimeRecord, cost_of_calls_s
 
@@ -67,6 +67,7 @@ class Record(TypedDict, total=False):
 FIELDS = tuple(Record.__annotations__)
 
 PairKey = tuple[str, str, str]
+R = TypeVar("R", bound=Mapping[str, Any])  # a record, typed (Record) or as read from a document
 
 
 def new_record(case_id: str, method_id: str, *, backend: str, mode: str, quantity: str, dtype: str, size,
@@ -81,51 +82,51 @@ def pair_key(record: Record | Mapping[str, Any]) -> PairKey:
     return record["case"], record["method"], record["dtype"]
 
 
-def median_s(record: Record) -> float | None:
+def median_s(record: Mapping[str, Any]) -> float | None:
     value = (record.get("time") or {}).get("median_s")
     return value if isinstance(value, (int, float)) else None
 
 
-def quantity_of(record: Record) -> str:
+def quantity_of(record: Mapping[str, Any]) -> str:
     """What the record's method returns; documents written before second-order checks have no `quantity`:
     there a check (mode "check") returned a projection, every other method a Jacobian."""
     return record.get("quantity") or ("projection" if record.get("mode") == "check" else "jacobian")
 
 
-def summary_counts(records: list[Record]) -> Counter:
+def summary_counts(records: Sequence[Mapping[str, Any]]) -> Counter:
     return Counter(r["status"] for r in records)
 
 
-def passed(records: list[Record]) -> bool:
+def passed(records: Sequence[Mapping[str, Any]]) -> bool:
     return not any(r["status"] in FAILING for r in records)
 
 
-def headline(document: dict) -> str:
+def headline(document: Mapping[str, Any]) -> str:
     """PASS, FAIL or INTERRUPTED: a run report's first word."""
     if document.get("partial"):
         return "INTERRUPTED"
     return "PASS" if passed(document["results"]) else "FAIL"
 
 
-def agreeing_ad(record: Record, calls: int | None = None) -> bool:
+def agreeing_ad(record: Mapping[str, Any], calls: int | None = None) -> bool:
     """An agreeing method that may be recommended, with a timing for `calls` calls."""
     return (record["status"] == "agree" and record.get("mode") not in NOT_RECOMMENDED_MODES
             and quantity_of(record) == "jacobian"
             and cost_of_calls_s(record.get("time"), calls) is not None)
 
 
-def row_key(records: list[Record]):
+def row_key(records: Sequence[Mapping[str, Any]]):
     """A report row is a case, or a (case, dtype) when the run has several dtypes."""
     if len({r.get("dtype") for r in records}) > 1:
         return lambda r: f"{r['case']} ({r['dtype']})"
     return lambda r: r["case"]
 
 
-def fastest_agreeing(records: list[Record], calls: int | None = None) -> dict[str, Record]:
+def fastest_agreeing(records: Sequence[R], calls: int | None = None) -> dict[str, R]:
     """Per report row, the agreeing AD method that computes `calls` Jacobians soonest, preparation
     included (harness.timing.cost_of_calls_s); calls None: the smallest median (warm) time."""
     key = row_key(records)
-    best: dict[str, tuple[float, Record]] = {}
+    best: dict[str, tuple[float, R]] = {}
     for r in records:
         cost = cost_of_calls_s(r.get("time"), calls) if agreeing_ad(r, calls) else None
         if cost is not None and (key(r) not in best or cost < best[key(r)][0]):

@@ -4,6 +4,9 @@ result without the harness. The record gets the script's path (`repro`), so that
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import re
 import sys
 from pathlib import Path
@@ -17,7 +20,7 @@ def file_name(case_id: str, method_id: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", f"{case_id}--{method_id}").strip("_") + ".py"
 
 
-def write_repros(out: Path, document: dict) -> int:
+def write_repros(out: Path, document: Mapping[str, Any]) -> int:
     """Write the repro scripts of the document's failing pairs; returns how many were written."""
     from jacobian_harness.casedef import CASES
     from jacobian_harness.results import atomic_write

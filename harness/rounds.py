@@ -11,13 +11,14 @@ an ordinary `run --rounds` result with one `ab_id`, and `compare` tests the per-
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
 from jacobian_harness.records import pair_key
 from jacobian_harness.timing import pool_rounds
 
 
-def first_round(document: dict) -> dict[tuple, list[dict]]:
+def first_round(document: Mapping[str, Any]) -> dict[tuple, list[dict]]:
     """key -> [the timing of the first round] for every timed record of a run."""
     return {pair_key(r): [dict(r["time"])] for r in document["results"]
             if (r.get("time") or {}).get("samples_s")}
@@ -36,7 +37,7 @@ def add_round(rounds: dict[tuple, list[dict]], records: Iterable[dict]) -> None:
             rounds[key].append(record["time"])
 
 
-def finish_rounds(document: dict, rounds: dict[tuple, list[dict]]) -> None:
+def finish_rounds(document: Mapping[str, Any], rounds: dict[tuple, list[dict]]) -> None:
     """Each timed record of the run gets the pooled timing of its rounds (harness.timing.pool_rounds)."""
     for record in document["results"]:
         key = pair_key(record)

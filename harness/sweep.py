@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from dataclasses import dataclass
 
+from jacobian_harness.records import Record
 from jacobian_harness import casedef
 from jacobian_harness.casedef import Case, make_case
 from jacobian_harness.timing import cost_of_calls_s
@@ -70,13 +71,13 @@ def point_cases(family_: Family, quick: bool) -> list[tuple[str, dict]]:
 
 # -- analysis of saved records ------------------------------------------------------------------------------
 
-def grid_size(record: dict) -> tuple[int, int] | None:
+def grid_size(record: Record) -> tuple[int, int] | None:
     """(n_in, n_out) of a sweep record: its grid point."""
     size = record.get("size")
     return (size["n_in"], size["n_out"]) if isinstance(size, dict) else None
 
 
-def _best_by_mode(records: list[dict], sizes, calls: int | None = None) -> dict[tuple, dict[str, float]]:
+def _best_by_mode(records: list[Record], sizes, calls: int | None = None) -> dict[tuple, dict[str, float]]:
     """(backend, n_in, n_out, *rest of sizes(r)) -> {mode: cost of `calls` calls of its fastest agreeing method}."""
     best: dict[tuple[str, int, int], dict[str, float]] = defaultdict(dict)
     for r in records:
@@ -96,7 +97,7 @@ RULE_MIN_POINTS = 3
 RULE_MIN_SHARE = 0.8
 
 
-def rule(records: list[dict], sizes=grid_size, unit: str = "points", calls: int | None = None) -> dict[str, dict]:
+def rule(records: list[Record], sizes=grid_size, unit: str = "points", calls: int | None = None) -> dict[str, dict]:
     """Per backend: forward mode wins when n_in < n_out / k; the k that misclassifies fewest points.
 
     `sizes(record)` gives a record's (n_in, n_out, *more), or None to leave it out; records of equal
@@ -137,7 +138,7 @@ def rule(records: list[dict], sizes=grid_size, unit: str = "points", calls: int 
     return rules
 
 
-def rule_lines(records: list[dict], sizes=grid_size, unit: str = "points") -> list[str]:
+def rule_lines(records: list[Record], sizes=grid_size, unit: str = "points") -> list[str]:
     """The rule for warm calls and for one call with its preparation, as Markdown list items."""
     lines = []
     for calls, label in ((None, "per call, once prepared"), (1, "for one call, preparation included")):

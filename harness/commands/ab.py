@@ -8,6 +8,7 @@ import secrets
 from jacobian_harness.commands.common import UsageError, case_source_options, pair_options, prepare_out, write_run
 from jacobian_harness.commands.requests import AbRequest, selected_pairs, with_compile_cache
 from jacobian_harness.commands.compare import compare
+from jacobian_harness.run_schema import RunDocument, RunOptions
 
 SIDES = ("base", "new")
 
@@ -63,7 +64,7 @@ def _ab(request: AbRequest, cache) -> int:
     out = prepare_out(request.out)
     setups = [request.worker_setup(cache, python, log=out / f"workers-{name}.log")
               for python, name in ((request.base_python, "base"), (request.new_python, "new"))]
-    documents: list[dict] = []
+    documents: list[RunDocument] = []
     arrays: list[dict] = [{}, {}]
     rounds: list = [None, None]
     ab_id = secrets.token_hex(8)  # marks the two sides of this A/B, whose rounds `compare` pairs
@@ -85,8 +86,8 @@ def _ab(request: AbRequest, cache) -> int:
     timed_plan = {case_id: kept for case_id, methods in plan.items()
                   if (kept := [m for m in methods if request.time_controls or METHODS[m].backend in under_test])}
     for document in documents:
-        document["options"].update(ab_rounds=request.rounds, ab_id=ab_id,
-                                   ab_timed="all" if request.time_controls else sorted(under_test))
+        document["options"].update(RunOptions(ab_rounds=request.rounds, ab_id=ab_id,
+                                              ab_timed="all" if request.time_controls else sorted(under_test)))
     try:
         with console_progress(request.verbose) as progress:
             _run_rounds(request, (plan, timed_plan), options, setups, (documents, arrays, rounds), progress)

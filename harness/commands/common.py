@@ -5,6 +5,11 @@ dispatches."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the commands import what they run when they run it
+    from jacobian_harness.run_schema import RunDocument
+
 import argparse
 import os
 from pathlib import Path
@@ -137,7 +142,7 @@ def select_or_fail(names, patterns, what: str) -> list[str]:
         raise UsageError(str(exc)) from None
 
 
-def write_run(out: Path, document: dict, arrays: dict, *, kind: str = "run", step_summary: bool = True):
+def write_run(out: Path, document: RunDocument, arrays: dict, *, kind: str = "run", step_summary: bool = True):
     """A run's files: the document and its Jacobians (harness.document.save), then every registered view of
     its kind (harness.render.outputs: report.md, report.html, the CI job summary, ...); the Views written."""
     from jacobian_harness.document import save

@@ -8,6 +8,11 @@ the option it came from, and a run's journal keeps the selection under the names
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the commands import what they run when they run it
+    from jacobian_harness.run_schema import Environment, RunDocument
+
 import os
 import sys
 from dataclasses import asdict, dataclass, fields
@@ -137,7 +142,8 @@ class PairRequest(CaseSource):
                            log=None if log is None else str(log), env=cache.environment())
 
     def new_document(self, command: str, options, *, jobs: int, rounds: int, selected_methods,
-                     skipped: dict[str, str], shard: str | None = None, environment: dict | None = None) -> dict:
+                     skipped: dict[str, str], shard: str | None = None,
+                     environment: Environment | None = None) -> RunDocument:
         """The empty run document (harness.document.new_document) of this request's selection."""
         from jacobian_harness.document import new_document
 

@@ -3,6 +3,11 @@ finishes an interrupted run from its journal, `--rounds` times every pair again 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the commands import what they run when they run it
+    from jacobian_harness.run_schema import RunDocument
+
 import os
 import sys
 import time
@@ -146,7 +151,7 @@ def _run(request: RunRequest, journal, cache) -> int:
     return EXIT_OK if passed(document["results"]) else EXIT_FAIL
 
 
-def _new_journal(request: RunRequest, out: Path, document: dict):
+def _new_journal(request: RunRequest, out: Path, document: RunDocument):
     """The journal of a new run in `out`, which keeps the request's selection for --resume."""
     from jacobian_harness.journal import Journal
 
@@ -158,7 +163,7 @@ def _new_journal(request: RunRequest, out: Path, document: dict):
     return journal
 
 
-def _finish_document(document: dict, wall_s: float, cache, resumed_pairs: int | None) -> None:
+def _finish_document(document: RunDocument, wall_s: float, cache, resumed_pairs: int | None) -> None:
     """What the run document learns at the end: when, how long, the compile cache, the cost, and (resumed)
     how many pairs the journal gave."""
     from jacobian_harness.cost import run_cost
@@ -206,7 +211,7 @@ def _point_latest_at(out: Path) -> None:
     os.replace(link, LATEST)
 
 
-def _write_junit(junit: str | None, document: dict) -> None:
+def _write_junit(junit: str | None, document: RunDocument) -> None:
     """--junit FILE (the job summary of GitHub Actions is one of the run's outputs, written with the others)."""
     from jacobian_harness.render.junit import render_junit
     from jacobian_harness.results import atomic_write
@@ -244,7 +249,7 @@ def _time_round(plan, options, dtypes, jobs: int, setup, rounds: dict, label: st
         add_round(rounds, records)
 
 
-def _timing_rounds(request: RunRequest, cache, plan, options, document: dict, progress) -> None:
+def _timing_rounds(request: RunRequest, cache, plan, options, document: RunDocument, progress) -> None:
     """Rounds 2..R of --rounds: every timed pair again in fresh workers; each record keeps its per-round
     medians (wall and CPU) and pools the samples of all rounds."""
     from jacobian_harness.rounds import finish_rounds, first_round

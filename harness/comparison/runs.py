@@ -6,6 +6,9 @@ Reads only saved results (results.json and jacobians.npz of each run).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from jacobian_harness.comparison.correctness import (correctness, correctness_on_another_input, declarations_changed,
                                                      declared_change, redeclared_warning, sample_digests_differ,
                                                      samples_changed, verdict_changes)
@@ -110,7 +113,7 @@ def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str]) -> Summ
         slower_backed=slower_backed, failed=bool(regressions or drift or slower_backed))
 
 
-def environment_warnings(base: dict, new: dict, library: str) -> list[str]:
+def environment_warnings(base: Mapping[str, Any], new: Mapping[str, Any], library: str) -> list[str]:
     warnings = []
     base_env, new_env = base.get("environment", {}), new.get("environment", {})
     for name in SAME_FIELDS:

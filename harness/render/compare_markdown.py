@@ -4,20 +4,22 @@ compare.md is its markdown (render_comparison), compare.html its HTML. From a co
 
 from __future__ import annotations
 
+from typing import Any
+
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 
 from jacobian_harness.render.formatting import err, format_seconds, interval, ratio_and_interval
 from jacobian_harness.render.view import (Block, Bold, Bullets, Code, Image, Inline, Paragraph, Report, Section, Span,
                                           Table, span, to_markdown)
 
 
-def render_comparison(document: dict) -> str:
+def render_comparison(document: Mapping[str, Any]) -> str:
     """compare.md, from a comparison document (kind jacobian-harness.comparison) only."""
     return to_markdown(comparison_report(document))
 
 
-def comparison_report(document: dict) -> Report:
+def comparison_report(document: Mapping[str, Any]) -> Report:
     """The comparison's view: is it safe to upgrade, what changed in correctness, numerics and speed (each
     with its largest items); then one section per kind of change; speed by group, the plot and every pair in
     HTML only."""
@@ -29,7 +31,7 @@ def comparison_report(document: dict) -> Report:
                         + compare_html_sections(document, library)))
 
 
-def _first_screen(document: dict, library: str) -> tuple[Block, ...]:
+def _first_screen(document: Mapping[str, Any], library: str) -> tuple[Block, ...]:
     summary, base, new = document["summary"], document["base"], document["new"]
 
     def versus(common: str) -> Span:
@@ -46,11 +48,11 @@ def _first_screen(document: dict, library: str) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
-def _version(side: dict, library: str):
+def _version(side: Mapping[str, Any], library: str):
     return side["environment"].get("versions", {}).get(library)
 
 
-def _change_sections(document: dict, library: str) -> list[Section]:
+def _change_sections(document: Mapping[str, Any], library: str) -> list[Section]:
     """One section per kind of change, each with its count and a table of it (or "None.")."""
     pairs, summary = document["pairs"], document["summary"]
     sections = []
@@ -81,7 +83,11 @@ def _change_sections(document: dict, library: str) -> list[Section]:
     return sections
 
 
-def _change_groups(document: dict) -> list[tuple[str, list[dict], Callable[[dict], tuple[Inline, ...]]]]:
+# (title, rows, row function) of one kind of change
+ChangeGroup = tuple[str, Sequence[Mapping[str, Any]], Callable[[Mapping[str, Any]], tuple[Inline, ...]]]
+
+
+def _change_groups(document: Mapping[str, Any]) -> list[ChangeGroup]:
     """(title, rows, row function) of each kind of change, in the order compare.md shows them."""
     pairs, cases, methods = document["pairs"], document.get("cases", []), document.get("methods", [])
     return [
@@ -115,7 +121,7 @@ def _headers(row, library: str) -> tuple[str, ...]:
             _method_row: ("method", "pairs (cases x dtypes)", "NEW/BASE [95% interval]", "p")}[row]
 
 
-def _closing_sections(document: dict) -> list[Section]:
+def _closing_sections(document: Mapping[str, Any]) -> list[Section]:
     """The pairs only one side has, how speed is judged, and the two environments."""
     settings, base, new = document["settings"], document["base"], document["new"]
     only_one_side = tuple(
@@ -135,12 +141,12 @@ def _closing_sections(document: dict) -> list[Section]:
                     only="markdown")]
 
 
-def _joined(items: list[Inline], separator: str = ", ") -> list[Inline]:
+def _joined(items: Sequence[Inline], separator: str = ", ") -> list[Inline]:
     """items with `separator` between them."""
     return [part for i, item in enumerate(items) for part in ((separator, item) if i else (item,))]
 
 
-def compare_html_sections(document: dict, library: str) -> list[Section]:
+def compare_html_sections(document: Mapping[str, Any], library: str) -> list[Section]:
     """Speed by case and by method, the plot of every pair's NEW/BASE, and every pair: sortable, HTML only."""
     def group_table(field: str) -> Table:
         return Table((field, "pairs", "NEW/BASE", "interval", "test", "speed"), tuple(
@@ -158,7 +164,7 @@ def compare_html_sections(document: dict, library: str) -> list[Section]:
                Section("Every pair", (every,), only="html")])
 
 
-def _html_pair_row(p: dict) -> tuple[Inline, ...]:
+def _html_pair_row(p: Mapping[str, Any]) -> tuple[Inline, ...]:
     speed = p["speed"] or {}
     return (Code(p["case"]), Code(p["method"]), p["dtype"], p["base_status"], p["new_status"],
             "changed as declared" if p.get("declared_change") else p["correctness"],
@@ -175,7 +181,7 @@ TOUCHED_SHOWN = 30  # rows of the "touched within tolerance" table
 CASES_SHOWN = 3  # slower and faster cases named on the first screen
 
 
-def answer_line(summary: dict, library: str) -> Bold:
+def answer_line(summary: Mapping[str, Any], library: str) -> Bold:
     """The first line: is it safe to upgrade?"""
     counts = (("regressions", "correctness regression(s)"), ("drift", "Jacobian(s) beyond tolerance"),
               ("slower_backed", "slowdown(s) backed by timing rounds"))
@@ -186,12 +192,12 @@ def answer_line(summary: dict, library: str) -> Bold:
                 f"tolerance, no slowdown backed by timing rounds.")
 
 
-def first_screen_lines(document: dict, library: str) -> list[Span]:
+def first_screen_lines(document: Mapping[str, Any], library: str) -> list[Span]:
     """A few lines: correctness, numerics, speed by case (with intervals), each with its largest items."""
     return [_correctness_line(document), _numerics_line(document["summary"])] + _speed_lines(document, library)
 
 
-def _correctness_line(document: dict) -> Span:
+def _correctness_line(document: Mapping[str, Any]) -> Span:
     summary = document["summary"]
     # Which changes are regressions, fixes or "other" is harness.comparison's call, kept on each pair
     # (`correctness`): one kind, e.g. `expected-divergence -> agree`, can be a fix (a declared bug gone) on one
@@ -211,7 +217,7 @@ def _correctness_line(document: dict) -> Span:
                 if summary.get("declared_changes") else "")
 
 
-def _numerics_line(summary: dict) -> Span:
+def _numerics_line(summary: Mapping[str, Any]) -> Span:
     compared = summary.get("jacobians_compared")
     if compared is not None:
         largest = summary.get("largest_change")
@@ -229,7 +235,7 @@ def _numerics_line(summary: dict) -> Span:
     return line
 
 
-def _speed_lines(document: dict, library: str) -> list[Span]:
+def _speed_lines(document: Mapping[str, Any], library: str) -> list[Span]:
     summary, lines = document["summary"], []
     for field, what in (("case", f"all of a case's {library} pairs"),
                         ("method", "all of a method's pairs, every case")):
@@ -268,7 +274,7 @@ _READING = ("How to read the speed columns: NEW/BASE is the ratio of median time
             "chance alone.")
 
 
-def _why_inconclusive(speed: dict, settings: dict, tested: int) -> str:
+def _why_inconclusive(speed: Mapping[str, Any], settings: Mapping[str, Any], tested: int) -> str:
     """Why a speed change was not called, in the terms of the reading note above."""
     low, high, ratio = speed.get("low"), speed.get("high"), speed.get("ratio")
     if low is None or high is None:
@@ -287,7 +293,7 @@ def _why_inconclusive(speed: dict, settings: dict, tested: int) -> str:
     return "not called at alpha"
 
 
-def _speed_method(settings: dict, base: dict, new: dict) -> str:
+def _speed_method(settings: Mapping[str, Any], base: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     clock = {"cpu": "process CPU time (time spent descheduled by other jobs on the machine does not count)",
              "wall": "wall-clock time"}[settings.get("clock", "wall")]
     paired = (" The two runs are the two sides of one `ab`: each round timed every pair on both sides back to "
@@ -307,7 +313,7 @@ def _speed_method(settings: dict, base: dict, new: dict) -> str:
             f"{_seconds(base['calibration_s'])} vs {_seconds(new['calibration_s'])}).")
 
 
-def _p_value(change: dict) -> float | None:
+def _p_value(change: Mapping[str, Any]) -> float | None:
     """The p-value of the change's direction, Holm-adjusted where it was (harness.comparison)."""
     side = "slower" if change["ratio"] >= 1 else "faster"
     return change.get(f"p_{side}_adjusted", change.get(f"p_{side}"))
@@ -315,7 +321,7 @@ def _p_value(change: dict) -> float | None:
 
 def _group_row(field: str):
     """The row of a speed verdict over a group of pairs (harness.comparison.speed.group_speeds), named by `field`."""
-    def row(group: dict) -> tuple[Inline, ...]:
+    def row(group: Mapping[str, Any]) -> tuple[Inline, ...]:
         p_value = _p_value(group)
         return (Code(group[field]), str(group["pairs"]), ratio_and_interval(group),
                 "" if p_value is None else f"{p_value:.2g}")
@@ -326,7 +332,7 @@ def _group_row(field: str):
 _case_row, _method_row = _group_row("case"), _group_row("method")
 
 
-def _speed_verdict(pair: dict) -> str | None:
+def _speed_verdict(pair: Mapping[str, Any]) -> str | None:
     return None if pair.get("control") or not pair["speed"] else pair["speed"]["verdict"]
 
 
@@ -334,23 +340,23 @@ def _seconds(value) -> str:
     return format_seconds(value) if isinstance(value, (int, float)) else "n/a"
 
 
-def _status_row(p: dict) -> tuple[Inline, ...]:
+def _status_row(p: Mapping[str, Any]) -> tuple[Inline, ...]:
     return (Code(p["case"]), Code(p["method"]), p["dtype"], p["base_status"], p["new_status"],
             p.get("new_message", "")[:160])
 
 
-def _declared_row(p: dict) -> tuple[Inline, ...]:
+def _declared_row(p: Mapping[str, Any]) -> tuple[Inline, ...]:
     return (Code(p["case"]), Code(p["method"]), p["dtype"], p.get("base_message", "")[:160],
             p.get("new_message", "")[:160])
 
 
-def _drift_row(p: dict) -> tuple[Inline, ...]:
+def _drift_row(p: Mapping[str, Any]) -> tuple[Inline, ...]:
     d = p["drift"] or p["change"]  # beyond tolerance, or touched within it
     where = "" if d.get("worst_index") is None else f"{d['worst_index']}: {d.get('base')!r} -> {d.get('new')!r}"
     return (Code(p["case"]), Code(p["method"]), p["dtype"], err(d.get("max_abs_change")),
             err(d.get("max_rel_change")), where or d.get("reason", ""))
 
 
-def _speed_row(p: dict) -> tuple[Inline, ...]:
+def _speed_row(p: Mapping[str, Any]) -> tuple[Inline, ...]:
     s = p["speed"]
     return (Code(p["case"]), Code(p["method"]), p["dtype"], ratio_and_interval(s), f"{_p_value(s):.2g}")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from pathlib import Path
 
 from jacobian_harness.records import (FAILING, VERDICTS, fastest_agreeing, headline, median_s, row_key,
@@ -12,7 +15,7 @@ from jacobian_harness.timing import cost_of_calls_s
 from jacobian_harness.worker import WORKER_LOG
 
 
-def render_summary(document: dict, out: Path) -> str:
+def render_summary(document: Mapping[str, Any], out: Path) -> str:
     """What `run` and `merge` print when they finish: the verdict counts, per case the fastest agreeing
     method, the failures, where the files are, and the headline last."""
     lines: list[str] = []

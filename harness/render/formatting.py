@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 SYMBOLS = {"agree": "ok", "expected-divergence": "≈", "disagree": "**✗**", "unexpected-agree": "**!**",
            "error": "**E**", "crash": "**C**", "timeout": "**T**", "unsupported": "–", "unavailable": "n/a",
            "skipped": "skip"}
@@ -39,7 +42,7 @@ def err(value) -> str:
     return "" if value is None else (value if isinstance(value, str) else f"{value:.3g}")
 
 
-def time_cell(record: dict | None, best: dict | None) -> str:
+def time_cell(record: Mapping[str, Any] | None, best: Mapping[str, Any] | None) -> str:
     if record is None:
         return ""
     median = (record.get("time") or {}).get("median_s")
@@ -51,7 +54,7 @@ def time_cell(record: dict | None, best: dict | None) -> str:
     return text if record["status"] == "agree" else f"{text} {SYMBOLS.get(record['status'], '')}"
 
 
-def backend_versions(env: dict) -> str:
+def backend_versions(env: Mapping[str, Any]) -> str:
     """"torch 2.13.0, jax 0.10.2, ...": every registered backend's version (environment.backends, schema 2), or
     torch, jax and autograd from `versions` in a document that predates it; the NumPy of finite differences
     is left out (the environment table has it)."""
@@ -69,7 +72,7 @@ def interval(low, high) -> str:
     return f"[{low:.3g}, {high:.3g}]"
 
 
-def ratio_and_interval(change: dict | None) -> str:
+def ratio_and_interval(change: Mapping[str, Any] | None) -> str:
     """A speed ratio and its interval, "1.23 [1.1, 1.4]" (the ratio alone without an interval); "" for none."""
     if not change:
         return ""

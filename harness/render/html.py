@@ -7,12 +7,18 @@ next to the HTML, for README or CI artifacts.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import base64
 import io
 from pathlib import Path
 
 from markupsafe import Markup, escape
 
+from jacobian_harness.comparison.document import Comparison
+from jacobian_harness.records import Record
+from jacobian_harness.run_schema import RunDocument
 from jacobian_harness.render.view import (Block, Bold, Bullets, Cell, Code, HeatMap, Image, Inline, Paragraph, Report,
                                           Span, Table, shown)
 from jacobian_harness.results import atomic_write
@@ -81,10 +87,10 @@ def strip_legend(groups: list[tuple[str, str]]) -> list[tuple[str, str, str, str
             + [(f"{m} mode", "#000000", MODE_MARKERS.get(m, OTHER_MARKER), "none") for m in modes])
 
 
-def _strip_plot(records: list[dict], value, label: str) -> bytes | None:
+def _strip_plot(records: list[Record], value, label: str) -> bytes | None:
     """One row per case, one marker per method: value(record) on a log axis; colour = framework, marker = mode."""
     plt = _pyplot()
-    points = [(r["case"], r.get("backend"), r.get("mode"), value(r)) for r in records]
+    points = [(r["case"], r.get("backend", ""), r.get("mode", ""), value(r)) for r in records]
     points = [p for p in points if isinstance(p[3], (int, float)) and p[3] > 0]
     if plt is None or not points:
         return None
@@ -111,7 +117,7 @@ def _strip_plot(records: list[dict], value, label: str) -> bytes | None:
     return data
 
 
-def _speed_plot(pairs: list[dict]) -> bytes | None:
+def _speed_plot(pairs: Sequence[Mapping[str, Any]]) -> bytes | None:
     plt = _pyplot()
     timed = sorted((p for p in pairs if p["speed"] and not p.get("control")), key=lambda p: p["speed"]["ratio"])
     if plt is None or not timed:
@@ -207,7 +213,7 @@ def render_html(report: Report, images: dict[str, bytes | None]) -> str:
                                               first_screen=first_screen, sections=sections)
 
 
-def run_plots(document: dict) -> dict[str, bytes | None]:
+def run_plots(document: RunDocument) -> dict[str, bytes | None]:
     """timing.png and ratio.png of a run (None where matplotlib is missing or nothing agrees)."""
     agreeing = [r for r in document["results"] if r["status"] in ("agree", "expected-divergence")]
     return {"timing.png": _strip_plot(agreeing, lambda r: (r.get("time") or {}).get("median_s"),
@@ -215,7 +221,7 @@ def run_plots(document: dict) -> dict[str, bytes | None]:
             "ratio.png": _strip_plot(agreeing, lambda r: r.get("ratio"), "J/f: Jacobian time over f time")}
 
 
-def comparison_plots(document: dict) -> dict[str, bytes | None]:
+def comparison_plots(document: Comparison) -> dict[str, bytes | None]:
     """speed.png of a comparison."""
     return {"speed.png": _speed_plot(document["pairs"])}
 
@@ -229,14 +235,14 @@ def write_html(report: Report, images: dict[str, bytes | None], directory: Path,
     return directory / name
 
 
-def write_run_html(document: dict, directory: Path) -> Path:
+def write_run_html(document: RunDocument, directory: Path) -> Path:
     """report.html (and timing.png, ratio.png) of a run, from its saved document."""
     from jacobian_harness.render.run_markdown import run_report
 
     return write_html(run_report(document), run_plots(document), directory, "report.html")
 
 
-def write_compare_html(document: dict, directory: Path) -> Path:
+def write_compare_html(document: Comparison, directory: Path) -> Path:
     """compare.html (and speed.png) of a comparison, from its saved document."""
     from jacobian_harness.render.compare_markdown import comparison_report
 

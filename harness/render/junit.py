@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from xml.etree import ElementTree as ET
 
 from jacobian_harness.records import FAILING, NOT_RUN
 
 
-def render_junit(document: dict) -> bytes:
+def render_junit(document: Mapping[str, Any]) -> bytes:
     """JUnit XML of a run: one test per (case, method, dtype); failing verdicts fail, unsupported and
     unavailable are skipped, an expected divergence passes with its reason as output."""
     records = document["results"]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from jacobian_harness.render.view import Report, to_markdown
 from jacobian_harness.results import atomic_write
@@ -35,7 +36,7 @@ def output(kind: str, name: str) -> Callable[[Writer], Writer]:
     return register
 
 
-def _build(kind: str, document: dict) -> Report:
+def _build(kind: str, document: Any) -> Report:
     # Imported when first needed, as the commands import their renderers: listing outputs imports no builder.
     from jacobian_harness.render.compare_markdown import comparison_report
     from jacobian_harness.render.run_markdown import run_report
@@ -48,7 +49,7 @@ def _build(kind: str, document: dict) -> Report:
 class Views:
     """One document's views, each built once however many outputs use it."""
     kind: str
-    document: dict
+    document: Any  # a document of that kind: a RunDocument, a Comparison
     written: list[Path] = field(default_factory=list)
 
     @cached_property
@@ -60,7 +61,7 @@ class Views:
         return to_markdown(self.report)
 
 
-def write_outputs(kind: str, document: dict, directory: Path, *, step_summary: bool = True) -> Views:
+def write_outputs(kind: str, document: Any, directory: Path, *, step_summary: bool = True) -> Views:
     """Write every registered output of this kind of document into `directory` (each file atomically); the
     Views, with the paths written (`written`) and the markdown (for the console) built once."""
     if kind not in OUTPUTS:

@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from jacobian_harness.records import fastest_agreeing, quantity_of, row_key
 from jacobian_harness.render.formatting import format_seconds
 from jacobian_harness.render.view import Cell, Code, HeatMap, Image, Section, Table
@@ -16,7 +19,7 @@ RUN_PLOTS = (("timing.png", "Median time per case and method (log scale)", "timi
              ("ratio.png", "J/f cost ratio (log scale)", "J/f plot"))
 
 
-def html_agreement_section(document: dict) -> list[Section]:
+def html_agreement_section(document: Mapping[str, Any]) -> list[Section]:
     """Every case's verdict by every method as coloured cells; second-order checks last, as their own group."""
     records = document["results"]
     key = row_key(records)
@@ -35,7 +38,7 @@ def html_agreement_section(document: dict) -> list[Section]:
     return [Section("Agreement", (heat,), only="html")]
 
 
-def html_sections(document: dict) -> list[Section]:
+def html_sections(document: Mapping[str, Any]) -> list[Section]:
     """The fastest agreeing method per case, the plots, and every pair with its numbers."""
     records = document["results"]
     key = row_key(records)

@@ -4,6 +4,9 @@ document only (never from live objects)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import re
 from collections import Counter
 
@@ -23,12 +26,12 @@ from jacobian_harness.timing import cost_of_calls_s
 CALLS_SHOWN = (1, 100)
 
 
-def render_markdown(document: dict) -> str:
+def render_markdown(document: Mapping[str, Any]) -> str:
     """report.md: the verdict, the failures and which method to use first; the details after."""
     return to_markdown(run_report(document))
 
 
-def run_report(document: dict) -> Report:
+def run_report(document: Mapping[str, Any]) -> Report:
     """The run report's view: the verdict, the failures and which method to use first; the details after (the
     per-case tables only up to DETAILED_CASES cases); the heat map, plots and every pair in HTML only."""
     records = document["results"]
@@ -50,7 +53,7 @@ def run_report(document: dict) -> Report:
     return Report("Jacobian harness report", headline(document), _first_screen(document), tuple(sections))
 
 
-def _first_screen(document: dict) -> tuple[Block, ...]:
+def _first_screen(document: Mapping[str, Any]) -> tuple[Block, ...]:
     """How many pairs fail and which verdicts, on which versions; how long it took; whether it finished."""
     records, interrupted = document["results"], document.get("interrupted")
     env, options = document.get("environment", {}), document.get("options", {})
@@ -82,7 +85,7 @@ def _first_screen(document: dict) -> tuple[Block, ...]:
     return tuple(blocks)
 
 
-def _failure_sections(document: dict) -> list[Section]:
+def _failure_sections(document: Mapping[str, Any]) -> list[Section]:
     """The failing pairs, first order then second, with what a pack knows of each (notes); in HTML, with their
     dtype and without notes."""
     records = document["results"]
@@ -103,7 +106,8 @@ def _failure_sections(document: dict) -> list[Section]:
         for title, group in (("Failures", first), ("Second-order failures", second)) if group]
 
 
-def _failure_table(group: list[dict], document: dict, pairs: dict) -> Table:
+def _failure_table(group: Sequence[Mapping[str, Any]], document: Mapping[str, Any],
+                   pairs: Mapping[tuple, Any]) -> Table:
     notes = [_finding_notes(r, document, pairs) for r in group]
     extra = ("notes",) if any(notes) else ()
     return Table(("case", "method", "verdict", "max rel err", "message") + extra,
@@ -112,7 +116,7 @@ def _failure_table(group: list[dict], document: dict, pairs: dict) -> Table:
                        for r, n in zip(group, notes, strict=True)))
 
 
-def _expected_section(records: list[dict]) -> list[Section]:
+def _expected_section(records: Sequence[Mapping[str, Any]]) -> list[Section]:
     expected = [r for r in records if r["status"] == "expected-divergence"]
     if not expected:
         return []
@@ -122,7 +126,7 @@ def _expected_section(records: list[dict]) -> list[Section]:
               for r in expected)),), only="markdown")]
 
 
-def _agreement_sections(records: list[dict], cases: list[str], key) -> list[Section]:
+def _agreement_sections(records: Sequence[Mapping[str, Any]], cases: list[str], key) -> list[Section]:
     """Each case's verdict by each method that ran: first-order methods, then second-order checks."""
     cell = {(key(r), r["method"]): r for r in records}
     ran = _ran(records)
@@ -151,13 +155,13 @@ def _agreement_sections(records: list[dict], cases: list[str], key) -> list[Sect
     return sections
 
 
-def _ran(records: list[dict]) -> list[str]:
+def _ran(records: Sequence[Mapping[str, Any]]) -> list[str]:
     """The methods that ran on at least one case (the columns of the per-method tables)."""
     return [m for m in dict.fromkeys(r["method"] for r in records)
             if any(r["method"] == m and r["status"] not in NOT_RUN for r in records)]
 
 
-def _timing_sections(document: dict, cases: list[str], key) -> list[Section]:
+def _timing_sections(document: Mapping[str, Any], cases: list[str], key) -> list[Section]:
     """The fastest agreeing method per case and per framework, the mode rule, and every pair's time and J/f."""
     records = document["results"]
     cell = {(key(r), r["method"]): r for r in records}
@@ -191,7 +195,7 @@ TIMING_NOTE = ("Median of the timed samples (each sample: one call, forward pass
                "they agree only within their looser tolerance.")
 
 
-def _not_run_section(records: list[dict]) -> list[Section]:
+def _not_run_section(records: Sequence[Mapping[str, Any]]) -> list[Section]:
     others = [r for r in records if r["status"] in NOT_RUN]
     if not others:
         return []
@@ -200,7 +204,7 @@ def _not_run_section(records: list[dict]) -> list[Section]:
                                             for r in others)),), only="markdown")]
 
 
-def _environment_section(env: dict) -> Section:
+def _environment_section(env: Mapping[str, Any]) -> Section:
     return Section("Environment", (Table(("", ""), tuple(
         [(k, f"{v}") for k, v in env.items() if k != "versions"]
         + [(f"version of {k}", f"{v}") for k, v in env.get("versions", {}).items()])),), only="markdown")
@@ -218,7 +222,7 @@ SECOND_ORDER_NOTE = ("For fixed random directions u, v and output weight w, each
 DETAILED_CASES = 200  # more cases than this: report.md leaves the per-case tables to report.html
 
 
-def _finding_notes(record: dict, document: dict, pairs: dict) -> str:
+def _finding_notes(record: Mapping[str, Any], document: Mapping[str, Any], pairs: Mapping[tuple, Any]) -> str:
     """What a pack knows about a failing pair: what the framework's own test of this method expects, how the
     same pair fared at the moved twin (or at the original), and the standalone repro."""
     cases = document.get("cases", {})
@@ -237,7 +241,7 @@ def _finding_notes(record: dict, document: dict, pairs: dict) -> str:
     return "; ".join(notes)
 
 
-def _pack_section(document: dict, records: list[dict]) -> list[Section]:
+def _pack_section(document: Mapping[str, Any], records: Sequence[Mapping[str, Any]]) -> list[Section]:
     """For runs with a generated pack: what it covered, what it could not check and why (counted by reason),
     and where the jax counterparts were."""
     skipped = document.get("skipped_cases") or {}
@@ -269,17 +273,17 @@ def skipped_pack(case_id: str) -> str:
     return case_id.split(".", 1)[0]
 
 
-def _second_order_method(method: str, records: list[dict]) -> bool:
+def _second_order_method(method: str, records: Sequence[Mapping[str, Any]]) -> bool:
     return any(r["method"] == method and quantity_of(r) == "second-order" for r in records)
 
 
-def _by_order(records: list[dict]) -> tuple[list[dict], list[dict]]:
+def _by_order(records: Sequence[Mapping[str, Any]]) -> tuple[Sequence[Mapping[str, Any]], Sequence[Mapping[str, Any]]]:
     """(first-order records, second-order check records)."""
     return ([r for r in records if quantity_of(r) != "second-order"],
             [r for r in records if quantity_of(r) == "second-order"])
 
 
-def _which_method_section(records: list[dict], cases: list[str], key) -> list[Section]:
+def _which_method_section(records: Sequence[Mapping[str, Any]], cases: list[str], key) -> list[Section]:
     """Per case, the agreeing method to use: warm, and preparation included for a few numbers of calls."""
     warm = fastest_agreeing(records)
     counted = {calls: fastest_agreeing(records, calls) for calls in CALLS_SHOWN}
@@ -302,7 +306,7 @@ def _which_method_section(records: list[dict], cases: list[str], key) -> list[Se
     return [Section("Which method to use", (Paragraph(note), Table(header, tuple(rows))), only="markdown")]
 
 
-def _cost_cell(record: dict | None, calls: int) -> Inline:
+def _cost_cell(record: Mapping[str, Any] | None, calls: int) -> Inline:
     if record is None:
         return ""
     return span(Code(record["method"]), f" {format_seconds(cost_of_calls_s(record['time'], calls))}")
@@ -314,7 +318,7 @@ def _jobs(jobs) -> str:
     return f"{jobs} workers in parallel (`--jobs 1` for the quietest timings), "
 
 
-def _worst(record: dict) -> str:
+def _worst(record: Mapping[str, Any]) -> str:
     index, worst = record.get("worst_index"), record.get("worst")
     if index is None or not worst:
         return ""
@@ -322,7 +326,8 @@ def _worst(record: dict) -> str:
     return f"J[{block}]{tuple(position)}: got {worst.get('got')}, expected {worst.get('expected')}"
 
 
-def _fastest_row(case_id: str, best: dict | None, records: list[dict]) -> tuple[Inline, ...]:
+def _fastest_row(case_id: str, best: Mapping[str, Any] | None,
+                 records: Sequence[Mapping[str, Any]]) -> tuple[Inline, ...]:
     if best is None:
         return (Code(case_id), "(none agrees)", "", "", "", "", "", "")
     agreeing = [r for r in records if agreeing_ad(r)]
@@ -334,16 +339,16 @@ def _fastest_row(case_id: str, best: dict | None, records: list[dict]) -> tuple[
             f"{slowest['time']['median_s'] / best['time']['median_s']:.3g}x")
 
 
-def _method_and_time(record: dict | None) -> Inline:
+def _method_and_time(record: Mapping[str, Any] | None) -> Inline:
     return "" if record is None else span(Code(record["method"]), f" {format_seconds(record['time']['median_s'])}")
 
 
-def _ratio(record: dict | None) -> str:
+def _ratio(record: Mapping[str, Any] | None) -> str:
     ratio = number((record or {}).get("ratio"))
     return "" if ratio is None else f"{ratio:.3g}"
 
 
-def _mode_rule_section(document: dict) -> Section:
+def _mode_rule_section(document: Mapping[str, Any]) -> Section:
     """Where forward mode beats reverse mode in this run's cases, as a rule on n_in and n_out."""
     cases = document.get("cases", {})
 
