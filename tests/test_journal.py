@@ -83,6 +83,10 @@ def _keys(document):
     return [pair_key(r) for r in document["results"]]
 
 
+def _sigint_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _wait_for_journal_lines(process, out, lines: int) -> Path:
     """The run's journal once it holds `lines` lines, with the run still going (else the test fails)."""
     records = out / "journal" / RECORDS
@@ -132,7 +136,10 @@ def test_ctrl_c_in_a_terminal_keeps_no_cut_off_pair_and_resume_runs_them_again(r
     out = tmp_path / "out"
     command = [sys.executable, "-m", "jacobian_harness", "run", "--no-builtin", "--case-file", str(DATA / "sleepy.py"),
                "--quick", "--jobs", "2", *METHODS, "--out", str(out)]
-    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # As in a terminal, Ctrl-C is not ignored: a test runner started in the background (CI, a job of a shell
+    # without job control) passes SIGINT down ignored, and Python then keeps it ignored.
+    process = subprocess.Popen(command, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               preexec_fn=_sigint_as_in_a_terminal)
     records = _wait_for_journal_lines(process, out, 6)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=60)
