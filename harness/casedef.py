@@ -322,9 +322,10 @@ def load_case_file(path: str | Path) -> list[str]:
 
 
 @functools.cache
+@functools.cache  # every evaluation of the case asks again; failed submodule imports would be retried each time
 def resolve_dotted(name: str) -> Callable[..., Any]:
     """The object a dotted name names ("torch.nn.functional.pdist"): its longest importable module, then
-    attributes; a CaseError naming the part that is missing."""
+    attributes; a CaseError naming the part that is missing. Resolved once per process."""
     parts = name.split(".")
     for split in range(len(parts), 0, -1):
         module_name = ".".join(parts[:split])
