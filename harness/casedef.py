@@ -321,7 +321,6 @@ def load_case_file(path: str | Path) -> list[str]:
     return added
 
 
-@functools.cache
 @functools.cache  # every evaluation of the case asks again; failed submodule imports would be retried each time
 def resolve_dotted(name: str) -> Callable[..., Any]:
     """The object a dotted name names ("torch.nn.functional.pdist"): its longest importable module, then

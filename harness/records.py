@@ -115,6 +115,14 @@ def agreeing_ad(record: Mapping[str, Any], calls: int | None = None) -> bool:
             and cost_of_calls_s(record.get("time"), calls) is not None)
 
 
+def no_fastest(records: Sequence[Mapping[str, Any]]) -> str:
+    """The 'fastest agreeing method' cell of a row (its records) that has none: its agreeing methods were
+    not timed (--no-timing, an untimed case), or none agrees."""
+    agreeing = any(r["status"] == "agree" and r.get("mode") not in NOT_RECOMMENDED_MODES
+                   and quantity_of(r) == "jacobian" for r in records)
+    return "(not timed)" if agreeing else "(none agrees)"
+
+
 def row_key(records: Sequence[Mapping[str, Any]]):
     """A report row is a case, or a (case, dtype) when the run has several dtypes."""
     if len({r.get("dtype") for r in records}) > 1:

@@ -78,7 +78,8 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
     harness.evaluate.evaluate (in this process) or a worker's (in a subprocess); `calibrate`, if given,
     times the calibration workload in the same place first (see harness.timing.calibrate)."""
     case = CASES[case_id]
-    calibration = calibrate() if calibrate is not None and case.timed else []  # an untimed case needs none
+    timed = case.timed and options.timing.takes_samples  # a run with --no-timing times nothing
+    calibration = calibrate() if calibrate is not None and timed else []  # an untimed case needs none
     method_ids = [m for m in method_ids if METHODS[m].order == case.order]
     evaluations = []
     f_times: dict[tuple, float] = {}  # f timed once per (backend, how the method runs f, dtype)
@@ -86,7 +87,7 @@ def run_case(case_id: str, method_ids: list[str], options: Options,
         for method_id in method_ids:
             key = f_time_key(METHODS[method_id], dtype)
             given = replace(options, dtype=dtype, time_f=key not in f_times)
-            if not case.timed:
+            if not timed:
                 given = replace(given, timing=ONCE, time_f=False)
             evaluation = evaluate(case_id, method_id, given)
             share_f_time(evaluation.record, key, f_times)

@@ -37,6 +37,11 @@ class TimingPolicy:
     warmup: int = 1             # calls after preparation, before sampling
     min_sample_s: float = 2e-4  # group faster calls into blocks of at least this long
 
+    @property
+    def takes_samples(self) -> bool:
+        """False for a policy that only makes the first call (ONCE): the pair is judged, not timed."""
+        return self.min_repeats > 0 or self.budget_s > 0
+
 
 QUICK = TimingPolicy(budget_s=0.01, min_repeats=3, warmup=1)
 DEFAULT = TimingPolicy()

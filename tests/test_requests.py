@@ -28,6 +28,8 @@ DATA = Path(__file__).parent / "data"
     ({"rounds": 2, "jobs": 0}, "more than 1 needs worker processes (--jobs 1 or more), not --rounds 2 with --jobs 0"),
     ({"shard": "3/2"}, "--shard 3/2: K must be between 1 and N"),
     ({"shard": "half"}, "--shard must look like K/N (e.g. 2/4), not 'half'"),
+    ({"no_timing": True, "quick": True}, "--no-timing times nothing: leave out --quick"),
+    ({"no_timing": True, "rounds": 2, "jobs": 1}, "--no-timing times nothing: leave out --rounds"),
 ])
 def test_a_run_request_is_checked_when_it_is_made(fields, message):
     with pytest.raises(UsageError) as raised:
@@ -68,6 +70,35 @@ def test_execute_run_runs_a_request_without_argv(registry, tmp_path, capsys, fra
     assert document["options"]["methods"] == ["fd.central", "torch.func.jacrev"]
     assert document["options"]["case_files"] == [str(DATA / "good.py")]
     assert "PASS" in capsys.readouterr().out
+
+
+def test_a_run_without_timing_judges_every_pair_from_one_call_and_shows_no_speed(registry, tmp_path, capsys,
+                                                                              frameworks):
+    request = RunRequest(case_file=(str(DATA / "good.py"),), no_builtin=True, no_timing=True, jobs=0,
+                         methods=("fd.central", "torch.func.jacrev"), out=str(tmp_path / "out"))
+    assert execute_run(request) == 0
+    document = json.loads((tmp_path / "out" / "results.json").read_text())
+    jacrev = [r for r in document["results"] if r["method"] == "torch.func.jacrev"]
+    assert jacrev and all(r["status"] == "agree" for r in jacrev)
+    assert all(r["time"]["repeats"] == 0 and r["time"]["prepare_s"] > 0 and r.get("f_time_s") is None
+               for r in jacrev)
+    assert document["options"]["timing"]["min_repeats"] == 0
+    printed = capsys.readouterr().out
+    assert "user.cube" in printed and "(not timed)" in printed and "(none agrees)" not in printed
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "no timing" in report and "Which method to use" not in report and "Median time" not in report
+
+
+def test_an_interrupted_run_from_before_no_timing_existed_resumes(tmp_path):
+    from jacobian_harness.commands.run import _resumed
+    from jacobian_harness.environment import collect
+    from jacobian_harness.journal import Journal
+
+    selection = RunRequest(cases=("seed.linear",), jobs=1).selection()
+    del selection["no_timing"]
+    Journal.start(tmp_path, {"options": selection, "versions": collect(1)["versions"]})
+    request, _ = _resumed(RunRequest(resume=str(tmp_path), jobs=1))
+    assert request.no_timing is False and request.cases == ("seed.linear",)
 
 
 def test_an_ab_request_is_checked_when_it_is_made(tmp_path):

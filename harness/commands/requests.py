@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # the commands import what they run when they run it
 
 import os
 import sys
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from jacobian_harness.commands.common import (UsageError, choose_compile_cache, load_cases, pack_options_from,
@@ -162,6 +162,7 @@ class RunRequest(PairRequest):
     junit: str | None = None
     rounds: int = 1
     resume: str | None = None     # the directory of an interrupted run to finish
+    no_timing: bool = False       # judge every pair from its first call, time none
 
     def __post_init__(self) -> None:
         jobs = self.jobs
@@ -177,6 +178,15 @@ class RunRequest(PairRequest):
             raise UsageError(f"--rounds must be at least 1, and more than 1 needs worker processes (--jobs 1 or "
                              f"more), not --rounds {self.rounds} with --jobs {self.jobs}")
         parse_shard(self.shard)  # a bad --shard is a usage error before anything runs
+        if self.no_timing and (self.quick or self.rounds > 1):
+            raise UsageError(f"--no-timing times nothing: leave out {'--quick' if self.quick else '--rounds'}")
+
+    def options(self, dtype: str, jobs: int):
+        """PairRequest.options, with --no-timing: every pair judged from its first call (timing.ONCE)."""
+        from jacobian_harness.timing import ONCE
+
+        options = super().options(dtype, jobs)
+        return replace(options, timing=ONCE) if self.no_timing else options
 
     @property
     def workers(self) -> int:
@@ -217,7 +227,7 @@ class RunRequest(PairRequest):
 
 # The fields of a RunRequest that decide what a run evaluates: its journal keeps them (RunRequest.selection).
 RUN_SELECTION = ("cases", "methods", "dtype", "quick", "seed", "threads", "size", "shard", "case_file", "no_builtin",
-                 "rounds", "pack", "samples")
+                 "rounds", "pack", "samples", "no_timing")
 
 
 @dataclass(frozen=True, kw_only=True)

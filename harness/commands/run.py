@@ -41,6 +41,10 @@ def add_arguments(parser) -> None:
                         help="time every pair again in R-1 more rounds, each in fresh worker processes, so that "
                                 "`compare` can test per-round medians: how fast a pair runs varies from one process "
                                 "to the next, which samples inside one process cannot show (default: %(default)s)")
+    parser.add_argument("--no-timing", action="store_true",
+                        help="judge every pair from its first call and time none: verdicts, Jacobians and "
+                             "preparation only, no speed figures; the quickest correctness check (CI's library "
+                             "stage runs this way)")
     parser.add_argument("--resume", default=None, metavar="DIR",
                         help="finish the interrupted run in DIR with its own options, reusing every pair it "
                                 "finished (only --jobs, --timeout and --junit may be given with it)")
@@ -80,6 +84,8 @@ def _resumed(request: RunRequest):
     except JournalError as exc:
         raise UsageError(str(exc)) from None
     options = journal.header.get("options")
+    if isinstance(options, dict):
+        options = {"no_timing": False, **options}  # a journal written before --no-timing existed
     if not isinstance(options, dict) or set(options) != set(RUN_SELECTION):
         raise UsageError(f"{request.resume}: the journal's header lacks the run's options")
     versions = collect(options["threads"])["versions"]

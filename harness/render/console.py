@@ -7,7 +7,7 @@ from typing import Any
 
 from pathlib import Path
 
-from jacobian_harness.records import (FAILING, VERDICTS, fastest_agreeing, headline, median_s, row_key,
+from jacobian_harness.records import (FAILING, VERDICTS, fastest_agreeing, headline, median_s, no_fastest, row_key,
                                       summary_counts)
 from jacobian_harness.cost import cost_line
 from jacobian_harness.render.formatting import format_seconds
@@ -32,7 +32,7 @@ def render_summary(document: Mapping[str, Any], out: Path) -> str:
     for case_id in cases:
         failures = [r["method"] for r in records if key(r) == case_id and r["status"] in FAILING]
         b, first = best.get(case_id), once.get(case_id)
-        name = b["method"] if b else "(none agrees)"
+        name = b["method"] if b else no_fastest([r for r in records if key(r) == case_id])
         median = format_seconds(median_s(b)) if b else ""
         ratio = f"{b['ratio']:.3g}" if b and isinstance(b.get("ratio"), (int, float)) else ""
         one = f"{first['method']} {format_seconds(cost_of_calls_s(first['time'], 1))}" if first else ""

@@ -11,7 +11,7 @@ import re
 from collections import Counter
 
 from jacobian_harness.records import (FAILING, NOT_RECOMMENDED_MODES, NOT_RUN, VERDICTS, agreeing_ad, fastest_agreeing,
-                                      headline, pair_key, quantity_of, row_key, summary_counts)
+                                      headline, median_s, no_fastest, pair_key, quantity_of, row_key, summary_counts)
 from jacobian_harness.render.formatting import (LEGEND, SYMBOLS, backend_versions, err, format_seconds, number,
                                                 time_cell)
 from jacobian_harness.render.run_html import html_agreement_section, html_sections
@@ -39,11 +39,13 @@ def run_report(document: Mapping[str, Any]) -> Report:
     cases = list(dict.fromkeys(key(r) for r in records))
     sections = html_agreement_section(document) + _failure_sections(document) + _pack_section(document, records)
     detailed = len(cases) <= DETAILED_CASES
-    if detailed:
+    timed = any(median_s(r) is not None for r in records)  # none with --no-timing: no speed to show
+    if detailed and timed:
         sections += _which_method_section(records, cases, key)
     sections += _expected_section(records)
     if detailed:
-        sections += _agreement_sections(records, cases, key) + _timing_sections(document, cases, key)
+        sections += _agreement_sections(records, cases, key)
+        sections += _timing_sections(document, cases, key) if timed else []
         sections += _not_run_section(records)
     else:
         sections.append(Section("", (Paragraph(
@@ -72,7 +74,7 @@ def _first_screen(document: Mapping[str, Any]) -> tuple[Block, ...]:
         f"{len({r['case'] for r in records})} cases in {options.get('dtype', '?')}: "
         + (", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v]) or "none") + ".\n"
         f"{backend_versions(env)}, {env.get('threads')} thread(s), "
-        f"{_jobs(options.get('jobs'))}{'quick' if options.get('quick') else 'full'} timing, "
+        f"{_jobs(options.get('jobs'))}{_timing(options)}, "
         f"started {env.get('started_at')}.", only="markdown"))
     blocks.append(Paragraph(
         f"{len(records)} (case, method) pairs: " + ", ".join(f"{counts[v]} {v}" for v in VERDICTS if counts[v])
@@ -83,6 +85,14 @@ def _first_screen(document: Mapping[str, Any]) -> tuple[Block, ...]:
         blocks.append(Paragraph(Bold("This run did not finish: the report covers the pairs that did."),
                                 css="fail", only="html"))
     return tuple(blocks)
+
+
+def _timing(options: Mapping[str, Any]) -> str:
+    """How the run timed its pairs: quick, full, or not at all (--no-timing: a policy that takes no samples)."""
+    policy = options.get("timing") or {}
+    if policy and not (policy.get("min_repeats") or policy.get("budget_s")):
+        return "no timing"
+    return f"{'quick' if options.get('quick') else 'full'} timing"
 
 
 def _failure_sections(document: Mapping[str, Any]) -> list[Section]:
@@ -295,7 +305,8 @@ def _which_method_section(records: Sequence[Mapping[str, Any]], cases: list[str]
     for c in cases:
         b = warm.get(c)
         if b is None:
-            rows.append((Code(c), "(none agrees)", "", "") + tuple("" for _ in CALLS_SHOWN))
+            rows.append((Code(c), no_fastest([r for r in records if key(r) == c]), "", "")
+                        + tuple("" for _ in CALLS_SHOWN))
             continue
         prepare = (b.get("time") or {}).get("prepare_s")
         rows.append((Code(c), Code(b["method"]), format_seconds(b["time"]["median_s"]),
@@ -329,7 +340,7 @@ def _worst(record: Mapping[str, Any]) -> str:
 def _fastest_row(case_id: str, best: Mapping[str, Any] | None,
                  records: Sequence[Mapping[str, Any]]) -> tuple[Inline, ...]:
     if best is None:
-        return (Code(case_id), "(none agrees)", "", "", "", "", "", "")
+        return (Code(case_id), no_fastest(records), "", "", "", "", "", "")
     agreeing = [r for r in records if agreeing_ad(r)]
     slowest = max(agreeing, key=lambda r: r["time"]["median_s"])
     ratio = number(best.get("ratio"))
