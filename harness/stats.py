@@ -28,6 +28,9 @@ class SpeedChange:
     p_slower: float     # one-sided Mann-Whitney U p-values
     p_faster: float
     verdict: str        # "slower", "faster", "same" or "inconclusive"
+    # The smallest slowdown (NEW/BASE; its inverse for a speed-up) this test would have called at its noise,
+    # were it the only change of its family; None: no change could be called (too few samples to reach alpha).
+    detectable: float | None = None
 
     def as_record(self) -> dict:
         return {k: float(v) if isinstance(v, (float, np.floating)) else v for k, v in asdict(self).items()}
@@ -50,8 +53,31 @@ def speed_change(base, new, *, scale: float = 1.0, min_effect: float = MIN_EFFEC
     low, high = (float(q) for q in np.percentile(ratios, [2.5, 97.5]))
     p_slower = float(mannwhitneyu(b, a, alternative="greater").pvalue)
     p_faster = float(mannwhitneyu(b, a, alternative="less").pvalue)
+    half = (np.log(high) - np.log(low)) / 2 if low > 0 else float("inf")
     return SpeedChange(ratio, low, high, p_slower, p_faster,
-                       judge(ratio, low, high, p_slower, p_faster, min_effect, alpha))
+                       judge(ratio, low, high, p_slower, p_faster, min_effect, alpha),
+                       detectable_by_samples(a.size, b.size, half, min_effect, alpha))
+
+
+def detectable_by_samples(n_base: int, n_new: int, half: float, min_effect: float, alpha: float) -> float | None:
+    """The smallest change a samples test calls: its interval's half-width `half` (log), at least the minimum
+    effect; None where the rank test cannot reach alpha at all (its smallest one-sided p-value, all of NEW
+    above all of BASE, is 1 / C(n + m, n): 0.05 with 3 samples a side)."""
+    from math import comb
+
+    if 1 / comb(n_base + n_new, n_base) >= alpha or not np.isfinite(half):
+        return None
+    return float(max(1.0 + min_effect, np.exp(half)))
+
+
+def detectable_by_t(se: float, df: float, family: int, min_effect: float, alpha: float) -> float:
+    """The smallest change a t-test of a log difference with standard error `se` and `df` degrees of freedom
+    calls as the first step of Holm over `family` tests in both directions (p < alpha / (2 family)), with its
+    95% interval clear of 1 and at least the minimum effect."""
+    from scipy import stats
+
+    quantile = max(float(stats.t.ppf(1 - alpha / (2 * family), df)), float(stats.t.ppf(0.975, df)))
+    return float(max(1.0 + min_effect, np.exp(quantile * se)))
 
 
 # A test, as `moderated_changes` takes it: (difference of mean logs, own variance, its degrees of freedom,
@@ -133,7 +159,8 @@ def _moderated_t(tests: list[Test], min_effect: float, alpha: float) -> list[Spe
             low, high = difference - half, difference + half
         ratio, low, high = float(np.exp(difference)), float(np.exp(low)), float(np.exp(high))
         changes.append(SpeedChange(ratio, low, high, p_slower, p_faster,
-                                   judge(ratio, low, high, p_slower, p_faster, min_effect, alpha)))
+                                   judge(ratio, low, high, p_slower, p_faster, min_effect, alpha),
+                                   detectable_by_t(se, float(dof), len(tests), min_effect, alpha)))
     return changes
 
 

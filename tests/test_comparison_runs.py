@@ -49,7 +49,7 @@ def test_the_typed_definitions_name_every_field_the_comparison_has():
         assert set(comparison["settings"]) == _keys(ComparisonSettings)
         assert set(comparison["base"]) == set(comparison["new"]) == _keys(Side)
         assert set(comparison["summary"]) == _keys(Summary)
-        assert len(comparison["summary"]) == 25 and len(comparison["pairs"][0]) == 15
+        assert len(comparison["summary"]) == 27 and len(comparison["pairs"][0]) == 15
         for pair in comparison["pairs"]:
             assert set(pair) == _keys(Pair)
             for change in (pair["change"], pair["drift"]):

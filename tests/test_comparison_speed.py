@@ -150,3 +150,27 @@ def test_compare_md_explains_its_terms_and_why_each_inconclusive_pair_was_not_ca
     assert "below --min-effect 10%" in _why_inconclusive({"ratio": 0.95, "low": 0.92, "high": 0.97}, settings, 5)
     excluded = _why_inconclusive({"ratio": 0.8, "low": 0.7, "high": 0.9, "p_faster_adjusted": 0.2}, settings, 300)
     assert "excludes 1, but p = 0.2 (adjusted for many pairs)" in excluded
+
+
+def test_a_comparison_says_what_it_could_have_called_and_judges_no_speed_on_a_noisy_machine():
+    quiet = compare(rounds_run(1, process_sd=0.02), rounds_run(2, process_sd=0.02))
+    seen = quiet["summary"]["detectable"]
+    assert set(seen) == {"pair", "case", "method"} and 1.1 <= seen["pair"] < 1.5 and not quiet["summary"]["too_noisy"]
+    text = render_comparison(quiet)
+    assert "speed not judged" not in text and f"would have been called slower from x{seen['pair']:.2f}" in text
+    # Processes that differ by 40% from one to the next: three rounds a side cannot call a 1.5x change.
+    noisy = compare(rounds_run(1, process_sd=0.4), rounds_run(2, process_sd=0.4))
+    assert noisy["summary"]["too_noisy"] and noisy["summary"]["detectable"]["pair"] > 1.5
+    assert noisy["summary"]["slower"] == 0 and not noisy["summary"]["failed"]
+    first_screen = render_comparison(noisy).split("## ", 1)[0]
+    assert "speed not judged: machine too noisy" in first_screen
+
+
+def test_runs_without_timing_say_that_speed_was_not_compared():
+    base, new = synthetic_run(1), synthetic_run(2)
+    for document, _ in (base, new):
+        for record in document["results"]:
+            record["time"] = {"median_s": None, "samples_s": [], "prepare_s": 0.1}
+    result = compare(base, new)
+    assert result["summary"]["detectable"] == {} and not result["summary"]["too_noisy"]
+    assert "speed: not compared: no torch pair was timed on both sides" in render_comparison(result)

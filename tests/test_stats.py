@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from jacobian_harness.stats import (ALPHA, MIN_EFFECT, geometric_mean, holm, moderated_changes, paired_test,
-    rounds_test, speed_change, variance_prior)
+from jacobian_harness.stats import (ALPHA, MIN_EFFECT, detectable_by_samples, detectable_by_t, geometric_mean, holm,
+                                    moderated_changes, paired_test, rounds_test, speed_change, variance_prior)
 
 
 # The compositions harness.comparison.speed makes of the building blocks: one test alone, or a family of them.
@@ -125,3 +125,26 @@ def test_side_by_side_rounds_cancel_what_the_machine_did_in_each_round():
     assert apart[0].verdict == "inconclusive"
     with pytest.raises(ValueError, match="as many rounds"):
         paired_rounds_changes([([1.0, 1.0], [1.0, 1.0, 1.0])])
+
+
+@pytest.mark.parametrize("family", [1, 50])
+def test_the_smallest_callable_change_is_where_the_t_test_starts_calling(family):
+    # Holm's first step over the family's 2 x family one-sided p-values, the 95% interval clear of 1, and
+    # the minimum effect: just above the threshold all three hold, just below one fails.
+    from scipy import stats
+
+    se, df = 0.05, 12.0
+    threshold = detectable_by_t(se, df, family, MIN_EFFECT, ALPHA)
+    for factor, called in ((1.01, True), (0.99, False)):
+        difference = factor * np.log(threshold)
+        p_slower = stats.t.sf(difference / se, df)
+        clear = difference - stats.t.ppf(0.975, df) * se > 0
+        assert bool(p_slower * 2 * family < ALPHA and clear and np.exp(difference) >= 1 + MIN_EFFECT) is called
+    assert detectable_by_t(1e-6, df, family, MIN_EFFECT, ALPHA) == pytest.approx(1 + MIN_EFFECT)
+
+
+def test_a_samples_test_that_cannot_reach_alpha_can_call_no_change():
+    assert detectable_by_samples(3, 3, 0.01, MIN_EFFECT, ALPHA) is None  # its smallest p is 1/20
+    assert detectable_by_samples(5, 5, 0.01, MIN_EFFECT, ALPHA) == pytest.approx(1 + MIN_EFFECT)
+    assert detectable_by_samples(40, 40, 0.3, MIN_EFFECT, ALPHA) == pytest.approx(np.exp(0.3))
+    assert speed_change([1.0, 1.1, 0.9], [2.0, 2.1, 1.9]).detectable is None

@@ -19,6 +19,10 @@ from jacobian_harness.stats import ALPHA, MIN_EFFECT
 KIND = "jacobian-harness.comparison"
 SCHEMA_VERSION = 1  # of the comparison document (compare.json); the run document has its own
 FILE_NAME = "compare.json"
+# A comparison whose median pair could not have called a change this large judges no speed (Summary.too_noisy):
+# "nothing slower" would then say nothing (issue 30: a whole-library `ab` on a busy machine, pair intervals
+# x/÷ 1.28, called a real x2.9 Hessian slowdown inconclusive after Holm's adjustment over 1407 pairs).
+NOISY_PAIR = 1.5
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,10 @@ class SpeedVerdict(TypedDict, total=False):
     verdict: str                  # "slower", "faster", "same" or "inconclusive"
     p_slower_adjusted: float      # Holm-adjusted over the family (pairs, cases or methods timed in rounds)
     p_faster_adjusted: float
+    # The smallest slowdown (NEW/BASE; its inverse for a speed-up) the test would have called at its noise, were
+    # it the only change of its family (harness.stats.detectable_by_t, detectable_by_samples); None: none could
+    # be called. Absent from comparisons written before 2026-12-07.
+    detectable: float | None
 
 
 class PairSpeed(SpeedVerdict, total=False):
@@ -152,6 +160,11 @@ class Summary(TypedDict):
     slower_methods: int
     faster_methods: int
     slower_backed: int            # slower verdicts backed by rounds (of pairs, cases, methods): these fail
+    # Per family ("pair": the library's timed pairs, "case", "method"): the median of its verdicts' smallest
+    # callable change (SpeedVerdict.detectable), None where the median one could call none; a family without
+    # verdicts is absent. Both fields are absent from comparisons written before 2026-12-07.
+    detectable: dict[str, float | None]
+    too_noisy: bool               # the median pair could not have called a NOISY_PAIR change: speed not judged
     failed: bool                  # a regression, drift or backed slowdown: the comparison fails (exit 1)
 
 

@@ -6,14 +6,15 @@ Reads only saved results (results.json and jacobians.npz of each run).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from jacobian_harness.comparison.correctness import (correctness, correctness_on_another_input, declarations_changed,
                                                      declared_change, redeclared_warning, sample_digests_differ,
                                                      samples_changed, verdict_changes)
-from jacobian_harness.comparison.document import (KIND, SCHEMA_VERSION, Comparison, ComparisonSettings, Pair,
-                                                  Settings, Side, Summary)
+from jacobian_harness.comparison.document import (KIND, NOISY_PAIR, SCHEMA_VERSION, Comparison, ComparisonSettings,
+                                                  Pair, Settings, Side, SpeedVerdict, Summary)
 from jacobian_harness.comparison.speed import (NOISE_Z, TEST_DESCRIPTION, SpeedVerdicts, calibration_s,
                                                choose_clock, judge_speeds, side_by_side)
 from jacobian_harness.comparison.values import CHANGED, largest_change, values
@@ -24,6 +25,7 @@ from jacobian_harness.stats import geometric_mean
 SAME_FIELDS = ("python", "implementation", "platform", "cpu", "cpu_count", "threads")
 SAME_OPTIONS = ("quick", "threads", "jobs", "seed", "size", "timing", "rounds")
 DEFAULT_SETTINGS = Settings()
+
 
 
 def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, settings: Settings = DEFAULT_SETTINGS,
@@ -92,6 +94,9 @@ def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str]) -> Summ
                                      + sum(g["verdict"] == "slower" and g["test"] == "rounds" for g in groups))
     regressions = sum(p["correctness"] == "regression" for p in pairs)
     drift = sum(p["drift"] is not None for p in pairs)
+    detectable = {family: median_detectable(verdicts) for family, verdicts in
+                  (("pair", library), ("case", speeds.cases), ("method", speeds.methods)) if verdicts}
+    too_noisy = bool(library) and (detectable["pair"] is None or detectable["pair"] > NOISY_PAIR)
     return Summary(
         pairs=len(pairs), regressions=regressions,
         fixes=sum(p["correctness"] == "fix" for p in pairs),
@@ -110,7 +115,17 @@ def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str]) -> Summ
         faster_cases=sum(c["verdict"] == "faster" for c in speeds.cases),
         slower_methods=sum(m["verdict"] == "slower" for m in speeds.methods),
         faster_methods=sum(m["verdict"] == "faster" for m in speeds.methods),
-        slower_backed=slower_backed, failed=bool(regressions or drift or slower_backed))
+        slower_backed=slower_backed, detectable=detectable, too_noisy=too_noisy,
+        failed=bool(regressions or drift or slower_backed))
+
+
+def median_detectable(verdicts: Sequence[SpeedVerdict]) -> float | None:
+    """The median smallest callable change of a family's verdicts (one that could call none counts as
+    infinite); None where that median is infinite."""
+    values = sorted(v if isinstance(v := s.get("detectable"), (int, float)) else math.inf for s in verdicts)
+    middle = len(values) // 2
+    median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    return None if math.isinf(median) else float(median)
 
 
 def environment_warnings(base: Mapping[str, Any], new: Mapping[str, Any], library: str) -> list[str]:

@@ -188,8 +188,9 @@ def _widen(speed: PairSpeed, sigma: float, min_effect: float, alpha: float) -> P
     half = float(np.hypot(within, NOISE_Z * sigma))
     low, high = float(np.exp(np.log(ratio) - half)), float(np.exp(np.log(ratio) + half))
     verdict = judge(ratio, low, high, speed["p_slower"], speed["p_faster"], min_effect, alpha)
+    detectable = None if speed.get("detectable") is None else float(max(1.0 + min_effect, np.exp(half)))
     return cast(PairSpeed, {**speed, "within_low": within_low, "within_high": within_high, "low": low,
-                            "high": high, "run_noise_sigma": sigma, "verdict": verdict})
+                            "high": high, "run_noise_sigma": sigma, "verdict": verdict, "detectable": detectable})
 
 
 def correct_for_many(changes: Sequence[SpeedVerdict], settings: Settings) -> None:
@@ -295,9 +296,10 @@ def _by_spread(entries: list[dict], settings: Settings, judge_spread: bool) -> N
     for entry in entries:
         shift = float(np.log(entry["ratio"]))
         if sigma is None or not judge_spread:
-            entry.update(low=None, high=None, verdict="inconclusive")
+            entry.update(low=None, high=None, verdict="inconclusive", detectable=None)
             continue
         low, high = float(np.exp(shift - CASE_Z * sigma)), float(np.exp(shift + CASE_Z * sigma))
+        entry["detectable"] = float(max(1.0 + settings.min_effect, np.exp(CASE_Z * sigma)))
         # No significance test here: the interval from the spread of all cases decides alone (p = 0).
         entry.update(low=low, high=high, verdict=judge(entry["ratio"], low, high, 0.0, 0.0, settings.min_effect,
                                                        settings.alpha))

@@ -9,6 +9,7 @@ from typing import Any
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 
+from jacobian_harness.comparison.document import NOISY_PAIR
 from jacobian_harness.render.formatting import err, format_seconds, interval, ratio_and_interval
 from jacobian_harness.render.view import (Block, Bold, Bullets, Code, Image, Inline, Paragraph, Report, Section, Span,
                                           Table, span, to_markdown)
@@ -188,6 +189,9 @@ def answer_line(summary: Mapping[str, Any], library: str) -> Bold:
     blockers = [f"{summary[name]} {what}" for name, what in counts if summary.get(name)]
     if blockers:
         return Bold(f"Not safe to upgrade {library} as it stands: {', '.join(blockers)}.")
+    if summary.get("too_noisy"):
+        return Bold(f"Safe to upgrade {library} by what was checked: no correctness regression, no Jacobian beyond "
+                    f"tolerance; speed not judged: machine too noisy.")
     return Bold(f"Safe to upgrade {library} by what was checked: no correctness regression, no Jacobian beyond "
                 f"tolerance, no slowdown backed by timing rounds.")
 
@@ -236,7 +240,17 @@ def _numerics_line(summary: Mapping[str, Any]) -> Span:
 
 
 def _speed_lines(document: Mapping[str, Any], library: str) -> list[Span]:
-    summary, lines = document["summary"], []
+    summary: Mapping[str, Any] = document["summary"]
+    lines: list[Span] = []
+    detectable = summary.get("detectable")
+    if detectable is not None and "pair" not in detectable:
+        return [span(f"speed: not compared: no {library} pair was timed on both sides (a run with ",
+                     Code("--no-timing"), ")")]
+    if summary.get("too_noisy") and detectable:
+        lines.append(span(Bold(f"speed not judged: machine too noisy: the median pair could have been called slower "
+                          f"only beyond {_times(detectable['pair'])} (this check must see x{NOISY_PAIR:g}); "
+                          f"\"nothing slower\" would say nothing. Time again on a quieter machine, or with more "
+                          f"rounds (ab --rounds)")))
     for field, what in (("case", f"all of a case's {library} pairs"),
                         ("method", "all of a method's pairs, every case")):
         judged = [g for g in document.get(f"{field}s", []) if g.get("verdict")]
@@ -254,12 +268,27 @@ def _speed_lines(document: Mapping[str, Any], library: str) -> list[Span]:
                           span("; single runs: indicative only, ", Code("run --rounds"), " or ", Code("ab"),
                                " judges speed") if single else "",
                           "): ", *(_joined(named, "; ") if named else ["none slower or faster"]),
-                          f" of {len(judged)} {field}s; the rest within noise"))
+                          f" of {len(judged)} {field}s; the rest within noise", _could_see(detectable, field)))
     geomean = f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a"
     lines.append(span(f"speed by pair: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} "
                       f"same, {summary['inconclusive']} inconclusive; geometric mean NEW/BASE {geomean} (not counting "
-                      f"{summary.get('control_pairs', 0)} pairs of other frameworks)"))
+                      f"{summary.get('control_pairs', 0)} pairs of other frameworks)", _could_see(detectable, "pair")))
     return lines
+
+
+def _times(ratio: float | None) -> str:
+    return "any change (too few samples to call one)" if ratio is None else f"x{ratio:.2f}"
+
+
+def _could_see(detectable: Mapping[str, float | None] | None, family: str) -> str:
+    """What a family's verdicts could have called (absent from older comparison documents)."""
+    if not detectable or family not in detectable:
+        return ""
+    ratio = detectable[family]
+    if ratio is None:
+        return f"; at this noise no {family} could have been called slower or faster"
+    return (f"; the median {family} would have been called slower from {_times(ratio)} (faster below "
+            f"x{1 / ratio:.2f})")
 
 
 _READING = ("How to read the speed columns: NEW/BASE is the ratio of median times (above 1: NEW is slower), "
