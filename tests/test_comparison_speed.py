@@ -1,6 +1,8 @@
 """jacobian_harness.comparison.speed: speed verdicts per pair, case and method (noise that must not be
 flagged, planted changes that must)."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -174,3 +176,18 @@ def test_runs_without_timing_say_that_speed_was_not_compared():
     result = compare(base, new)
     assert result["summary"]["detectable"] == {} and not result["summary"]["too_noisy"]
     assert "speed: not compared: no torch pair was timed on both sides" in render_comparison(result)
+
+
+def test_a_fix_keeps_its_speed_comparison_beside_the_verdict_change():
+    base, new = rounds_run(1, slow_case=None), rounds_run(2, slow_case="case3", factor=3.0)
+    for record in base[0]["results"]:
+        if (record["case"], record["method"]) == ("case3", "torch.func.jacrev"):
+            record["status"] = "disagree"
+    result = compare(base, new)
+    fixed = next(p for p in result["pairs"] if (p["case"], p["method"]) == ("case3", "torch.func.jacrev"))
+    assert fixed["correctness"] == "fix" and fixed["speed"]["verdict"] == "slower"
+    text = render_comparison(result)
+    first_screen = text.split("## ", 1)[0]
+    assert re.search(r"with a speed change: `case3` `torch.func.jacrev` fixed, and x[23]\.\d\d slower", first_screen)
+    fixes = text.split("## Fixes (1)", 1)[1].split("## ", 1)[0]
+    assert "speed NEW/BASE" in fixes and "slower" in fixes
