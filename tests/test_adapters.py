@@ -1,6 +1,5 @@
 """Every method against analytic Jacobians: several inputs, matrix outputs, per-sample and row-independent cases."""
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -363,25 +362,3 @@ def test_a_backends_colour_reaches_the_plots():
     assert framework_colour("torch") == "#e65100" and framework_colour("a-plugin-not-here") == "#000000"
     assert strip_legend([("jax", "reverse")])[0] == ("jax", "#1565c0", "o", "#1565c0")
 
-
-def test_torch_compiles_kernels_with_the_workers_thread_budget(monkeypatch):
-    torch = pytest.importorskip("torch", reason="torch is not installed")
-    import torch._inductor.config as inductor_config
-
-    from jacobian_harness.adapters import torch as torch_adapter
-
-    monkeypatch.setattr(inductor_config, "compile_threads", inductor_config.compile_threads)
-    monkeypatch.setattr(torch_adapter, "USER_SETS_COMPILE_THREADS", False)
-    monkeypatch.setenv("TORCHINDUCTOR_COMPILE_THREADS", "7")
-    threads = torch.get_num_threads()
-    try:
-        BACKENDS["torch"].set_threads(torch, 1)
-        assert inductor_config.compile_threads == 1
-        assert os.environ["TORCHINDUCTOR_COMPILE_THREADS"] == "1"
-        # A user who chose the number before the harness loaded keeps it.
-        monkeypatch.setattr(torch_adapter, "USER_SETS_COMPILE_THREADS", True)
-        monkeypatch.setenv("TORCHINDUCTOR_COMPILE_THREADS", "3")
-        BACKENDS["torch"].set_threads(torch, 2)
-        assert os.environ["TORCHINDUCTOR_COMPILE_THREADS"] == "3" and inductor_config.compile_threads == 1
-    finally:
-        torch.set_num_threads(threads)

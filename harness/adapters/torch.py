@@ -6,9 +6,6 @@ All calls include the forward pass, as a user's call would.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 
 from jacobian_harness.adapters.base import (COMPOSITIONS, Backend, Unsupported, project_reference, projection_vectors,
@@ -22,9 +19,6 @@ UNSUPPORTED_BY_TORCH_FUNC = ("must override the setup_context staticmethod", "do
                              "Batching rule not implemented for", "does not yet have a batching rule",
                              "support calling random operations inside of vmap",
                              "called random operation while in randomness error mode", "is not implemented")
-
-# The user's own choice of torch.compile's compile processes, which set_threads keeps.
-USER_SETS_COMPILE_THREADS = "TORCHINDUCTOR_COMPILE_THREADS" in os.environ
 
 
 class TorchBackend(Backend):
@@ -52,16 +46,6 @@ class TorchBackend(Backend):
 
     def set_threads(self, torch, threads):
         torch.set_num_threads(threads)
-        # torch.compile compiles its kernels in a pool of processes, one per CPU by default; a run's workers
-        # already use every CPU, so a pool per worker oversubscribes them (and each pool process imports torch
-        # again): the worker's thread budget holds for its compiles too. Measured cold, 2 workers on 2 CPUs:
-        # op.* with torch.compile 139 s instead of 156 s; the whole library's compile preparation within noise.
-        # The setting is not part of inductor's cache key; a user's own TORCHINDUCTOR_COMPILE_THREADS is kept.
-        if not USER_SETS_COMPILE_THREADS:
-            os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = str(threads)  # read when torch._inductor loads
-            inductor_config = sys.modules.get("torch._inductor.config")
-            if inductor_config is not None:  # already loaded: the pool is sized from its setting
-                inductor_config.compile_threads = threads
 
     def classify(self, exc):
         # Ops without a forward-mode rule raise NotImplementedError ("Trying to use forward AD with ...");
