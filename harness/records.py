@@ -108,19 +108,21 @@ def headline(document: Mapping[str, Any]) -> str:
     return "PASS" if passed(document["results"]) else "FAIL"
 
 
+def recommendable(record: Mapping[str, Any]) -> bool:
+    """An agreeing Jacobian method that may be recommended (finite differences may not), timed or not."""
+    return (record["status"] == "agree" and record.get("mode") not in NOT_RECOMMENDED_MODES
+            and quantity_of(record) == "jacobian")
+
+
 def agreeing_ad(record: Mapping[str, Any], calls: int | None = None) -> bool:
     """An agreeing method that may be recommended, with a timing for `calls` calls."""
-    return (record["status"] == "agree" and record.get("mode") not in NOT_RECOMMENDED_MODES
-            and quantity_of(record) == "jacobian"
-            and cost_of_calls_s(record.get("time"), calls) is not None)
+    return recommendable(record) and cost_of_calls_s(record.get("time"), calls) is not None
 
 
 def no_fastest(records: Sequence[Mapping[str, Any]]) -> str:
     """The 'fastest agreeing method' cell of a row (its records) that has none: its agreeing methods were
     not timed (--no-timing, an untimed case), or none agrees."""
-    agreeing = any(r["status"] == "agree" and r.get("mode") not in NOT_RECOMMENDED_MODES
-                   and quantity_of(r) == "jacobian" for r in records)
-    return "(not timed)" if agreeing else "(none agrees)"
+    return "(not timed)" if any(recommendable(r) for r in records) else "(none agrees)"
 
 
 def row_key(records: Sequence[Mapping[str, Any]]):

@@ -59,6 +59,12 @@ def speed_change(base, new, *, scale: float = 1.0, min_effect: float = MIN_EFFEC
                        detectable_by_samples(a.size, b.size, half, min_effect, alpha))
 
 
+def smallest_called(half: float, min_effect: float) -> float:
+    """The smallest change a test calls whose interval has half-width `half` (log): its interval must clear 1,
+    and the change must reach the minimum effect."""
+    return float(max(1.0 + min_effect, np.exp(half)))
+
+
 def detectable_by_samples(n_base: int, n_new: int, half: float, min_effect: float, alpha: float) -> float | None:
     """The smallest change a samples test calls: its interval's half-width `half` (log), at least the minimum
     effect; None where the rank test cannot reach alpha at all (its smallest one-sided p-value, all of NEW
@@ -67,7 +73,7 @@ def detectable_by_samples(n_base: int, n_new: int, half: float, min_effect: floa
 
     if 1 / comb(n_base + n_new, n_base) >= alpha or not np.isfinite(half):
         return None
-    return float(max(1.0 + min_effect, np.exp(half)))
+    return smallest_called(half, min_effect)
 
 
 def detectable_by_t(se: float, df: float, family: int, min_effect: float, alpha: float) -> float:
@@ -77,7 +83,7 @@ def detectable_by_t(se: float, df: float, family: int, min_effect: float, alpha:
     from scipy import stats
 
     quantile = max(float(stats.t.ppf(1 - alpha / (2 * family), df)), float(stats.t.ppf(0.975, df)))
-    return float(max(1.0 + min_effect, np.exp(quantile * se)))
+    return smallest_called(quantile * se, min_effect)
 
 
 # A test, as `moderated_changes` takes it: (difference of mean logs, own variance, its degrees of freedom,

@@ -7,6 +7,7 @@ Reads only saved results (results.json and jacobians.npz of each run).
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -25,7 +26,6 @@ from jacobian_harness.stats import geometric_mean
 SAME_FIELDS = ("python", "implementation", "platform", "cpu", "cpu_count", "threads")
 SAME_OPTIONS = ("quick", "threads", "jobs", "seed", "size", "timing", "rounds")
 DEFAULT_SETTINGS = Settings()
-
 
 
 def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, settings: Settings = DEFAULT_SETTINGS,
@@ -122,9 +122,8 @@ def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str]) -> Summ
 def median_detectable(verdicts: Sequence[SpeedVerdict]) -> float | None:
     """The median smallest callable change of a family's verdicts (one that could call none counts as
     infinite); None where that median is infinite."""
-    values = sorted(v if isinstance(v := s.get("detectable"), (int, float)) else math.inf for s in verdicts)
-    middle = len(values) // 2
-    median = values[middle] if len(values) % 2 else (values[middle - 1] + values[middle]) / 2
+    median = statistics.median(v if isinstance(v := s.get("detectable"), (int, float)) else math.inf
+                               for s in verdicts)
     return None if math.isinf(median) else float(median)
 
 

@@ -30,7 +30,7 @@ import numpy as np
 from jacobian_harness.comparison.document import CaseSpeed, MethodSpeed, Pair, PairSpeed, Settings, SpeedVerdict
 from jacobian_harness.records import PairKey, pair_key
 from jacobian_harness.stats import (holm, judge, log_ratio_test, moderated_changes, paired_test, rounds_test,
-                                    speed_change)
+                                    smallest_called, speed_change)
 
 CLOCK_FIELDS = {"wall": "samples_s", "cpu": "cpu_samples_s"}
 ROUND_FIELDS = {"wall": "round_medians_s", "cpu": "round_cpu_medians_s"}
@@ -188,7 +188,7 @@ def _widen(speed: PairSpeed, sigma: float, min_effect: float, alpha: float) -> P
     half = float(np.hypot(within, NOISE_Z * sigma))
     low, high = float(np.exp(np.log(ratio) - half)), float(np.exp(np.log(ratio) + half))
     verdict = judge(ratio, low, high, speed["p_slower"], speed["p_faster"], min_effect, alpha)
-    detectable = None if speed.get("detectable") is None else float(max(1.0 + min_effect, np.exp(half)))
+    detectable = None if speed.get("detectable") is None else smallest_called(half, min_effect)
     return cast(PairSpeed, {**speed, "within_low": within_low, "within_high": within_high, "low": low,
                             "high": high, "run_noise_sigma": sigma, "verdict": verdict, "detectable": detectable})
 
@@ -299,7 +299,7 @@ def _by_spread(entries: list[dict], settings: Settings, judge_spread: bool) -> N
             entry.update(low=None, high=None, verdict="inconclusive", detectable=None)
             continue
         low, high = float(np.exp(shift - CASE_Z * sigma)), float(np.exp(shift + CASE_Z * sigma))
-        entry["detectable"] = float(max(1.0 + settings.min_effect, np.exp(CASE_Z * sigma)))
+        entry["detectable"] = smallest_called(CASE_Z * sigma, settings.min_effect)
         # No significance test here: the interval from the spread of all cases decides alone (p = 0).
         entry.update(low=low, high=high, verdict=judge(entry["ratio"], low, high, 0.0, 0.0, settings.min_effect,
                                                        settings.alpha))
