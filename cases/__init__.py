@@ -18,6 +18,7 @@ Modules, one theme each:
 * `adbench`     ADBench workloads: GMM, bundle adjustment, hand tracking, LSTM (size presets)
 * `gradbench`   gradbench-style workloads: logsumexp, determinant by minors, RK4 ODE, least squares
 * `sweeps`      sweep families for `jacobian-harness sweep` (not part of a run's library)
+* `families`    the operator families (det, solve, norm, ...) of these cases and of the opinfo pack's ids
 * `_common`     what the modules share: `diverging` (how a divergence is declared), method lists, input
                 factories, Jacobian formulas
 
@@ -28,6 +29,7 @@ in the order of the one module they were split from).
 from jacobian_harness.cases import (  # noqa: F401  (imported for their registrations)
     adbench,
     elementwise,
+    families,
     gradbench,
     hessians,
     kinks,

@@ -98,6 +98,8 @@ class Case:
 
     # -- how it is described and selected ------------------------------------------------------------------------
     tags: frozenset[str] = frozenset()
+    # Its operator family (det, solve, norm, ...: harness.families), where its id matches no registered one.
+    family: str = ""
     # The first line of f's docstring.
     description: str = ""
     # Where it is defined: "library", a case file's path, or what made it ("harness.check", a pack's note).
@@ -223,7 +225,7 @@ def case(fn=None, *, id: str | None = None, **fields):
 
 def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), analytic=None, divergences=(),
               row_independent=False, per_sample=False, seed=0, tolerances=None, equal_nan=True, sizes=None,
-              order=1, not_twice_differentiable="", impls=None) -> Case:
+              order=1, not_twice_differentiable="", impls=None, family="") -> Case:
     """A Case from a function and `@case`'s keywords, not registered (sweep families build their own)."""
     return Case(
         id=id or function.__name__, fn=function, inputs=inputs, wrt=None if wrt is None else tuple(wrt),
@@ -232,7 +234,7 @@ def make_case(function, *, id: str | None = None, inputs, wrt=None, tags=(), ana
         tolerances=dict(tolerances or {}), equal_nan=equal_nan,
         description=(function.__doc__ or "").strip().split("\n")[0],
         source=_defining_file(function), sizes=dict(sizes or {}), order=order,
-        not_twice_differentiable=not_twice_differentiable, impls=dict(impls or {}),
+        not_twice_differentiable=not_twice_differentiable, impls=dict(impls or {}), family=family,
     )
 
 

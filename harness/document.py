@@ -40,7 +40,10 @@ def new_document(command: str, options, *, dtype: str, quick: bool, jobs: int = 
 
 
 def case_summary(case) -> CaseSummary:
+    from jacobian_harness.families import family_of
+
     return {"id": case.id, "description": case.description, "tags": sorted(case.tags), "source": case.source,
+            "family": family_of(case.id, case.family),
             "row_independent": case.row_independent, "per_sample": case.per_sample, "order": case.order,
             "sizes": case.sizes, "not_twice_differentiable": case.not_twice_differentiable,
             "analytic": case.analytic is not None, "pack": case.pack, "meta": case.meta,

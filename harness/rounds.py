@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import numpy as np
+
 from jacobian_harness.records import pair_key
 from jacobian_harness.timing import pool_rounds
 
@@ -43,3 +45,14 @@ def finish_rounds(document: Mapping[str, Any], rounds: dict[tuple, list[dict]]) 
         key = pair_key(record)
         if rounds.get(key):  # a pair that failed in every round keeps the timing it has
             record["time"] = pool_rounds(rounds[key])
+
+
+def finish_confirmation(document: Mapping[str, Any], rounds: dict[tuple, list[dict]]) -> None:
+    """Each record timed again (`ab`'s candidates) gets its confirmation rounds' medians beside the screen's
+    (harness.comparison.confirm judges it on them)."""
+    for record in document["results"]:
+        timings = rounds.get(pair_key(record))
+        if timings and record.get("time"):
+            record["time"]["confirm_round_medians_s"] = [float(np.median(t["samples_s"])) for t in timings]
+            record["time"]["confirm_round_cpu_medians_s"] = [float(np.median(t["cpu_samples_s"])) for t in timings
+                                                             if t.get("cpu_samples_s")]

@@ -10,7 +10,9 @@ History of the format (`schema_version`; `document.load` reads every version lis
     2  `options.command` says which command wrote it; `environment.backends` names every registered backend
        with its version. Later additions that older version 2 files lack (readers must allow their absence):
        `environment.compile_cache`, `cost`, `skipped_cases`, the case summaries' `position` and
-       `not_twice_differentiable`, the records' `quantity`, `declaration` and `sample_digest`.
+       `not_twice_differentiable`, the records' `quantity`, `declaration` and `sample_digest`,
+       `options.ab_confirm_rounds` and the timings' `confirm_round_medians_s` (`ab`'s second stage), the
+       case summaries' `family`.
 
 Non-finite floats are written as the strings "nan", "inf", "-inf" so that the file stays strict JSON.
 `jacobians.npz` beside it holds one array per Jacobian block, keyed "<case>|<method>|<dtype>|<block>", plus
@@ -80,6 +82,7 @@ class RunOptions(TypedDict, total=False):
     ab_rounds: int                    # `ab`: its timing rounds
     ab_id: str                        # `ab`: the two sides of one A/B share it
     ab_timed: list[str] | str         # `ab`: the backends its rounds timed, or "all" with --time-controls
+    ab_confirm_rounds: int            # `ab`: confirmation rounds of the screen's candidates (0: one stage)
     merged_from: list[str]            # `merge`: the part directories
     sweep: dict[str, Any]             # `sweep`: {family, grid}
 
@@ -98,6 +101,7 @@ class CaseSummary(TypedDict, total=False):
     id: str
     description: str
     tags: list[str]
+    family: str                       # its operator family (harness.families), "" for none
     source: str                       # "library" or the defining file
     row_independent: bool
     per_sample: bool

@@ -10,7 +10,7 @@ from __future__ import annotations
 import queue
 import threading
 from dataclasses import dataclass, field, replace
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 
 import numpy as np
 
@@ -208,13 +208,14 @@ def side_order(case_index: int, round_number: int) -> tuple[int, int]:
 
 
 def ab_round(plan: dict[str, list[str]], options: Options, dtypes: list[str], jobs: int, setups: tuple,
-             round_number: int, whole: bool,
-             progress: Callable[[dict], None] | None = None) -> Iterator[tuple[str, list]]:
+             round_number: int, whole: bool, progress: Callable[[dict], None] | None = None,
+             only: Collection[tuple[str, str, str]] | None = None) -> Iterator[tuple[str, list]]:
     """One round of both sides of an A/B (setups = (A, B)) in fresh workers, interleaved: each case (in a
     `whole` round: verdicts, Jacobians) or each pair (in a timing round) runs on A's worker and on B's back to
     back (`side_order`), so that whatever the machine does meanwhile (another job starting, a slower
     minute) hits both sides alike. Yields (case id, [A's, B's]): CaseResults when `whole`, else timing
-    records; `progress` is given each record of a `whole` round as it is evaluated."""
+    records; `progress` is given each record of a `whole` round as it is evaluated; a timing round times the
+    pairs (case, method, dtype) in `only` where given (`ab`'s confirmation of its candidates)."""
     index = {case_id: k for k, case_id in enumerate(plan)}
 
     def job(case_id, workers):
@@ -226,7 +227,9 @@ def ab_round(plan: dict[str, list[str]], options: Options, dtypes: list[str], jo
         # Timing rounds go pair by pair: the machine's state (another job on the other core) lasts seconds,
         # so two timings a few milliseconds apart see the same machine.
         results = [[], []]
-        for k, (dtype, method_id) in enumerate(_timed_pairs(case_id, plan, dtypes)):
+        timed = [(dtype, method_id) for dtype, method_id in _timed_pairs(case_id, plan, dtypes)
+                 if only is None or (case_id, method_id, dtype) in only]
+        for k, (dtype, method_id) in enumerate(timed):
             for side in side_order(index[case_id] + k, round_number):
                 results[side].append(_time_pair(workers[side], case_id, method_id, dtype, options))
         return case_id, results

@@ -86,6 +86,20 @@ def detectable_by_t(se: float, df: float, family: int, min_effect: float, alpha:
     return smallest_called(quantile * se, min_effect)
 
 
+def detectable_in_two_stages(se: float, df: float, rounds: tuple[int, int], candidates: int, screen_p: float,
+                             min_effect: float, alpha: float) -> float:
+    """The smallest change two stages call (harness.comparison.confirm): it must pass the screen, a one-sided
+    test at `screen_p` alone (standard error `se`, `df` degrees of freedom, rounds[0] rounds a side), and then
+    the confirmation: the same measurement in rounds[1] rounds a side (its standard error shrinks by
+    sqrt(rounds[0] / rounds[1])), as the first step of Holm over the `candidates`."""
+    from scipy import stats
+
+    screen = smallest_called(float(stats.t.ppf(1 - screen_p, df)) * se, min_effect)
+    more = rounds[1] / rounds[0]
+    return max(screen, detectable_by_t(se / np.sqrt(more), df + rounds[1] - rounds[0], max(1, candidates),
+                                       min_effect, alpha))
+
+
 # A test, as `moderated_changes` takes it: (difference of mean logs, own variance, its degrees of freedom,
 # SE factor), where SE^2 = variance x factor.
 Test = tuple[float, float, float, float]
@@ -119,14 +133,20 @@ def log_ratio_test(log_ratios) -> Test:
     return float(d.mean()), float(d.var(ddof=1)), d.size - 1, 1 / d.size
 
 
-def moderated_changes(tests: list[Test], *, min_effect: float = MIN_EFFECT,
-                      alpha: float = ALPHA) -> list[SpeedChange]:
+# The prior of a family's variances (`variance_prior`): (d0, s0^2).
+Prior = tuple[float, float]
+
+
+def moderated_changes(tests: list[Test], *, min_effect: float = MIN_EFFECT, alpha: float = ALPHA,
+                      prior: Prior | None = None) -> list[SpeedChange]:
     """A family of tests (every pair of a comparison, or every case), each a t-test of a log difference,
-    ratio exp(difference) with a 95% interval; see `_moderated_t`."""
-    return _moderated_t(tests, min_effect, alpha) if tests else []
+    ratio exp(difference) with a 95% interval; see `_moderated_t`. `prior`: the variances' prior fitted on
+    another family of the same measurement (a second stage's few tests borrow the first stage's), instead of
+    on these tests."""
+    return _moderated_t(tests, min_effect, alpha, prior) if tests else []
 
 
-def _moderated_t(tests: list[Test], min_effect: float, alpha: float) -> list[SpeedChange]:
+def _moderated_t(tests: list[Test], min_effect: float, alpha: float, prior: Prior | None) -> list[SpeedChange]:
     """t-tests of log differences, with each variance moderated towards the family's (Smyth's empirical
     Bayes t, as in limma).
     With three rounds a side a test has 2 to 4 degrees of freedom alone, so its own variance is a poor
@@ -137,21 +157,7 @@ def _moderated_t(tests: list[Test], min_effect: float, alpha: float) -> list[Spe
     from scipy import stats
 
     differences, own, df_own, factors = (np.array(column, float) for column in zip(*tests, strict=True))
-    prior_df, prior_variance = variance_prior(own, df_own)
-    if np.isinf(prior_df):
-        moderated, df = np.full_like(own, prior_variance), np.full_like(own, np.inf)
-    else:
-        moderated = (prior_df * prior_variance + df_own * own) / (prior_df + df_own)
-        df = prior_df + df_own
-    # A test far noisier than the prior can explain (its variance over the prior's beyond the 99.9% point of
-    # F(own df, d0)) is an outlier, not a draw from it: it keeps its own variance and degrees of freedom.
-    if prior_variance > 0 and np.isfinite(prior_df) and prior_df > 0:
-        outlier = own / prior_variance > stats.f.ppf(1 - OUTLIER_P, df_own, prior_df)
-    elif prior_variance > 0:
-        outlier = own / prior_variance > stats.chi2.ppf(1 - OUTLIER_P, df_own) / df_own
-    else:
-        outlier = np.ones(own.shape, bool)
-    variances, df = np.where(outlier, own, moderated), np.where(outlier, df_own, df)
+    variances, df = moderate(own, df_own, variance_prior(own, df_own) if prior is None else prior)
     changes = []
     for difference, variance, dof, factor in zip(differences, variances, df, factors, strict=True):
         difference, se = float(difference), float(np.sqrt(variance * factor))
@@ -168,6 +174,29 @@ def _moderated_t(tests: list[Test], min_effect: float, alpha: float) -> list[Spe
                                    judge(ratio, low, high, p_slower, p_faster, min_effect, alpha),
                                    detectable_by_t(se, float(dof), len(tests), min_effect, alpha)))
     return changes
+
+
+def moderate(own, df_own, prior: Prior) -> tuple[np.ndarray, np.ndarray]:
+    """Each test's variance and degrees of freedom, moderated towards the prior: (d0 s0^2 + d s^2) / (d0 + d)
+    on d0 + d degrees of freedom. A test far noisier than the prior can explain (its variance over the
+    prior's beyond the 99.9% point of F(own df, d0)) is an outlier, not a draw from it: it keeps its own
+    variance and degrees of freedom."""
+    from scipy import stats
+
+    own, df_own = np.asarray(own, float), np.asarray(df_own, float)
+    prior_df, prior_variance = prior
+    if np.isinf(prior_df):
+        moderated, df = np.full_like(own, prior_variance), np.full_like(own, np.inf)
+    else:
+        moderated = (prior_df * prior_variance + df_own * own) / (prior_df + df_own)
+        df = prior_df + df_own
+    if prior_variance > 0 and np.isfinite(prior_df) and prior_df > 0:
+        outlier = own / prior_variance > stats.f.ppf(1 - OUTLIER_P, df_own, prior_df)
+    elif prior_variance > 0:
+        outlier = own / prior_variance > stats.chi2.ppf(1 - OUTLIER_P, df_own) / df_own
+    else:
+        outlier = np.ones(own.shape, bool)
+    return np.where(outlier, own, moderated), np.where(outlier, df_own, df)
 
 
 OUTLIER_P = 0.001     # a variance beyond this upper quantile of the prior's F distribution is an outlier

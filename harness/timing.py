@@ -27,6 +27,8 @@ class TimeRecord(TypedDict, total=False):
     cpu_samples_s: list[float]    # the same blocks on the process's CPU clock ([] where not measured)
     round_medians_s: list[float]  # with --rounds / ab: each round's median (fresh processes)
     round_cpu_medians_s: list[float]
+    confirm_round_medians_s: list[float]      # `ab`'s screen candidates: each confirmation round's median
+    confirm_round_cpu_medians_s: list[float]
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,39 @@ def ab_sides(seed: int, rounds: int = 3, cases: int = 30, slow_case: str | None 
     for side in (base, new):
         side[0]["options"]["ab_id"] = f"ab{seed}"
     return base, new
+
+
+def two_stage_sides(seed: int, rounds: int = 3, confirm_rounds: int = 8, cases: int = 60,
+                    slow: dict | None = None, process_sd: float = 0.3,
+                    machine_sd: float = 0.3) -> tuple[tuple[dict, dict], tuple[dict, dict]]:
+    """The two sides of one `ab` of two stages on a noisy machine: every pair's screen rounds, then the screen's
+    candidates (picked as `ab` picks them) timed again in `confirm_rounds` rounds a side; slow[(case, method)]
+    plants a change of that pair on NEW in both stages."""
+    from jacobian_harness.comparison.confirm import candidates
+
+    base, new = ab_sides(seed, rounds=rounds, cases=cases, process_sd=process_sd, machine_sd=machine_sd)
+    rng = np.random.default_rng(seed + 3000)
+    factors = {(b["case"], b["method"]): (slow or {}).get((b["case"], b["method"]), 1.0) for b in base[0]["results"]}
+    for b, n in zip(base[0]["results"], new[0]["results"], strict=True):
+        n["time"]["round_medians_s"] = [m * factors[(b["case"], b["method"])] for m in n["time"]["round_medians_s"]]
+    for side in (base, new):
+        side[0]["options"].update(ab_rounds=2 * rounds, ab_confirm_rounds=2 * confirm_rounds)
+    picked = set(candidates(compare(base, new)["pairs"], Settings().min_effect))
+    for b, n in zip(base[0]["results"], new[0]["results"], strict=True):
+        if (b["case"], b["method"], b["dtype"]) in picked:
+            true_s = float(np.median(b["time"]["round_medians_s"]))
+            machine = np.exp(rng.normal(0, machine_sd, confirm_rounds))
+            b["time"]["confirm_round_medians_s"] = list(
+                true_s * machine * np.exp(rng.normal(0, process_sd, confirm_rounds)))
+            factor = factors[(b["case"], b["method"])]
+            n["time"]["confirm_round_medians_s"] = list(
+                true_s * factor * machine * np.exp(rng.normal(0, process_sd, confirm_rounds)))
+    return base, new
+
+
+def with_families(sides):
+    """The sides with operator families in their case summaries: case0-4 are "det", the rest f1 ... f5."""
+    for side in sides:
+        for c in range(30):
+            side[0]["cases"][f"case{c}"]["family"] = "det" if c < 5 else f"f{c // 5}"
+    return sides

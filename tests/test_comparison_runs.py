@@ -8,10 +8,11 @@ import pytest
 
 from jacobian_harness.comparison import (KIND, SCHEMA_VERSION, ComparisonError, environment_warnings,
                                          load_comparison)
-from jacobian_harness.comparison.document import (CaseSpeed, Comparison, ComparisonSettings, LargestChange,
-                                                  MethodSpeed, Pair, PairSpeed, Side, Summary, ValueChange)
+from jacobian_harness.comparison.document import (CaseSpeed, FamilySpeed, Comparison, ComparisonSettings, LargestChange,
+                                                  MethodSpeed, Pair, PairSpeed, Side, Stages, Summary,
+                                                  ValueChange)
 from jacobian_harness.results import ResultsError, write_json
-from synthetic_runs import ab_sides, compare, synthetic_run
+from synthetic_runs import ab_sides, compare, synthetic_run, two_stage_sides, with_families
 
 
 def test_identical_runs_change_nothing():
@@ -40,7 +41,8 @@ def _every_kind_of_comparison() -> list[dict]:
     base, new = synthetic_run(1), copy.deepcopy(synthetic_run(1))
     new[1]["case4|jax.jacfwd|float64|0"] = new[1]["case4|jax.jacfwd|float64|0"] + 1e-5
     new[1]["case2|torch.func.jacrev|float64|0"] = new[1]["case2|torch.func.jacrev|float64|0"] * (1 + 1e-12)
-    return [compare(base, new), compare(*ab_sides(2, slow_case="case7"))]
+    return [compare(base, new), compare(*ab_sides(2, slow_case="case7")),
+            compare(*with_families(two_stage_sides(0, slow={("case3", "torch.func.jacfwd"): 3.0})))]
 
 
 def test_the_typed_definitions_name_every_field_the_comparison_has():
@@ -49,7 +51,7 @@ def test_the_typed_definitions_name_every_field_the_comparison_has():
         assert set(comparison["settings"]) == _keys(ComparisonSettings)
         assert set(comparison["base"]) == set(comparison["new"]) == _keys(Side)
         assert set(comparison["summary"]) == _keys(Summary)
-        assert len(comparison["summary"]) == 27 and len(comparison["pairs"][0]) == 15
+        assert len(comparison["summary"]) == 30 and len(comparison["pairs"][0]) == 15
         for pair in comparison["pairs"]:
             assert set(pair) == _keys(Pair)
             for change in (pair["change"], pair["drift"]):
@@ -57,13 +59,16 @@ def test_the_typed_definitions_name_every_field_the_comparison_has():
             assert pair["speed"] is None or set(pair["speed"]) <= _keys(PairSpeed)
         assert all(set(case) <= _keys(CaseSpeed) for case in comparison["cases"])
         assert all(set(method) <= _keys(MethodSpeed) for method in comparison["methods"])
-    single, ab = _every_kind_of_comparison()
+        assert all(set(family) <= _keys(FamilySpeed) for family in comparison["families"])
+    single, ab, two_stages = _every_kind_of_comparison()
     assert set(single["summary"]["largest_change"]) == _keys(LargestChange)
-    # Between them the two comparisons use every field a speed verdict can have.
-    speeds = [p["speed"] for c in (single, ab) for p in c["pairs"] if p["speed"]]
+    assert set(two_stages["summary"]["stages"]) == _keys(Stages)
+    # Between them the comparisons use every field a speed verdict can have.
+    speeds = [p["speed"] for c in (single, ab, two_stages) for p in c["pairs"] if p["speed"]]
     assert set().union(*speeds) == _keys(PairSpeed)
     assert set().union(*ab["cases"], *single["cases"]) == _keys(CaseSpeed)
     assert set().union(*ab["methods"], *single["methods"]) == _keys(MethodSpeed)
+    assert set().union(*two_stages["families"]) == _keys(FamilySpeed)
 
 
 def test_a_saved_comparison_reads_back_through_its_loader(tmp_path):

@@ -8,7 +8,7 @@ import pytest
 
 from jacobian_harness.render.compare_markdown import render_comparison
 from jacobian_harness.stats import speed_change
-from synthetic_runs import ab_sides, compare, rounds_run, synthetic_run
+from synthetic_runs import ab_sides, compare, rounds_run, synthetic_run, with_families
 
 
 @pytest.mark.parametrize("seed", [2, 3, 4])
@@ -191,3 +191,43 @@ def test_a_fix_keeps_its_speed_comparison_beside_the_verdict_change():
     assert re.search(r"with a speed change: `case3` `torch.func.jacrev` fixed, and x[23]\.\d\d slower", first_screen)
     fixes = text.split("## Fixes (1)", 1)[1].split("## ", 1)[0]
     assert "speed NEW/BASE" in fixes and "slower" in fixes
+
+
+def test_a_change_confined_to_one_method_of_one_operator_family_is_found_as_such():
+    from synthetic_runs import two_stage_sides
+
+    # x1.5 on jacfwd of the five det cases only, on a machine whose processes differ by 30%: one pair of two
+    # in each of those cases, five of thirty cases for the method.
+    slow = {(f"case{c}", "torch.func.jacfwd"): 1.5 for c in range(5)}
+    comparison = compare(*with_families(two_stage_sides(0, rounds=4, slow=slow)))
+    called = [(f["family"], f.get("method")) for f in comparison["families"] if f["verdict"] != "inconclusive"
+              and f["verdict"] != "same"]
+    assert called == [("det", "torch.func.jacfwd")]
+    assert comparison["summary"]["slower_families"] == 1 and comparison["summary"]["slower_cases"] == 0
+    assert comparison["summary"]["slower_methods"] == 0
+    assert {f["family"] for f in comparison["families"] if "method" not in f} == {"det", "f1", "f2", "f3", "f4", "f5"}
+
+
+@pytest.mark.parametrize("seed", range(100, 104))
+def test_an_a_a_calls_no_family(seed):
+    from synthetic_runs import two_stage_sides
+
+    summary = compare(*with_families(two_stage_sides(seed, rounds=4)))["summary"]
+    assert summary["slower_families"] == summary["faster_families"] == 0
+
+
+def test_runs_without_families_have_no_family_verdicts():
+    comparison = compare(*ab_sides(2))
+    assert comparison["families"] == [] and comparison["summary"]["slower_families"] == 0
+
+
+def test_the_report_names_a_slower_family_on_its_first_screen_and_in_its_own_section():
+    from synthetic_runs import two_stage_sides
+
+    slow = {(f"case{c}", "torch.func.jacfwd"): 1.5 for c in range(5)}
+    text = render_comparison(compare(*with_families(two_stage_sides(0, rounds=4, slow=slow))))
+    first_screen = text.split("## ", 1)[0]
+    assert re.search(r"speed by family \(.*\): 1 slower \(`det: torch.func.jacfwd` 1\.\d+ \[", first_screen)
+    assert "of 18 families" in first_screen  # six families, each whole and by each of two methods
+    section = text.split("## Slower operator families (1)", 1)[1].split("## ", 1)[0]
+    assert "| `det: torch.func.jacfwd` | 5 |" in section

@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from jacobian_harness.stats import (ALPHA, MIN_EFFECT, detectable_by_samples, detectable_by_t, geometric_mean, holm,
-                                    moderated_changes, paired_test, rounds_test, speed_change, variance_prior)
+from jacobian_harness.stats import (ALPHA, MIN_EFFECT, detectable_by_samples, detectable_by_t, detectable_in_two_stages,
+                                    geometric_mean, holm, moderated_changes, paired_test, rounds_test, speed_change,
+                                    variance_prior)
 
 
 # The compositions harness.comparison.speed makes of the building blocks: one test alone, or a family of them.
@@ -148,3 +149,30 @@ def test_a_samples_test_that_cannot_reach_alpha_can_call_no_change():
     assert detectable_by_samples(5, 5, 0.01, MIN_EFFECT, ALPHA) == pytest.approx(1 + MIN_EFFECT)
     assert detectable_by_samples(40, 40, 0.3, MIN_EFFECT, ALPHA) == pytest.approx(np.exp(0.3))
     assert speed_change([1.0, 1.1, 0.9], [2.0, 2.1, 1.9]).detectable is None
+
+
+def test_two_stages_call_what_passes_the_screen_alone_and_holm_over_the_candidates():
+    from scipy import stats
+
+    se, df = 0.2, 20.0
+    two = detectable_in_two_stages(se, df, (3, 8), 5, 0.05, MIN_EFFECT, ALPHA)
+    screen = np.exp(stats.t.ppf(0.95, df) * se)
+    confirm = detectable_by_t(se * np.sqrt(3 / 8), df + 5, 5, MIN_EFFECT, ALPHA)
+    assert two == pytest.approx(max(screen, confirm))
+    # More confirmation rounds see smaller changes, more candidates larger ones; never below the one-stage
+    # threshold of a single test, and far below Holm over a thousand pairs in one stage.
+    assert detectable_in_two_stages(se, df, (3, 16), 5, 0.05, MIN_EFFECT, ALPHA) < two
+    assert detectable_in_two_stages(se, df, (3, 8), 40, 0.05, MIN_EFFECT, ALPHA) > two
+    assert two < detectable_by_t(se, df, 1000, MIN_EFFECT, ALPHA)
+
+
+def test_a_second_stage_borrows_the_prior_of_the_first():
+    rng = np.random.default_rng(3)
+    screen = [paired_test(np.exp(rng.normal(0, 0.1, 4)), np.exp(rng.normal(0, 0.1, 4))) for _ in range(200)]
+    prior = variance_prior([t[1] for t in screen], [t[2] for t in screen])
+    assert prior[1] == pytest.approx(0.02, rel=0.3)  # the variance of a difference of two log sd 0.1 rounds
+    # One candidate of three rounds, as noisy as the screen's pairs: alone it has 2 degrees of freedom (a t
+    # quantile of 4.3); with the screen's prior it has many more, and a narrower interval.
+    few = [paired_test([1.0, 1.0, 1.0], np.exp([0.55, 0.8, 0.7]))]
+    alone, borrowed = moderated_changes(few)[0], moderated_changes(few, prior=prior)[0]
+    assert alone.ratio == borrowed.ratio and borrowed.high / borrowed.low < 0.8 * (alone.high / alone.low)

@@ -4,6 +4,7 @@ sides become ordinary runs with one `ab_id`, then compared (harness.commands.com
 from __future__ import annotations
 
 import secrets
+from typing import cast
 
 from jacobian_harness.commands.common import UsageError, case_source_options, pair_options, prepare_out, write_run
 from jacobian_harness.commands.requests import AbRequest, selected_pairs, with_compile_cache
@@ -21,6 +22,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--rounds", type=int, default=8, help="timing rounds in all, half a side (even, at least 4; "
                         "default: %(default)s), after one whole run of each side; each round times every pair on a "
                         "fresh worker of each side, back to back, A B or B A alternately")
+    parser.add_argument("--confirm-rounds", type=int, default=16, metavar="N",
+                        help="the second stage: the pairs the rounds screened as candidates (a change of at least "
+                             "the minimum effect, unadjusted p < 0.05; at most 40) are timed again in N more rounds "
+                             "(even, at least 4; 0: one stage) and judged on those, adjusted over the candidates "
+                             "only (default: %(default)s)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="workers per round (default: %(default)s)")
     parser.add_argument("--out", default="reports/ab", metavar="DIR",
                         help="DIR/base, DIR/new (two runs) and DIR/compare (default: %(default)s)")
@@ -47,18 +53,11 @@ def _ab(request: AbRequest, cache) -> int:
     from jacobian_harness.casedef import skipped_in
     from jacobian_harness.document import sort_like
     from jacobian_harness.render.progress import console_progress
-    from jacobian_harness.rounds import finish_rounds
-    from jacobian_harness.runner import plan_pairs
+    from jacobian_harness.rounds import finish_confirmation, finish_rounds
     from jacobian_harness.worker import Worker
 
-    plan = plan_pairs(*selected_pairs(request), named=bool(request.methods))
-    if not plan:
-        raise UsageError("no (case, method) pairs to run")
+    plan = _plan(request)
     library = request.library
-    if not request.time_controls and not any(METHODS[m].backend == library for ms in plan.values() for m in ms):
-        raise UsageError(f"no selected method is of the library under test, {library!r}: --library names a "
-                         f"backend ({', '.join(sorted({m.backend for m in METHODS.values()}))}), or add "
-                         f"--time-controls to time every pair")
     dtypes = request.dtypes
     options = request.options(dtypes[0], request.jobs)
     out = prepare_out(request.out)
@@ -87,10 +86,15 @@ def _ab(request: AbRequest, cache) -> int:
                   if (kept := [m for m in methods if request.time_controls or METHODS[m].backend in under_test])}
     for document in documents:
         document["options"].update(RunOptions(ab_rounds=request.rounds, ab_id=ab_id,
-                                              ab_timed="all" if request.time_controls else sorted(under_test)))
+                                              ab_timed="all" if request.time_controls else sorted(under_test),
+                                              ab_confirm_rounds=request.confirm_rounds))
+    confirmation: list[dict] = [{}, {}]
     try:
         with console_progress(request.verbose) as progress:
             _run_rounds(request, (plan, timed_plan), options, setups, (documents, arrays, rounds), progress)
+            for side in (0, 1):
+                finish_rounds(documents[side], rounds[side])
+            _confirm(request, options, setups, documents, confirmation, progress)
     except KeyboardInterrupt:
         for document in documents:
             document["partial"] = True
@@ -99,9 +103,26 @@ def _ab(request: AbRequest, cache) -> int:
         sort_like(documents[side], list(plan))
         if rounds[side]:
             finish_rounds(documents[side], rounds[side])
+        finish_confirmation(documents[side], confirmation[side])
         prepare_out(str(out / name))
         write_run(out / name, documents[side], arrays[side], step_summary=False)
     return compare(str(out / "base"), str(out / "new"), str(out / "compare"), library=library)
+
+
+def _plan(request: AbRequest) -> dict[str, list[str]]:
+    """case -> methods of the A/B; a usage error where it has none of the library under test."""
+    from jacobian_harness.adapters import METHODS
+    from jacobian_harness.runner import plan_pairs
+
+    plan = plan_pairs(*selected_pairs(request), named=bool(request.methods))
+    if not plan:
+        raise UsageError("no (case, method) pairs to run")
+    library = request.library
+    if not request.time_controls and not any(METHODS[m].backend == library for ms in plan.values() for m in ms):
+        raise UsageError(f"no selected method is of the library under test, {library!r}: --library names a "
+                         f"backend ({', '.join(sorted({m.backend for m in METHODS.values()}))}), or add "
+                         f"--time-controls to time every pair")
+    return plan
 
 
 def _run_rounds(request: AbRequest, plans, options, setups, into, progress) -> None:
@@ -133,3 +154,34 @@ def _run_rounds(request: AbRequest, plans, options, setups, into, progress) -> N
                     add_case(documents[side], arrays[side], result)
         if not number:
             rounds[:] = [timed_pairs(document) for document in documents]
+
+
+def _confirm(request: AbRequest, options, setups, documents: list[RunDocument], into: list[dict], progress) -> None:
+    """The second stage: the pairs the screen (the rounds so far, judged as `compare` would) picked as
+    candidates, timed again in request.confirm_rounds more rounds of fresh processes, interleaved as before;
+    into[side] collects each candidate's timings (harness.rounds.finish_confirmation keeps them)."""
+    from jacobian_harness.comparison import Settings, compare_runs
+    from jacobian_harness.comparison.confirm import candidates
+    from jacobian_harness.rounds import add_round
+    from jacobian_harness.runner import ab_round
+
+    if not request.confirm_rounds:
+        return
+    settings = Settings(library=request.library)
+    screen = compare_runs(cast(dict, documents[0]), cast(dict, documents[1]), {}, {}, settings)
+    picked = candidates(screen["pairs"], settings.min_effect)
+    into[:] = [{key: [] for key in picked} for _ in (0, 1)]
+    plan: dict[str, list[str]] = {}
+    shown: dict[str, list[str]] = {}  # the progress counts pairs: a candidate is one method in one dtype
+    for case_id, method_id, dtype in picked:
+        if method_id not in plan.setdefault(case_id, []):
+            plan[case_id].append(method_id)
+        shown.setdefault(case_id, []).append(f"{method_id} {dtype}")
+    for number in range(1, request.confirm_rounds // 2 + 1) if plan else ():
+        progress.started(shown, dtypes=1, sides=2, judged=False,
+                         label=f"confirm {len(picked)} candidates, round {number}/{request.confirm_rounds // 2} A+B")
+        for case_id, results in ab_round(plan, options, request.dtypes, request.jobs, tuple(setups),
+                                         request.rounds // 2 + number, False, only=set(picked)):
+            for side, result in enumerate(results):
+                progress.case_done(case_id, result, side=SIDES[side])
+                add_round(into[side], result)

@@ -236,6 +236,7 @@ class AbRequest(PairRequest):
     base_python: str
     new_python: str
     rounds: int = 8
+    confirm_rounds: int = 16      # the screen's candidates timed again in these (0: one stage)
     jobs: int = 1
     out: str = "reports/ab"
     library: str = "torch"
@@ -245,6 +246,9 @@ class AbRequest(PairRequest):
         if self.rounds < 4 or self.rounds % 2:
             raise UsageError(f"--rounds must be an even number of at least 4 (two fresh processes a side), "
                              f"not {self.rounds}")
+        if self.confirm_rounds and (self.confirm_rounds < 4 or self.confirm_rounds % 2):
+            raise UsageError(f"--confirm-rounds must be 0 (no second stage) or an even number of at least 4, not "
+                             f"{self.confirm_rounds}")
         for name in ("base_python", "new_python"):
             path = getattr(self, name)
             if not (Path(path).is_file() and os.access(path, os.X_OK)):

@@ -88,6 +88,11 @@ class PairSpeed(SpeedVerdict, total=False):
     within_low: float             # with samples: the interval from the samples alone, before widening
     within_high: float
     run_noise_sigma: float        # with samples: the run-to-run noise (log sd) the interval was widened by
+    # Two stages (an `ab` with confirmation rounds, harness.comparison.confirm); absent from comparisons of one
+    # stage and from those written before 2026-12-08:
+    stage: str                    # "screen": judged on the screen's rounds; "confirm": a candidate, timed again
+    screen: SpeedVerdict          # with stage "confirm": the screen's verdict that made it a candidate
+    outcome: str                  # with stage "confirm": "confirmed", "fell back" (to noise) or "reversed"
 
 
 class GroupSpeed(SpeedVerdict, total=False):
@@ -103,6 +108,13 @@ class CaseSpeed(GroupSpeed, total=False):
 
 class MethodSpeed(GroupSpeed, total=False):
     """The speed verdict of one library method over its pairs in every case."""
+    method: str
+
+
+class FamilySpeed(GroupSpeed, total=False):
+    """The speed verdict of an operator family (harness.families) over its library pairs, or over those of one
+    method (`method` present)."""
+    family: str
     method: str
 
 
@@ -123,6 +135,16 @@ class Pair(TypedDict):
     speed: PairSpeed | None       # None: not timed on both sides
     sample_changed: bool          # another input behind the same case id: a verdict change is no regression
     control: bool                 # a pair of another framework, same version: measures the machine only
+
+
+class Stages(TypedDict):
+    """How the pairs' speed verdicts were reached in two stages (harness.comparison.confirm)."""
+    screened: int                 # library pairs judged on rounds in the screen
+    candidates: int               # of those, timed again in the confirmation rounds
+    confirmed: int                # candidates whose confirmation called the screen's change
+    fell_back: int                # candidates whose confirmation called no change (noise)
+    reversed: int                 # candidates whose confirmation called the opposite change
+    rounds: list[int]             # rounds a side: [screen, confirmation]
 
 
 class LargestChange(TypedDict):
@@ -159,12 +181,16 @@ class Summary(TypedDict):
     faster_cases: int
     slower_methods: int
     faster_methods: int
-    slower_backed: int            # slower verdicts backed by rounds (of pairs, cases, methods): these fail
-    # Per family ("pair": the library's timed pairs, "case", "method"): the median of its verdicts' smallest
-    # callable change (SpeedVerdict.detectable), None where the median one could call none; a family without
-    # verdicts is absent. Both fields are absent from comparisons written before 2026-12-07.
+    slower_families: int          # families, and families x methods (absent before 2026-12-08)
+    faster_families: int
+    slower_backed: int            # slower verdicts backed by rounds (of pairs, cases, methods, families): these fail
+    # Per kind of verdict ("pair": the library's timed pairs, "case", "method", "family": operator families, from
+    # 2026-12-08): the median of its verdicts' smallest callable change (SpeedVerdict.detectable), None where the
+    # median one could call none; a kind without verdicts is absent. Both fields are absent from comparisons
+    # written before 2026-12-07.
     detectable: dict[str, float | None]
     too_noisy: bool               # the median pair could not have called a NOISY_PAIR change: speed not judged
+    stages: Stages | None         # None: one stage (absent from comparisons written before 2026-12-08)
     failed: bool                  # a regression, drift or backed slowdown: the comparison fails (exit 1)
 
 
@@ -183,6 +209,7 @@ class Comparison(TypedDict):
     summary: Summary
     cases: list[CaseSpeed]
     methods: list[MethodSpeed]
+    families: list[FamilySpeed]   # operator families, whole and by method (absent before 2026-12-08)
     pairs: list[Pair]
 
 

@@ -11,11 +11,12 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jacobian_harness.comparison.confirm import confirm_speeds, stage_rounds
 from jacobian_harness.comparison.correctness import (correctness, correctness_on_another_input, declarations_changed,
                                                      declared_change, redeclared_warning, sample_digests_differ,
                                                      samples_changed, verdict_changes)
 from jacobian_harness.comparison.document import (KIND, NOISY_PAIR, SCHEMA_VERSION, Comparison, ComparisonSettings,
-                                                  Pair, Settings, Side, SpeedVerdict, Summary)
+                                                  Pair, Settings, Side, SpeedVerdict, Stages, Summary)
 from jacobian_harness.comparison.speed import (NOISE_Z, TEST_DESCRIPTION, SpeedVerdicts, calibration_s,
                                                choose_clock, judge_speeds, side_by_side)
 from jacobian_harness.comparison.values import CHANGED, largest_change, values
@@ -39,7 +40,10 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
     pairs = _pairs(base_records, new_records, base_arrays, new_arrays, samples_changed(base, new), redeclared,
                    settings)
     paired = side_by_side(base, new)
-    speeds = judge_speeds(pairs, base_records, new_records, clock, settings, paired)
+    speeds = judge_speeds(pairs, base_records, new_records, clock, settings, paired, case_families(base, new))
+    rounds = stage_rounds(base, new)
+    stages = confirm_speeds(pairs, (base_records, new_records), clock, settings, speeds.screen_tests, rounds) \
+        if rounds else None
     mixed = [label for label, document in ((base_label, base), (new_label, new))
              if len(document.get("environment", {}).get("machines") or []) > 1]
     return Comparison(
@@ -54,7 +58,8 @@ def compare_runs(base: dict, new: dict, base_arrays: dict, new_arrays: dict, set
             for label in mixed] + redeclared_warning(redeclared, settings.library),
         only_in_base=[list(k) for k in base_records if k not in new_records],
         only_in_new=[list(k) for k in new_records if k not in base_records],
-        summary=_summary(pairs, speeds, mixed), cases=speeds.cases, methods=speeds.methods, pairs=pairs)
+        summary=_summary(pairs, speeds, mixed, stages), cases=speeds.cases, methods=speeds.methods,
+        families=speeds.families, pairs=pairs)
 
 
 def _pairs(base_records: dict, new_records: dict, base_arrays: dict, new_arrays: dict, changed_samples: set[str],
@@ -81,12 +86,12 @@ def _pairs(base_records: dict, new_records: dict, base_arrays: dict, new_arrays:
     return pairs
 
 
-def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str]) -> Summary:
+def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str], stages: Stages | None) -> Summary:
     timed = [p for p in pairs if p["speed"]]
     library = [speed for p in timed if (speed := p["speed"]) and not p["control"]]
     verdicts = {verdict: sum(s["verdict"] == verdict for s in library)
                 for verdict in ("slower", "faster", "same", "inconclusive")}
-    groups = speeds.cases + speeds.methods
+    groups = speeds.cases + speeds.methods + speeds.families
     # Only speed verdicts backed by rounds fail a comparison: single runs cannot show how much a pair's
     # speed varies between processes, and on a shared machine they call hundreds of unchanged pairs slower.
     # A run merged from parts timed on different CPUs (`mixed`): no speed verdict can fail the comparison.
@@ -95,7 +100,8 @@ def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str]) -> Summ
     regressions = sum(p["correctness"] == "regression" for p in pairs)
     drift = sum(p["drift"] is not None for p in pairs)
     detectable = {family: median_detectable(verdicts) for family, verdicts in
-                  (("pair", library), ("case", speeds.cases), ("method", speeds.methods)) if verdicts}
+                  (("pair", library), ("case", speeds.cases), ("method", speeds.methods),
+                   ("family", speeds.families)) if verdicts}
     too_noisy = bool(library) and (detectable["pair"] is None or detectable["pair"] > NOISY_PAIR)
     return Summary(
         pairs=len(pairs), regressions=regressions,
@@ -115,8 +121,17 @@ def _summary(pairs: list[Pair], speeds: SpeedVerdicts, mixed: list[str]) -> Summ
         faster_cases=sum(c["verdict"] == "faster" for c in speeds.cases),
         slower_methods=sum(m["verdict"] == "slower" for m in speeds.methods),
         faster_methods=sum(m["verdict"] == "faster" for m in speeds.methods),
-        slower_backed=slower_backed, detectable=detectable, too_noisy=too_noisy,
+        slower_families=sum(f["verdict"] == "slower" for f in speeds.families),
+        faster_families=sum(f["verdict"] == "faster" for f in speeds.families),
+        slower_backed=slower_backed, detectable=detectable, too_noisy=too_noisy, stages=stages,
         failed=bool(regressions or drift or slower_backed))
+
+
+def case_families(base: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, str]:
+    """case -> its operator family, where both runs recorded the same one (runs before 2026-12-08 recorded none)."""
+    base_cases, new_cases = base.get("cases") or {}, new.get("cases") or {}
+    return {case_id: family for case_id, summary in base_cases.items()
+            if (family := summary.get("family")) and (new_cases.get(case_id) or {}).get("family") == family}
 
 
 def median_detectable(verdicts: Sequence[SpeedVerdict]) -> float | None:

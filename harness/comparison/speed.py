@@ -22,14 +22,15 @@ Pairs of other frameworks (same version on both sides) are controls: shown, neve
 from __future__ import annotations
 
 from dataclasses import dataclass
-from collections.abc import Sequence
-from typing import Literal, cast
+from collections.abc import Callable, Sequence
+from typing import cast
 
 import numpy as np
 
-from jacobian_harness.comparison.document import CaseSpeed, MethodSpeed, Pair, PairSpeed, Settings, SpeedVerdict
+from jacobian_harness.comparison.document import (CaseSpeed, FamilySpeed, MethodSpeed, Pair, PairSpeed, Settings,
+                                                  SpeedVerdict)
 from jacobian_harness.records import PairKey, pair_key
-from jacobian_harness.stats import (holm, judge, log_ratio_test, moderated_changes, paired_test, rounds_test,
+from jacobian_harness.stats import (Test, holm, judge, log_ratio_test, moderated_changes, paired_test, rounds_test,
                                     smallest_called, speed_change)
 
 CLOCK_FIELDS = {"wall": "samples_s", "cpu": "cpu_samples_s"}
@@ -62,6 +63,8 @@ class SpeedVerdicts:
     noise_floor: dict[int, float]   # per decade of BASE time, the run-to-run noise (log sd)
     cases: list[CaseSpeed]
     methods: list[MethodSpeed]
+    families: list[FamilySpeed]     # per family, and per family and method (rounds only)
+    screen_tests: dict[PairKey, Test]  # the test of each library pair judged on rounds (a second stage's screen)
 
 
 def calibration_s(document: dict) -> float | None:
@@ -116,9 +119,10 @@ def side_by_side(base: dict, new: dict) -> bool:
 
 
 def judge_speeds(pairs: list[Pair], base_records: dict, new_records: dict, clock: Clock, settings: Settings,
-                 paired: bool) -> SpeedVerdicts:
-    """Every pair timed on both sides gets its speed verdict (pair["speed"]); the cases' and methods'."""
-    rounds_tests = []
+                 paired: bool, families_of: dict[str, str] | None = None) -> SpeedVerdicts:
+    """Every pair timed on both sides gets its speed verdict (pair["speed"]); the cases', the methods' and the
+    operator families' (`families_of`: case -> family)."""
+    rounds_tests, screen_tests = [], {}
     for pair in pairs:
         b, n = base_records[pair_key(pair)], new_records[pair_key(pair)]
         base_samples, new_samples = _samples(b, clock.name), _samples(n, clock.name)
@@ -135,6 +139,8 @@ def judge_speeds(pairs: list[Pair], base_records: dict, new_records: dict, clock
         family = [t for t in rounds_tests if t[0]["control"] is control]
         tests = [paired_test(b, n) if paired and len(b) == len(n) else rounds_test(b, n) for _, b, n in family]
         changes = moderated_changes(tests, min_effect=settings.min_effect, alpha=settings.alpha)
+        if not control:
+            screen_tests = {pair_key(pair): test for (pair, _, _), test in zip(family, tests, strict=True)}
         for (pair, b, n), change in zip(family, changes, strict=True):
             pair["speed"] = cast(PairSpeed, {**change.as_record(), **(pair["speed"] or {}),
                                              "paired": paired and len(b) == len(n)})
@@ -150,7 +156,10 @@ def judge_speeds(pairs: list[Pair], base_records: dict, new_records: dict, clock
     correct_for_many([c for c in cases if c["test"] == "rounds"], settings)
     methods = method_speeds(timed, base_records, new_records, clock, settings, paired)
     correct_for_many([m for m in methods if m["test"] == "rounds"], settings)
-    return SpeedVerdicts(floor, cases, methods)
+    families = [f for f in family_speeds(timed, families_of or {}, (base_records, new_records), clock, settings,
+                                         paired) if f["test"] == "rounds"]
+    correct_for_many(families, settings)
+    return SpeedVerdicts(floor, cases, methods, families, screen_tests)
 
 
 def noise_floor(pairs: list[Pair], base_records: dict) -> dict[int, float]:
@@ -217,7 +226,8 @@ def case_speeds(timed: list[Pair], base_records: dict, new_records: dict, clock:
                 paired: bool = False) -> list[CaseSpeed]:
     """A speed verdict per case over its library pairs together: a change of the library that slows a whole
     case shows here even when each pair alone is too noisy to call. See `group_speeds`."""
-    return cast(list[CaseSpeed], group_speeds("case", timed, base_records, new_records, clock, settings, paired))
+    return cast(list[CaseSpeed], group_speeds(lambda p: {"case": p["case"]}, timed, base_records, new_records, clock,
+                                              settings, paired))
 
 
 def method_speeds(timed: list[Pair], base_records: dict, new_records: dict, clock: Clock, settings: Settings,
@@ -226,8 +236,26 @@ def method_speeds(timed: list[Pair], base_records: dict, new_records: dict, cloc
     everywhere (torch.compile's call overhead) shows here, while each of its pairs alone is too noisy to
     call and within a case it is one pair among a dozen, which the case's trimmed mean may cut. See
     `group_speeds`."""
-    return cast(list[MethodSpeed], group_speeds("method", timed, base_records, new_records, clock, settings,
-                                                paired, judge_spread=False))
+    return cast(list[MethodSpeed], group_speeds(lambda p: {"method": p["method"]}, timed, base_records, new_records,
+                                                clock, settings, paired, judge_spread=False))
+
+
+def family_speeds(timed: list[Pair], families: dict[str, str], records: tuple[dict, dict], clock: Clock,
+                  settings: Settings, paired: bool = False) -> list[FamilySpeed]:
+    """A speed verdict per operator family (harness.families: the cases of det, slogdet, ...) over its library
+    pairs, and per family and method: a change of some operators' derivative rules (2.15.0's det-family
+    forward rules, x2.9 in one second-order composition of slogdet, x1.3 in det's) shows here as one change of
+    the family, where each case has a dozen unchanged pairs and each method a hundred unchanged cases. Rounds
+    only: single runs cannot judge a group that small (`_by_spread`)."""
+    def whole(pair: Pair) -> dict | None:
+        return {"family": families[pair["case"]]} if families.get(pair["case"]) else None
+
+    def by_method(pair: Pair) -> dict | None:
+        return {"family": families[pair["case"]], "method": pair["method"]} if families.get(pair["case"]) else None
+
+    return cast(list[FamilySpeed], [g for group_of in (whole, by_method)
+                                    for g in group_speeds(group_of, timed, *records, clock, settings, paired,
+                                                          judge_spread=False)])
 
 
 def _group_keys(members: list[Pair], base_records: dict, new_records: dict, clock: str) -> list[PairKey]:
@@ -239,9 +267,11 @@ def _group_keys(members: list[Pair], base_records: dict, new_records: dict, cloc
     return in_rounds if len(in_rounds) >= CASE_MIN_PAIRS else keys
 
 
-def group_speeds(field: Literal["case", "method"], timed: list[Pair], base_records: dict, new_records: dict,
-                 clock: Clock, settings: Settings, paired: bool = False, judge_spread: bool = True) -> list[dict]:
-    """One speed verdict per value of the pairs' `field` (a case, a method) over its library pairs together.
+def group_speeds(group_of: Callable[[Pair], dict | None], timed: list[Pair], base_records: dict,
+                 new_records: dict, clock: Clock, settings: Settings, paired: bool = False,
+                 judge_spread: bool = True) -> list[dict]:
+    """One speed verdict per group of library pairs (group_of(pair): the fields that name its group, a case, a
+    method; None: in none) over the group's pairs together.
     With rounds, each round's score is the median over the group's pairs of their centred log medians
     (`_round_scores`), tested like a pair's rounds; for the two sides of one `ab` (`paired`), each round's
     score is the interquartile mean over the pairs of log(new / base), tested like a pair's paired rounds;
@@ -249,18 +279,18 @@ def group_speeds(field: Literal["case", "method"], timed: list[Pair], base_recor
     Variances are moderated across the groups of the family, and p-values Holm-adjusted by the caller."""
     from scipy.stats import trim_mean
 
-    groups: dict[str, list[Pair]] = {}
+    groups: dict[tuple, list[Pair]] = {}
     for pair in timed:
-        if not pair["control"]:
-            groups.setdefault(pair[field], []).append(pair)
+        if not pair["control"] and (names := group_of(pair)) is not None:
+            groups.setdefault(tuple(names.items()), []).append(pair)
     results, scores = [], []
-    for group_id, members in groups.items():
+    for group, members in groups.items():
         if len(members) < CASE_MIN_PAIRS:
             continue
         keys = _group_keys(members, base_records, new_records, clock.name)
         base_rounds = [_rounds(base_records[k], clock.name) for k in keys]
         new_rounds = [_rounds(new_records[k], clock.name) for k in keys]
-        entry = {field: group_id, "pairs": len(keys)}
+        entry = {**dict(group), "pairs": len(keys)}
         if _as_many_rounds(base_rounds) and _as_many_rounds(new_rounds):
             scale = np.asarray([[clock.scales.get(k[0], 1.0)] for k in keys])  # each pair's case's machine speed
             scores.append((entry, np.log(np.asarray(base_rounds)), np.log(np.asarray(new_rounds) / scale)))

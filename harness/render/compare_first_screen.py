@@ -89,33 +89,62 @@ def _speed_lines(document: Mapping[str, Any], library: str) -> list[Span]:
         return [span(f"speed: not compared: no {library} pair was timed on both sides (a run with ",
                      Code("--no-timing"), ")")]
     if summary.get("too_noisy") and detectable:
-        lines.append(span(Bold(f"speed not judged: machine too noisy: the median pair could have been called slower "
-                          f"only beyond {_times(detectable['pair'])} (this check must see x{NOISY_PAIR:g}); "
-                          f"\"nothing slower\" would say nothing. Time again on a quieter machine, or with more "
-                          f"rounds (ab --rounds)")))
+        # What was called stands; what was not is what this noise hides.
+        called = summary.get("slower") or summary.get("slower_cases") or summary.get("slower_methods")
+        lines.append(span(Bold(f"speed {'judged only in part' if called else 'not judged'}: machine too noisy: the "
+                          f"median pair could have been called slower only beyond {_times(detectable['pair'])} (this "
+                          f"check must see x{NOISY_PAIR:g}); " + ("smaller slowdowns went unseen. " if called else
+                                                                  "\"nothing slower\" would say nothing. ")
+                          + "Time again on a quieter machine, or with more rounds (ab --rounds, --confirm-rounds)")))
     for field, what in (("case", f"all of a case's {library} pairs"),
-                        ("method", "all of a method's pairs, every case")):
-        judged = [g for g in document.get(f"{field}s", []) if g.get("verdict")]
-        if field == "method" and not any(m.get("test") == "rounds" for m in document.get("methods", [])):
-            continue  # methods are judged on rounds only (and older comparison documents have none)
-        named = []
-        for verdict, order in (("slower", -1), ("faster", 1)):
-            group = sorted((g for g in judged if g["verdict"] == verdict), key=lambda g: order * g["ratio"])
-            if group:
-                shown = joined([span(Code(g[field]), f" {ratio_and_interval(g)}") for g in group[:CASES_SHOWN]])
-                named.append(span(f"{len(group)} {verdict} (", *shown,
-                                  f"{', ...' if len(group) > CASES_SHOWN else ''})"))
-        single = judged and all(g.get("test") == "spread" for g in judged)
-        lines.append(span(f"speed by {field} ({what}, NEW/BASE [95% interval]",
-                          span("; single runs: indicative only, ", Code("run --rounds"), " or ", Code("ab"),
-                               " judges speed") if single else "",
-                          "): ", *(joined(named, "; ") if named else ["none slower or faster"]),
-                          f" of {len(judged)} {field}s; the rest within noise", _could_see(detectable, field)))
+                        ("method", "all of a method's pairs, every case"),
+                        ("family", "the pairs of an operator family's cases, all or of one method")):
+        lines += _group_line(document, field, what, detectable)
     geomean = f"{summary['geomean_ratio']:.3f}" if summary["geomean_ratio"] else "n/a"
     lines.append(span(f"speed by pair: {summary['slower']} slower, {summary['faster']} faster, {summary['same']} "
                       f"same, {summary['inconclusive']} inconclusive; geometric mean NEW/BASE {geomean} (not counting "
-                      f"{summary.get('control_pairs', 0)} pairs of other frameworks)", _could_see(detectable, "pair")))
+                      f"{summary.get('control_pairs', 0)} pairs of other frameworks)", _two_stages(summary),
+                      _could_see(detectable, "pair")))
     return lines
+
+
+GROUPS = {"case": "cases", "method": "methods", "family": "families"}  # a group's field -> the document's list
+
+
+def _group_line(document: Mapping[str, Any], field: str, what: str,
+                detectable: Mapping[str, float | None] | None) -> list[Span]:
+    """The line of one kind of group (cases, methods, operator families): which were called, of how many."""
+    groups = document.get(GROUPS[field], [])
+    judged = [g for g in groups if g.get("verdict")]
+    if field != "case" and not any(g.get("test") == "rounds" for g in groups):
+        return []  # methods and families are judged on rounds only (and older comparison documents have none)
+    named = []
+    for verdict, order in (("slower", -1), ("faster", 1)):
+        group = sorted((g for g in judged if g["verdict"] == verdict), key=lambda g: order * g["ratio"])
+        if group:
+            shown = joined([span(Code(group_name(g, field)), f" {ratio_and_interval(g)}")
+                            for g in group[:CASES_SHOWN]])
+            named.append(span(f"{len(group)} {verdict} (", *shown, f"{', ...' if len(group) > CASES_SHOWN else ''})"))
+    single = judged and all(g.get("test") == "spread" for g in judged)
+    return [span(f"speed by {field} ({what}, NEW/BASE [95% interval]",
+                 span("; single runs: indicative only, ", Code("run --rounds"), " or ", Code("ab"), " judges speed")
+                 if single else "", "): ", *(joined(named, "; ") if named else ["none slower or faster"]),
+                 f" of {len(judged)} {GROUPS[field]}; the rest within noise", _could_see(detectable, field))]
+
+
+def group_name(group: Mapping[str, Any], field: str) -> str:
+    """A group's name: its case or method, or its family (with the method, for a family's pairs of one method)."""
+    return f"{group['family']}: {group['method']}" if field == "family" and group.get("method") else group[field]
+
+
+def _two_stages(summary: Mapping[str, Any]) -> str:
+    """How many pairs the screen picked, and what their confirmation made of them."""
+    stages = summary.get("stages")
+    if not stages:
+        return ""
+    return (f"; two stages: {stages['screened']} pairs screened, {stages['candidates']} candidates timed again in "
+            f"{stages['rounds'][1]} rounds a side: {stages['confirmed']} confirmed, {stages['fell_back']} fell back "
+            f"to noise" + (f", {stages['reversed']} reversed" if stages["reversed"] else ""))
 
 
 def _times(ratio: float | None) -> str:

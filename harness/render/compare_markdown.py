@@ -8,7 +8,9 @@ from typing import Any
 
 from collections.abc import Callable, Mapping, Sequence
 
-from jacobian_harness.render.compare_first_screen import answer_line, first_screen_lines, joined, speed_verdict
+from jacobian_harness.render.compare_first_screen import (GROUPS, answer_line, first_screen_lines, group_name,
+                                                          joined,
+                                                          speed_verdict)
 from jacobian_harness.render.formatting import err, format_seconds, interval, ratio_and_interval
 from jacobian_harness.render.view import (Block, Bold, Bullets, Code, Image, Inline, Paragraph, Report, Section, Span,
                                           Table, span, to_markdown)
@@ -72,6 +74,8 @@ def _change_sections(document: Mapping[str, Any], library: str) -> list[Section]
             sections.append(Section(f"{title} ({touched})", (note, table), only="markdown"))
         else:
             sections.append(Section(f"{title} ({len(rows)})", (table,), only="markdown"))
+    if summary.get("stages"):
+        sections.append(_stages_section(document))
     inconclusive = [p for p in pairs if speed_verdict(p) == "inconclusive"]
     if inconclusive:
         widest = sorted(inconclusive, key=lambda p: (p["speed"]["low"] or 0) - (p["speed"]["high"] or 0))[:20]
@@ -83,6 +87,32 @@ def _change_sections(document: Mapping[str, Any], library: str) -> list[Section]
     return sections
 
 
+def _stages_section(document: Mapping[str, Any]) -> Section:
+    """The screen's candidates and what their confirmation made of them (harness.comparison.confirm)."""
+    stages, settings = document["summary"]["stages"], document["settings"]
+    timed_again = sorted((p for p in document["pairs"] if (p["speed"] or {}).get("stage") == "confirm"),
+                         key=lambda p: (p["speed"]["outcome"] != "confirmed", _p_value(p["speed"]["screen"]) or 1))
+    screen, confirm = stages["rounds"]
+    note = Paragraph(f"Two stages. The screen timed {stages['screened']} {settings.get('library', 'torch')} pairs in "
+                     f"{screen} rounds a side; a pair whose NEW/BASE passed {settings['min_effect']:.0%} with an "
+                     f"unadjusted one-sided p below 0.05 became a candidate. The {stages['candidates']} candidates "
+                     f"were timed again in {confirm} more rounds a side of fresh processes and judged on those alone, "
+                     f"Holm-adjusted over the candidates only: {stages['confirmed']} confirmed, {stages['fell_back']} "
+                     f"fell back to noise" + (f", {stages['reversed']} reversed" if stages["reversed"] else "") + ".")
+    rows = tuple((Code(p["case"]), Code(p["method"]), p["dtype"], ratio_and_interval(p["speed"]["screen"]),
+                  _p(p["speed"]["screen"], adjusted=False), ratio_and_interval(p["speed"]), _p(p["speed"]),
+                  p["speed"]["outcome"]) for p in timed_again)
+    table: Block = Table(("case", "method", "dtype", "screen NEW/BASE", "screen p", "confirmation NEW/BASE",
+                          "p (adjusted)", "outcome"), rows) if rows else Paragraph("No pair was a candidate.")
+    return Section(f"Screened and confirmed ({stages['candidates']} candidates)", (note, table))
+
+
+def _p(change: Mapping[str, Any], adjusted: bool = True) -> str:
+    side = "slower" if change["ratio"] >= 1 else "faster"
+    value = change.get(f"p_{side}_adjusted") if adjusted else change.get(f"p_{side}")
+    return "" if value is None else f"{value:.2g}"
+
+
 # (title, rows, row function) of one kind of change
 ChangeGroup = tuple[str, Sequence[Mapping[str, Any]], Callable[[Mapping[str, Any]], tuple[Inline, ...]]]
 
@@ -90,6 +120,7 @@ ChangeGroup = tuple[str, Sequence[Mapping[str, Any]], Callable[[Mapping[str, Any
 def _change_groups(document: Mapping[str, Any]) -> list[ChangeGroup]:
     """(title, rows, row function) of each kind of change, in the order compare.md shows them."""
     pairs, cases, methods = document["pairs"], document.get("cases", []), document.get("methods", [])
+    families = document.get("families", [])
     return [
         ("Correctness regressions", [p for p in pairs if p["correctness"] == "regression"], _status_row),
         ("Fixes", [p for p in pairs if p["correctness"] == "fix"], _status_row),
@@ -105,6 +136,10 @@ def _change_groups(document: Mapping[str, Any]) -> list[ChangeGroup]:
          _method_row),
         ("Faster methods", sorted((m for m in methods if m["verdict"] == "faster"), key=lambda m: m["ratio"]),
          _method_row),
+        ("Slower operator families", sorted((f for f in families if f["verdict"] == "slower"),
+                                            key=lambda f: -f["ratio"]), _family_row),
+        ("Faster operator families", sorted((f for f in families if f["verdict"] == "faster"),
+                                            key=lambda f: f["ratio"]), _family_row),
         ("Slower", sorted((p for p in pairs if speed_verdict(p) == "slower"), key=lambda p: -p["speed"]["ratio"]),
          _speed_row),
         ("Faster", sorted((p for p in pairs if speed_verdict(p) == "faster"), key=lambda p: p["speed"]["ratio"]),
@@ -118,7 +153,8 @@ def _headers(row, library: str) -> tuple[str, ...]:
             _drift_row: ("case", "method", "dtype", "max abs change", "max rel change", "worst element"),
             _speed_row: ("case", "method", "dtype", "NEW/BASE [95% interval]", "p"),
             _case_row: ("case", f"{library} pairs", "NEW/BASE [95% interval]", "p"),
-            _method_row: ("method", "pairs (cases x dtypes)", "NEW/BASE [95% interval]", "p")}[row]
+            _method_row: ("method", "pairs (cases x dtypes)", "NEW/BASE [95% interval]", "p"),
+            _family_row: ("operator family[: method]", f"{library} pairs", "NEW/BASE [95% interval]", "p")}[row]
 
 
 def _closing_sections(document: Mapping[str, Any]) -> list[Section]:
@@ -135,7 +171,8 @@ def _closing_sections(document: Mapping[str, Any]) -> list[Section]:
     rows += [(p, str(base_versions.get(p)), str(new_versions.get(p)))
              for p in sorted(set(base_versions) | set(new_versions))]
     return [Section("", only_one_side, only="markdown"),
-            Section("How speed is judged", (Paragraph(_speed_method(settings, base, new)), Paragraph(_READING)),
+            Section("How speed is judged", (Paragraph(_speed_method(settings, base, new, document["pairs"])),
+                                            Paragraph(_READING)),
                     only="markdown"),
             Section("Environments", (Table(("", f"BASE {base['label']}", f"NEW {new['label']}"), tuple(rows)),),
                     only="markdown")]
@@ -145,15 +182,18 @@ def compare_html_sections(document: Mapping[str, Any], library: str) -> list[Sec
     """Speed by case and by method, the plot of every pair's NEW/BASE, and every pair: sortable, HTML only."""
     def group_table(field: str) -> Table:
         return Table((field, "pairs", "NEW/BASE", "interval", "test", "speed"), tuple(
-            (Code(g[field]), str(g.get("pairs")), _number(g.get("ratio")), interval(g.get("low"), g.get("high")),
-             str(g.get("test")), str(g.get("verdict"))) for g in document.get(f"{field}s", [])))
+            (Code(group_name(g, field)), str(g.get("pairs")), _number(g.get("ratio")),
+             interval(g.get("low"), g.get("high")), str(g.get("test")), str(g.get("verdict")))
+            for g in document.get(GROUPS[field], [])))
 
     every = Table(("case", "method", "dtype", "BASE", "NEW", "correctness", "drift (max abs)", "NEW/BASE", "interval",
                    "speed"), tuple(_html_pair_row(p) for p in document["pairs"]))
     groups = [Section(f"Speed by case ({library} pairs together)", (group_table("case"),), only="html"),
               Section(f"Speed by method ({library}'s pairs of each method, over every case)",
-                      (group_table("method"),), only="html")]
-    return ([g for g, field in zip(groups, ("cases", "methods"), strict=True) if document.get(field)]
+                      (group_table("method"),), only="html"),
+              Section(f"Speed by operator family ({library}'s pairs of its cases, all or of one method)",
+                      (group_table("family"),), only="html")]
+    return ([g for g, field in zip(groups, ("cases", "methods", "families"), strict=True) if document.get(field)]
             + [Section("NEW/BASE per (case, method), with 95% intervals", (Image("speed.png", "speed plot"),),
                        only="html"),
                Section("Every pair", (every,), only="html")])
@@ -205,18 +245,24 @@ def _why_inconclusive(speed: Mapping[str, Any], settings: Mapping[str, Any], tes
     return "not called at alpha"
 
 
-def _speed_method(settings: Mapping[str, Any], base: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+def _speed_method(settings: Mapping[str, Any], base: Mapping[str, Any], new: Mapping[str, Any],
+                  pairs: Sequence[Mapping[str, Any]]) -> str:
     clock = {"cpu": "process CPU time (time spent descheduled by other jobs on the machine does not count)",
              "wall": "wall-clock time"}[settings.get("clock", "wall")]
     paired = (" The two runs are the two sides of one `ab`: each round timed every pair on both sides back to "
               "back, so pairs (and cases, and methods) are tested on their per-round log ratios NEW/BASE, in which "
               "what the machine did during the round cancels." if settings.get("paired") else "")
+    stages = (" In two stages (`ab --confirm-rounds`): the pairs the rounds screened as candidates were timed "
+              "again, and only those rounds judge them, Holm-adjusted over the candidates; the others keep their "
+              "verdicts of the screen." if settings.get("paired") and any(
+                  (p["speed"] or {}).get("stage") for p in pairs) else "")
     return (f"Speed is compared on {clock}. A change is called when NEW/BASE passes "
             f"{settings['min_effect']:.0%} and a one-sided test at alpha {settings['alpha']:g}. Pairs timed in "
             f"rounds of fresh processes (`run --rounds`, `ab`) are tested on their per-round medians (a t-test on "
             f"the logs, each pair's variance moderated towards that of all pairs), with p-values "
             f"Holm-adjusted for the number of pairs (and, apart, of cases and of methods), so that "
-            f"unchanged code is called changed with probability below alpha in the whole comparison.{paired} Pairs "
+            f"unchanged code is called changed with probability below alpha in the whole comparison.{paired}"
+            f"{stages} Pairs "
             f"of single runs are tested on their raw samples (Mann-Whitney U) with 95% bootstrap intervals "
             f"widened by the suite's run-to-run spread ({settings.get('noise_z', 3):g} robust sd per decade of "
             f"time); they cannot see how a pair's speed varies between processes, so they are indicative "
@@ -235,13 +281,13 @@ def _group_row(field: str):
     """The row of a speed verdict over a group of pairs (harness.comparison.speed.group_speeds), named by `field`."""
     def row(group: Mapping[str, Any]) -> tuple[Inline, ...]:
         p_value = _p_value(group)
-        return (Code(group[field]), str(group["pairs"]), ratio_and_interval(group),
+        return (Code(group_name(group, field)), str(group["pairs"]), ratio_and_interval(group),
                 "" if p_value is None else f"{p_value:.2g}")
 
     return row
 
 
-_case_row, _method_row = _group_row("case"), _group_row("method")
+_case_row, _method_row, _family_row = _group_row("case"), _group_row("method"), _group_row("family")
 
 
 def _seconds(value) -> str:
