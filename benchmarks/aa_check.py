@@ -50,7 +50,8 @@ from jacobian_harness.results import load_jacobians
 
 RUN_ARGS = ["--quick", "--rounds", "3", "--methods", "torch.*"]
 AB_ARGS = ["--quick", "--rounds", "8", "--methods", "torch.*", "--jobs", "2"]
-TIMING_LISTS = ("samples_s", "cpu_samples_s", "round_medians_s", "round_cpu_medians_s")
+TIMING_LISTS = ("samples_s", "cpu_samples_s", "round_medians_s", "round_cpu_medians_s", "confirm_round_medians_s",
+                "confirm_round_cpu_medians_s")
 
 
 def make_runs(count: int, out: Path, extra: list[str]) -> list[Path]:
@@ -92,12 +93,14 @@ def correctness_alarms(comparison: dict) -> int:
 
 
 def flagged(comparison: dict) -> tuple[list[tuple], list[tuple], list[tuple]]:
-    """(pairs, cases, methods) called slower or faster."""
+    """(pairs, cases, methods and operator families) called slower or faster."""
     pairs = [(p["case"], p["method"], p["speed"]["verdict"]) for p in comparison["pairs"]
              if p["speed"] and not p["control"] and p["speed"]["verdict"] in ("slower", "faster")]
     cases = [(c["case"], c["verdict"]) for c in comparison.get("cases", []) if c["verdict"] in ("slower", "faster")]
     methods = [(m["method"], m["verdict"]) for m in comparison.get("methods", [])
                if m["verdict"] in ("slower", "faster")]
+    methods += [(f"family {f['family']}" + (f": {f['method']}" if f.get("method") else ""), f["verdict"])
+                for f in comparison.get("families", []) if f["verdict"] in ("slower", "faster")]
     return pairs, cases, methods
 
 
@@ -128,13 +131,14 @@ def print_interval_widths(sides: list[tuple[Path, Path]]) -> None:
 
 def plant(document: dict, case_id: str | None, factor: float, library: str = "torch",
           method_id: str | None = None) -> tuple[dict, list]:
-    """A copy of the document with every timing of case_id's library pairs (or of method_id's, in every case)
-    multiplied by factor."""
+    """A copy of the document with every timing of case_id's library pairs (or of method_id's, in every case;
+    of the one pair (case_id, method_id) where both are given) multiplied by factor."""
     planted = json.loads(json.dumps(document))
     pairs = []
     for record in planted["results"]:
         timing = record.get("time") or {}
-        chosen = record["method"] == method_id if method_id else record["case"] == case_id
+        chosen = ((record["case"], record["method"]) == (case_id, method_id) if case_id and method_id
+                  else record["method"] == method_id if method_id else record["case"] == case_id)
         if chosen and record["backend"] == library and timing.get("samples_s"):
             for name in TIMING_LISTS:
                 if timing.get(name):
@@ -204,6 +208,39 @@ def print_method_detection(base: dict, new: dict, ladder: list[float]) -> None:
               f"{ladder[-1]:g}x: {len(found) - len(factors)}")
 
 
+def print_pair_detection(base: dict, new: dict, ladder: list[float], sample: int) -> None:
+    """Per pair, in two stages (`ab --confirm-rounds`): the smallest factor at which a pair planted alone passes
+    the screen (becomes a candidate), over a seeded sample of the pairs; and, for the pairs the A/A timed again
+    (its own candidates: only they have confirmation rounds to plant into), the smallest factor called slower.
+    A pair the A/A did not time again has no confirmation rounds here: its confirmation cannot be replayed."""
+    from jacobian_harness.comparison.confirm import candidates
+
+    comparison = compare_runs(base, new, {}, {}, Settings())
+    if not comparison["summary"].get("stages"):
+        return
+    screened = [p for p in comparison["pairs"] if (p["speed"] or {}).get("stage")]
+    again = [p for p in screened if p["speed"]["stage"] == "confirm"]
+    if sample and sample < len(screened):
+        screened = [screened[k] for k in sorted(np.random.default_rng(0).choice(len(screened), sample, replace=False))]
+
+    def passes(pair: dict, factor: float) -> bool:
+        planted = compare_runs(base, plant(new, pair["case"], factor, method_id=pair["method"])[0], {}, {}, Settings())
+        return (pair["case"], pair["method"], pair["dtype"]) in candidates(planted["pairs"], Settings().min_effect)
+
+    def called(pair: dict, factor: float) -> bool:
+        planted = compare_runs(base, plant(new, pair["case"], factor, method_id=pair["method"])[0], {}, {}, Settings())
+        return any(p["speed"]["verdict"] == "slower" for p in planted["pairs"]
+                   if (p["case"], p["method"], p["dtype"]) == (pair["case"], pair["method"], pair["dtype"]))
+
+    for what, pairs, found in (("passes the screen", screened, passes), ("is confirmed slower", again, called)):
+        factors = [first_found(ladder, lambda f, pair=pair, found=found: found(pair, f)) for pair in pairs]
+        hits = sorted(f for f in factors if f)
+        if hits:
+            print(f"a pair planted alone {what} from: median {np.median(hits):g}x, 90th percentile "
+                  f"{np.quantile(hits, 0.9, method='higher'):g}x, best {hits[0]:g}x over {len(pairs)} pairs; not up "
+                  f"to {ladder[-1]:g}x: {len(pairs) - len(hits)}", flush=True)
+
+
 def print_detection(base_dir: Path, new_dir: Path, ladder: list[float], sample: int) -> None:
     base, new = library_only(load_results(base_dir)), library_only(load_results(new_dir))
     comparison = compare_runs(base, new, {}, {}, Settings())
@@ -227,6 +264,7 @@ def print_detection(base_dir: Path, new_dir: Path, ladder: list[float], sample: 
         for factor in ladder:
             print(f"  found at or below {factor:g}x: {sum(f <= factor for f in factors)} of {len(found)} cases")
     print_method_detection(base, new, ladder)
+    print_pair_detection(base, new, ladder, sample)
 
 
 def main() -> int:
