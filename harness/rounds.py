@@ -5,7 +5,9 @@ from one process to another (memory layout, the code a compiler picked), which s
 cannot show. So every round starts a fresh worker per side, and each case runs on A's and on B's back to
 back (harness.runner.ab_round: A B or B A alternately), so that drift hits both sides alike. First comes a
 whole run of each side (verdicts, Jacobians), interleaved case by case; then the timing rounds, interleaved
-pair by pair (a few milliseconds apart), whose per-round medians are the pairs' timings. Each side becomes
+pair by pair (a few milliseconds apart), whose per-round medians are the pairs' timings; then the pairs those
+rounds screened as candidates are timed again in more rounds (`finish_confirmation` keeps them beside the
+screen's, harness.comparison.confirm judges them). Each side becomes
 an ordinary `run --rounds` result with one `ab_id`, and `compare` tests the per-round log ratios.
 """
 

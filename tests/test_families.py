@@ -30,3 +30,16 @@ def test_a_run_document_records_each_case_s_family():
 
     assert case_summary(hc.CASES["op.slogdet"])["family"] == "det"
     assert case_summary(hc.CASES["elementwise.sin"])["family"] == ""
+
+
+def test_a_case_file_s_case_names_its_own_family():
+    import numpy as np
+
+    from jacobian_harness.document import case_summary
+
+    def mine(xp, x):
+        return xp.sin(x)
+
+    declared = hc.make_case(mine, id="mine.sin", inputs=(np.ones(3),), family="trig")
+    assert declared.family == "trig" and case_summary(declared)["family"] == "trig"
+    assert case_summary(hc.make_case(mine, id="op.det-mine", inputs=(np.ones(3),)))["family"] == ""

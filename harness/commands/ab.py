@@ -1,5 +1,7 @@
-"""`ab`: the interleaved A/B of two Python environments (harness.rounds, harness.runner.ab_round): both
-sides become ordinary runs with one `ab_id`, then compared (harness.commands.compare)."""
+"""`ab`: the interleaved A/B of two Python environments (harness.rounds, harness.runner.ab_round): a whole run
+of each side, timing rounds that screen every pair, more rounds for the screen's candidates alone
+(harness.comparison.confirm); both sides become ordinary runs with one `ab_id`, then compared
+(harness.commands.compare)."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 
 - correctness.py  verdict changes: regressions, fixes, other changes, divergences that changed form as declared
 - values.py       numerics: the saved Jacobians that moved, within tolerance (touched) or beyond it (drift)
-- speed.py        speed verdicts per pair, per case and per library method (harness.stats: the statistics)
+- speed.py        speed verdicts per pair, per case, per library method and per operator family (harness.stats:
+                  the statistics)
+- confirm.py      `ab`'s second stage: the screen's candidates, judged on their confirmation rounds
 - runs.py         `compare_runs`, which composes them into the comparison document
 - document.py     the comparison document (compare.json): its typed fields, schema version and loader
 """
