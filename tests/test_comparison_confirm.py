@@ -73,6 +73,11 @@ def test_candidates_are_library_pairs_on_rounds_the_strongest_first_and_at_most_
     picked = candidates(pairs, 0.1)
     assert len(picked) == MAX_CANDIDATES and picked[0] == ("c44", "torch.m", "float64")
     assert not {("c900", "torch.m", "float64"), ("c901", "torch.m", "float64")} & set(picked)
+    # Speed-ups with far smaller p-values (a whole method faster) do not crowd the slowdowns out of the cap.
+    faster = [{**pair(500 + k, 0.5), "speed": {"ratio": 0.5, "low": 0.3, "high": 0.7, "p_slower": 1.0,
+                                              "p_faster": 1e-8, "test": "rounds"}} for k in range(MAX_CANDIDATES)]
+    picked = candidates(faster + pairs, 0.1)
+    assert picked == candidates(pairs, 0.1)
 
 
 def test_only_the_two_sides_of_one_ab_of_two_stages_are_judged_in_two_stages():
