@@ -100,17 +100,12 @@ def _stages_section(document: Mapping[str, Any]) -> Section:
                      f"Holm-adjusted over the candidates only: {stages['confirmed']} confirmed, {stages['fell_back']} "
                      f"fell back to noise" + (f", {stages['reversed']} reversed" if stages["reversed"] else "") + ".")
     rows = tuple((Code(p["case"]), Code(p["method"]), p["dtype"], ratio_and_interval(p["speed"]["screen"]),
-                  _p(p["speed"]["screen"], adjusted=False), ratio_and_interval(p["speed"]), _p(p["speed"]),
+                  _p_text(p["speed"]["screen"], adjusted=False), ratio_and_interval(p["speed"]),
+                  _p_text(p["speed"]),
                   p["speed"]["outcome"]) for p in timed_again)
     table: Block = Table(("case", "method", "dtype", "screen NEW/BASE", "screen p", "confirmation NEW/BASE",
                           "p (adjusted)", "outcome"), rows) if rows else Paragraph("No pair was a candidate.")
     return Section(f"Screened and confirmed ({stages['candidates']} candidates)", (note, table))
-
-
-def _p(change: Mapping[str, Any], adjusted: bool = True) -> str:
-    side = "slower" if change["ratio"] >= 1 else "faster"
-    value = change.get(f"p_{side}_adjusted") if adjusted else change.get(f"p_{side}")
-    return "" if value is None else f"{value:.2g}"
 
 
 # (title, rows, row function) of one kind of change
@@ -271,18 +266,22 @@ def _speed_method(settings: Mapping[str, Any], base: Mapping[str, Any], new: Map
             f"{_seconds(base['calibration_s'])} vs {_seconds(new['calibration_s'])}).")
 
 
-def _p_value(change: Mapping[str, Any]) -> float | None:
-    """The p-value of the change's direction, Holm-adjusted where it was (harness.comparison)."""
+def _p_value(change: Mapping[str, Any], adjusted: bool = True) -> float | None:
+    """The p-value of the change's direction, Holm-adjusted where it was (harness.comparison) unless not
+    `adjusted` (a screen's, which picks candidates unadjusted)."""
     side = "slower" if change["ratio"] >= 1 else "faster"
-    return change.get(f"p_{side}_adjusted", change.get(f"p_{side}"))
+    return change.get(f"p_{side}_adjusted", change.get(f"p_{side}")) if adjusted else change.get(f"p_{side}")
+
+
+def _p_text(change: Mapping[str, Any], adjusted: bool = True) -> str:
+    p_value = _p_value(change, adjusted)
+    return "" if p_value is None else f"{p_value:.2g}"
 
 
 def _group_row(field: str):
     """The row of a speed verdict over a group of pairs (harness.comparison.speed.group_speeds), named by `field`."""
     def row(group: Mapping[str, Any]) -> tuple[Inline, ...]:
-        p_value = _p_value(group)
-        return (Code(group_name(group, field)), str(group["pairs"]), ratio_and_interval(group),
-                "" if p_value is None else f"{p_value:.2g}")
+        return Code(group_name(group, field)), str(group["pairs"]), ratio_and_interval(group), _p_text(group)
 
     return row
 
