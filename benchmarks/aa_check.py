@@ -45,7 +45,8 @@ import numpy as np
 
 from jacobian_harness.comparison import Settings, compare_runs
 from jacobian_harness.document import load as load_results
-from jacobian_harness.render.compare_markdown import first_screen_lines
+from jacobian_harness.render.compare_first_screen import first_screen_lines
+from jacobian_harness.render.view import inline_markdown
 from jacobian_harness.results import load_jacobians
 
 RUN_ARGS = ["--quick", "--rounds", "3", "--methods", "torch.*"]
@@ -308,7 +309,7 @@ def main() -> int:
               f"{s['inconclusive']} inconclusive; cases: {s['slower_cases']} slower, {s['faster_cases']} faster; "
               f"methods: {s.get('slower_methods', 0)} slower, {s.get('faster_methods', 0)} faster"
               + (f"; flagged: {(pairs + cases + methods)[:5]}" if pairs or cases or methods else ""))
-        print("".join(f"  {line}\n" for line in first_screen_lines(comparison, "torch")[:2]), end="")
+        print("".join(f"  {inline_markdown(line)}\n" for line in first_screen_lines(comparison, "torch")[:2]), end="")
     print(f"false alarms over {len(sides)} A/A comparisons: speed {pair_alarms} pairs, {case_alarms} cases, "
           f"{method_alarms} methods; "
           f"correctness and numerics {value_alarms}")
