@@ -16,10 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-import numpy as np
-
 from jacobian_harness.records import pair_key
-from jacobian_harness.timing import pool_rounds
+from jacobian_harness.timing import pool_rounds, round_medians
 
 
 def first_round(document: Mapping[str, Any]) -> dict[tuple, list[dict]]:
@@ -55,6 +53,5 @@ def finish_confirmation(document: Mapping[str, Any], rounds: dict[tuple, list[di
     for record in document["results"]:
         timings = rounds.get(pair_key(record))
         if timings and record.get("time"):
-            record["time"]["confirm_round_medians_s"] = [float(np.median(t["samples_s"])) for t in timings]
-            record["time"]["confirm_round_cpu_medians_s"] = [float(np.median(t["cpu_samples_s"])) for t in timings
-                                                             if t.get("cpu_samples_s")]
+            wall, cpu = round_medians(timings)
+            record["time"].update(confirm_round_medians_s=wall, confirm_round_cpu_medians_s=cpu)

@@ -130,12 +130,17 @@ def pool_rounds(rounds: list[dict]) -> dict:
     samples = [s for r in rounds for s in r["samples_s"]]
     cpu = [s for r in rounds for s in r.get("cpu_samples_s") or []]
     q1, q3 = np.percentile(samples, [25, 75])
+    wall, cpu_medians = round_medians(rounds)
     first.update(samples_s=samples, cpu_samples_s=cpu if len(cpu) == len(samples) else [],
                  median_s=float(np.median(samples)), iqr_s=float(q3 - q1), repeats=len(samples),
-                 round_medians_s=[float(np.median(r["samples_s"])) for r in rounds],
-                 round_cpu_medians_s=[float(np.median(r["cpu_samples_s"])) for r in rounds
-                                      if r.get("cpu_samples_s")])
+                 round_medians_s=wall, round_cpu_medians_s=cpu_medians)
     return first
+
+
+def round_medians(rounds: list[dict]) -> tuple[list[float], list[float]]:
+    """Each round's median on the wall clock and on the CPU clock (rounds that recorded it)."""
+    return ([float(np.median(r["samples_s"])) for r in rounds],
+            [float(np.median(r["cpu_samples_s"])) for r in rounds if r.get("cpu_samples_s")])
 
 
 CALIBRATION = TimingPolicy(budget_s=0.02, min_repeats=5, warmup=1)
