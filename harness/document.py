@@ -21,7 +21,7 @@ def new_document(command: str, options, *, dtype: str, quick: bool, jobs: int = 
                  rounds: int = 1, cases: list[str] | None = None, methods: list[str] | None = None,
                  case_files: list[str] | tuple = (), selected_methods: list[str] | tuple = (),
                  environment: Environment | None = None, packs: list[str] | tuple = ("builtin",),
-                 samples: int | None = None, skipped: dict[str, str] | None = None) -> RunDocument:
+                 samples: int | str | None = None, skipped: dict[str, str] | None = None) -> RunDocument:
     """An empty run document for `options` (harness.evaluate.Options) and the selection that made it;
     `environment` defaults to this process's (harness.environment.collect); `skipped`: what the packs
     could not make into cases, id -> reason (harness.casedef.skipped_in)."""

@@ -12,7 +12,8 @@ History of the format (`schema_version`; `document.load` reads every version lis
        `environment.compile_cache`, `cost`, `skipped_cases`, the case summaries' `position` and
        `not_twice_differentiable`, the records' `quantity`, `declaration` and `sample_digest`,
        `options.ab_confirm_rounds` and the timings' `confirm_round_medians_s` (`ab`'s second stage), the
-       case summaries' `family`.
+       case summaries' `family`, `options.samples` as "all" (`--samples all`), an opinfo case's
+       `meta.arguments` (its sample's non-tensor arguments, which known.toml's `where` matches).
 
 Non-finite floats are written as the strings "nan", "inf", "-inf" so that the file stays strict JSON.
 `jacobians.npz` beside it holds one array per Jacobian block, keyed "<case>|<method>|<dtype>|<block>", plus
@@ -78,7 +79,7 @@ class RunOptions(TypedDict, total=False):
     case_files: list[str]
     selected_methods: list[str]
     packs: list[str]
-    samples: int | None               # samples per operator of a generated pack
+    samples: int | str | None         # samples per operator of a generated pack: a count, or "all"
     ab_rounds: int                    # `ab`: its timing rounds
     ab_id: str                        # `ab`: the two sides of one A/B share it
     ab_timed: list[str] | str         # `ab`: the backends its rounds timed, or "all" with --time-controls

@@ -1,5 +1,6 @@
 """The opinfo pack: cases generated from the installed torch's OpInfo database (cases/opinfo)."""
 
+import argparse
 import dataclasses
 import json
 import subprocess
@@ -116,7 +117,7 @@ def test_a_jax_counterpart_that_computes_another_value_is_refused_not_believed(p
 
     lib = BACKENDS["jax"].load()
     op = pack["ops"]["opinfo.sin"]
-    sample = generate._take_apart(op, generate._samples(op, 1)[0])
+    sample = generate._take_apart(op, next(generate._samples(op)))
     value = np.sin(sample.leaves[sample.wrt[0]].numpy())
     wrong = Counterpart("sin", "jnp.cos (wrong on purpose)", lambda J, x: J.np.cos(x)).implementation(sample, value)
     right = Counterpart("sin", "jnp.sin", lambda J, x: J.np.sin(x)).implementation(sample, value)
@@ -167,7 +168,8 @@ def test_unknown_pack_and_bad_samples_are_one_line_usage_errors(capsys):
     err = capsys.readouterr().err
     assert "no case pack named 'nope'" in err and "opinfo" in err and err.count("\n") == 1
     assert main(["list", "--pack", "builtin", "--samples", "0"]) == 2
-    assert "--samples must be at least 1" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "argument --samples: must be at least 1 (or 'all'), not 0" in err and err.count("\n") == 1
 
 
 @pytest.mark.slow
@@ -250,6 +252,86 @@ def test_a_known_findings_entry_and_diverging_make_equal_records(tmp_path, monke
                  + diverging("fd.central", kind="convention", reason="c", checked=()))
     assert from_data == in_python
     assert set(known.DIVERGENCE_FIELDS) <= {f.name for f in dataclasses.fields(casedef.Divergence)}
+
+
+def _with_known(tmp_path, monkeypatch, text: str):
+    from jacobian_harness.cases.opinfo import known
+
+    path = tmp_path / "known.toml"
+    path.write_text(text)
+    monkeypatch.setattr(known, "KNOWN", path)
+    known.findings.cache_clear()
+    return known
+
+
+def test_a_where_condition_covers_every_sample_with_those_arguments_and_no_other(tmp_path, monkeypatch):
+    known = _with_known(tmp_path, monkeypatch, '[[finding]]\ncases = "opinfo.x.s*"\nmethods = "torch.func.jacrev"\n'
+                                               'kind = "bug"\nreason = "r"\nwhere = { p = 1, dim = [0, 1] }\n')
+    try:
+        assert known.divergences_for("opinfo.x.s7", {"p": 1.0, "dim": [0, 1], "arg2": 1.0})
+        assert known.divergences_for("opinfo.x.s0.moved", {"p": 1, "dim": (0, 1)})
+        assert not known.divergences_for("opinfo.x.s1", {"p": 2.0, "dim": [0, 1]})
+        assert not known.divergences_for("opinfo.x.s1", {"p": 1.0})  # an argument the sample lacks: not covered
+        assert not known.divergences_for("opinfo.x.s1", {"p": True, "dim": [0, 1]})  # True is no number here
+        assert not known.divergences_for("opinfo.y.s1", {"p": 1.0, "dim": [0, 1]})
+        # A non-finite argument is kept as text in a case's meta (strict JSON) and still compares as a number.
+        assert known._same_value("inf", float("inf")) and not known._same_value("inf", 1.0)
+    finally:
+        known.findings.cache_clear()
+
+
+def test_a_where_that_is_not_a_table_is_named(tmp_path, monkeypatch):
+    known = _with_known(tmp_path, monkeypatch, '[[finding]]\ncases = "opinfo.x.s*"\nmethods = "fd.*"\n'
+                                               'kind = "bug"\nreason = "r"\nwhere = 1\n')
+    try:
+        with pytest.raises(casedef.CaseError, match="finding 1: `where` must be a table"):
+            known.findings()
+    finally:
+        known.findings.cache_clear()
+
+
+def test_samples_all_reaches_an_op_whose_first_samples_are_empty_and_names_each_skip(pack):
+    from jacobian_harness.cases.opinfo import generate
+
+    op = pack["ops"]["opinfo.cholesky_inverse"]
+    before, skipped_before = set(casedef.CASES), set(casedef.SKIPPED)
+    try:
+        generate._generate_op(op, 3, 4096)
+        assert not set(casedef.CASES) - before  # its first three samples are empty
+        generate._generate_op(op, "all", 4096)
+        made = sorted(c for c in casedef.CASES if c not in before and not c.endswith(".moved"))
+        skipped = {c: casedef.SKIPPED[c] for c in casedef.SKIPPED.keys() - skipped_before}
+        assert made and {f"opinfo.cholesky_inverse.s{k}" for k in range(3)} <= set(skipped)
+        assert all(reason for _, reason in skipped.values())
+    finally:
+        for case_id in set(casedef.CASES) - before:
+            del casedef.CASES[case_id]
+        for case_id in casedef.SKIPPED.keys() - skipped_before:
+            del casedef.SKIPPED[case_id]
+
+
+def test_samples_takes_a_count_or_all_and_nothing_else():
+    from jacobian_harness.commands.common import pack_options_from, samples_count
+
+    assert samples_count("all") == "all" and samples_count("40") == 40
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            samples_count(bad)
+    assert pack_options_from(None) == {"samples": 3} and pack_options_from("all") == {"samples": "all"}
+
+
+def test_a_samples_arguments_are_named_by_the_signature_and_by_position(pack):
+    cdist = [c for c in pack["cases"] if c.startswith("opinfo.cdist.s")]
+    assert cdist
+    for case_id in cdist:
+        arguments = casedef.CASES[case_id].meta["arguments"]
+        # torch.cdist(x1, x2, p, compute_mode): x2 is a tensor (not a condition), p is its second argument
+        assert arguments["p"] == arguments["arg2"] and isinstance(arguments["p"], float)
+        assert arguments["compute_mode"] == arguments["arg3"] and "arg1" not in arguments
+        # known.toml declares jacrev's cdist bug by its condition (p = 1 or 3), whichever sample index has it
+        declared = {d.methods for d in casedef.CASES[case_id].divergences}
+        assert declared == ({"torch.func.jacrev"} if arguments["p"] in (1.0, 3.0) else set()), (case_id, arguments)
+    json.dumps([casedef.CASES[c].meta["arguments"] for c in pack["cases"]])  # plain data, as results.json keeps it
 
 
 def test_every_pass_through_jax_counterpart_names_a_jax_function():

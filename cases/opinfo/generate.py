@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import itertools
+import inspect
+import math
 import re
 import warnings
 import zlib
@@ -51,9 +52,10 @@ def op_id(op) -> str:
     return f"{PACK}.{op.name}" + (f".{op.variant_test_name}" if op.variant_test_name else "")
 
 
-def generate(samples: int, max_entries: int, lazy: bool = False) -> None:
-    """Register the cases of the first `samples` samples of every OpInfo (skips recorded with their reason);
-    `lazy`: register a resolver that makes an op's cases when one of them is first asked for (a worker)."""
+def generate(samples: int | str, max_entries: int, lazy: bool = False) -> None:
+    """Register the cases of the first `samples` samples of every OpInfo, or of all its samples
+    (`samples="all"`); a sample that cannot become a case is recorded as skipped, with its reason. `lazy`:
+    register a resolver that makes an op's cases when one of them is first asked for (a worker)."""
     ops = {op_id(op): op for op in op_database()}
     if lazy:
         def resolve(case_id: str) -> None:
@@ -74,13 +76,16 @@ def _generate_op(op, samples: int, max_entries: int) -> None:
         _cases_of(op, samples, max_entries, torch.__version__)
 
 
-def _cases_of(op, samples: int, max_entries: int, torch_version: str) -> None:
+def _cases_of(op, samples: int | str, max_entries: int, torch_version: str) -> None:
+    """Cases of the op's first `samples` samples (or all of them), s<k> its k-th sample in op_db's order."""
     base = op_id(op)
     reason = _op_skip_reason(op)
     if reason:
         skip(f"{base}.*", reason, pack=PACK)
         return
-    for k, sample in enumerate(_samples(op, samples)):
+    for k, sample in enumerate(_samples(op)):
+        if samples != "all" and k >= int(samples):
+            break
         case_id = f"{base}.s{k}"
         if case_id in CASES:
             continue  # an earlier call (fewer samples) registered it
@@ -112,12 +117,25 @@ def _op_skip_reason(op) -> str:
     return ""
 
 
-def _samples(op, count: int):
-    """The op's first `count` samples, the same in every process: the generator's draws are seeded per op."""
+def _samples(op):
+    """The op's samples in order, the same in every process: the generator's draws are seeded per op. They are
+    made one at a time, so that a pack taking the first few does not pay for the rest, on a random state of
+    their own, so that what runs between two draws (building a case) cannot change the next sample."""
+    outer = torch.get_rng_state()
     torch.manual_seed(zlib.crc32(op_id(op).encode()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return list(itertools.islice(op.sample_inputs("cpu", torch.float64, requires_grad=True), count))
+        samples = op.sample_inputs("cpu", torch.float64, requires_grad=True)
+    while True:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sample = next(samples, None)
+        own, _ = torch.get_rng_state(), torch.set_rng_state(outer)
+        if sample is None:
+            return
+        yield sample
+        outer = torch.get_rng_state()
+        torch.set_rng_state(own)
 
 
 class SampleSkip(Exception):
@@ -282,8 +300,10 @@ def _build(op, raw_sample, case_id: str, max_entries: int, torch_version: str) -
     if not torch.isfinite(output).all():
         raise SampleSkip("its output is not finite at the sample: no Jacobian there can be checked")
     arrays = tuple(v.numpy().astype(np.float64) for v in values)
+    arguments = sample_arguments(op, sample)
     meta = {"op": op.name, "variant": op.variant_test_name, "sample": int(case_id.rsplit(".s", 1)[1]),
             "fingerprint": fingerprint(sample) + (f" (cut to its first {CROP} entries)" if cropped else ""),
+            "arguments": arguments,
             "digest": digest(sample, arrays), "outputs": shapes,
             "torch_tests": torch_expectations(op), "torch": torch_version}
     counterpart, why_not = counterpart_of(op, raw_sample)
@@ -316,8 +336,8 @@ def _case(op, sample: Sample, case_id: str, arrays, torch_value, meta, counterpa
     description += f", sample {meta['sample']}: {meta['fingerprint']}" + (" (moved)" if "moved_from" in meta else "")
     return Case(id=case_id, fn=_not_here, inputs=arrays, wrt=tuple(range(len(arrays))),
                 tags=frozenset({"opinfo"} | ({"moved"} if "moved_from" in meta else set())),
-                divergences=divergences_for(case_id, op), description=description,
-                not_twice_differentiable=not_twice_differentiable(case_id),
+                divergences=divergences_for(case_id, meta["arguments"]), description=description,
+                not_twice_differentiable=not_twice_differentiable(case_id, meta["arguments"]),
                 source=f"opinfo (torch {meta['torch']} op_db)", impls=impls, pack=PACK, methods=methods,
                 opt_in=opt_in, meta=meta, repro=_repro_of(op, sample, arrays, meta), timed="moved_from" not in meta)
 
@@ -426,6 +446,36 @@ def fingerprint(sample: Sample) -> str:
     starred, e.g. "f64[3, 3]* i64[2] 1 True" (the kwargs' names are in the op's call: see `digest`)."""
     wrt = set(sample.wrt)
     return " ".join(_leaf_text(leaf, k in wrt) for k, leaf in enumerate(sample.leaves))
+
+
+def sample_arguments(op, sample: Sample) -> dict:
+    """The sample's non-tensor arguments as known.toml's `where` matches them: each positional one after the
+    input as `arg1`, `arg2`, ... and also by the operator's parameter name where its Python signature gives one;
+    each keyword one by its name. Values as plain data (numbers, strings, bools, None, lists; a dtype or other
+    object by its repr)."""
+    _, args, kwargs = pytree.tree_unflatten(list(sample.leaves), sample.spec)
+    try:
+        names = list(inspect.signature(op.op).parameters)[1:]
+    except (TypeError, ValueError):  # a builtin without a signature: positions only
+        names = []
+    arguments: dict = {}
+    for k, value in enumerate(args):
+        if not isinstance(value, torch.Tensor):
+            arguments[f"arg{k + 1}"] = _plain(value)
+            if k < len(names):
+                arguments[names[k]] = _plain(value)
+    arguments.update({name: _plain(value) for name, value in kwargs.items() if not isinstance(value, torch.Tensor)})
+    return arguments
+
+
+def _plain(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)  # "inf", "-inf", "nan": results.json is strict JSON; `where` compares them as numbers
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (list, tuple)) and not any(isinstance(v, torch.Tensor) for v in value):
+        return [_plain(v) for v in value]
+    return repr(value)
 
 
 def digest(sample: Sample, arrays) -> str:

@@ -67,15 +67,29 @@ def case_source_options(parser):
                         help="case pack (repeatable): 'builtin' (the built-in library, the default), 'opinfo' (every "
                              "differentiable operator of the installed torch, from its OpInfo database), an installed "
                              "plugin's, or 'all'")
-    parser.add_argument("--samples", type=int, default=None, metavar="N",
-                        help=f"sample inputs per operator in a generated pack such as opinfo (default: "
-                             f"{DEFAULT_SAMPLES})")
+    parser.add_argument("--samples", type=samples_count, default=None, metavar="N",
+                        help=f"sample inputs per operator in a generated pack such as opinfo: the first N, or "
+                             f"'all' (default: {DEFAULT_SAMPLES})")
     parser.add_argument("--case-file", action="append", default=[], metavar="FILE",
                         help="a Python file of @case definitions (repeatable)")
     parser.add_argument("--no-builtin", action="store_true", help="leave out the built-in case library")
 
 
 DEFAULT_SAMPLES = 3  # sample inputs per op of a generated pack: see cases/opinfo/__init__.py for why
+ALL_SAMPLES = "all"
+
+
+def samples_count(text: str) -> int | str:
+    """--samples: a count of at least 1, or 'all'."""
+    if text == ALL_SAMPLES:
+        return ALL_SAMPLES
+    try:
+        count = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a count nor 'all'") from None
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1 (or 'all'), not {count}")
+    return count
 
 
 def packs_of(args) -> list[str]:
@@ -89,10 +103,10 @@ def packs_from(pack: list[str] | tuple[str, ...] | None, no_builtin: bool) -> li
     return [p for p in packs if p != "builtin"] if no_builtin else packs
 
 
-def pack_options_from(samples: int | None) -> dict:
+def pack_options_from(samples: int | str | None) -> dict:
     samples = DEFAULT_SAMPLES if samples is None else samples
-    if samples < 1:
-        raise UsageError(f"--samples must be at least 1, not {samples}")
+    if samples != ALL_SAMPLES and (not isinstance(samples, int) or samples < 1):
+        raise UsageError(f"--samples must be at least 1 or 'all', not {samples!r}")
     return {"samples": samples}
 
 

@@ -55,7 +55,8 @@ class Request:
 class CaseSource(Request):
     """Where the cases come from (common.case_source_options): `run`, `ab` and `list`."""
     pack: tuple[str, ...] | None = None     # --pack; None: the built-in library
-    samples: int | None = None              # sample inputs per operator of a generated pack (None: the default)
+    samples: int | str | None = None        # sample inputs per operator of a generated pack: a count or "all"
+                                            # (None: the default)
     case_file: tuple[str, ...] = ()
     no_builtin: bool = False
 
