@@ -186,10 +186,18 @@ def smallest_found_method(base: dict, new: dict, method_id: str, ladder: list[fl
     def found(factor: float) -> bool:
         _, _, methods = flagged(compare_runs(base, plant(new, None, factor, method_id=method_id)[0], {}, {},
                                              Settings()))
-        others = {("method", m, v) for m, v in methods if m != method_id}
+        others = {("method", m, v) for m, v in methods if m != method_id and not _holds_method(m, method_id)}
         return (method_id, "slower") in methods and others <= baseline
 
     return first_found(ladder, found)
+
+
+def _holds_method(group: str, method_id: str) -> bool:
+    """Whether a flagged family group holds the planted method's pairs: the family with that method
+    ("family det: M"), or a whole family ("family det"), whose pairs include M's. Either moving with the
+    planted method is the plant seen again, not a false alarm (until 2026-12-08 they were counted as one, and
+    torch.compile[jacfwd], whose families move with it, came out "not found up to 3x")."""
+    return group.startswith("family ") and (": " not in group or group.endswith(f": {method_id}"))
 
 
 def print_method_detection(base: dict, new: dict, ladder: list[float]) -> None:
