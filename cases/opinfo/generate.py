@@ -455,9 +455,14 @@ def sample_arguments(op, sample: Sample) -> dict:
     object by its repr)."""
     _, args, kwargs = pytree.tree_unflatten(list(sample.leaves), sample.spec)
     try:
-        names = list(inspect.signature(op.op).parameters)[1:]
+        parameters = list(inspect.signature(op.op).parameters.values())[1:]
     except (TypeError, ValueError):  # a builtin without a signature: positions only
-        names = []
+        parameters = []
+    names = []  # the positional parameters' names, up to a *args (a wrapper's *args names nothing)
+    for parameter in parameters:
+        if parameter.kind not in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            break
+        names.append(parameter.name)
     arguments: dict = {}
     for k, value in enumerate(args):
         if not isinstance(value, torch.Tensor):
